@@ -1,0 +1,110 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+import { parseDuration } from './duration.js';
+
+const url = (protocols: string[]) =>
+  z.string().refine((value) => {
+    try {
+      return protocols.includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a ${protocols.map((p) => p.slice(0, -1)).join(' or ')} URL`);
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const duration = z.string().transform((value, ctx) => {
+  const ms = parseDuration(value);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: 'must be a duration such as 90s, 20m or 1h' });
+    return z.NEVER;
+  }
+  return ms;
+});
+const bytes = z.string().transform((value, ctx) => {
+  const match = /^(\d+)\s*([kmg]i?b?|b)?$/i.exec(value.trim());
+  if (!match) {
+    ctx.addIssue({ code: 'custom', message: 'must be a size such as 512m or 2g' });
+    return z.NEVER;
+  }
+  const unit = (match[2] ?? 'b').toLowerCase()[0] ?? 'b';
+  const factor = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[unit] ?? 1;
+  return Number(match[1]) * factor;
+});
+const list = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean),
+);
+
+const dataHome = process.env.XDG_DATA_HOME ?? path.join(os.homedir(), '.local', 'share');
+const cacheHome = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
+
+/**
+ * Every KILN_* variable, with its default. Defaults point at services on this
+ * host, so a developer machine needs no configuration at all.
+ */
+export const ConfigSchema = z.object({
+  KILN_AMQP_URL: url(['amqp:', 'amqps:']).default('amqp://guest:guest@127.0.0.1:5672'),
+  KILN_DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/kiln'),
+  KILN_SMTP_URL: url(['smtp:', 'smtps:']).default('smtp://127.0.0.1:1025'),
+  KILN_MAIL_FROM: z.string().min(3).default('Kiln <kiln@localhost>'),
+  KILN_REPOS: list.default([]),
+  KILN_REPO_ROOT: z.string().optional(),
+  KILN_POLL_INTERVAL: int(1, 86_400).default(60),
+  KILN_POLL_CONCURRENCY: int(1, 256).default(16),
+  KILN_WEBHOOK_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
+  KILN_WEBHOOK_PORT: int(0, 65_535).default(8080),
+  KILN_CONCURRENCY: int(1, 256).default(Math.max(1, os.availableParallelism())),
+  KILN_METRICS_PORT: int(0, 65_535).default(9464),
+  KILN_QUEUE: z.string().regex(/^[A-Za-z0-9._-]+$/).default('build_queue'),
+  KILN_EVENTS_EXCHANGE: z.string().regex(/^[A-Za-z0-9._-]+$/).default('kiln.events'),
+  KILN_DELIVERY_LIMIT: int(1, 100).default(5),
+  KILN_AGENT_ID: z.string().regex(/^[A-Za-z0-9._:-]+$/).default(`${os.hostname()}-${process.pid}`),
+  KILN_WORK_DIR: z.string().default(path.join(os.tmpdir(), 'kiln-work')),
+  KILN_CACHE_DIR: z.string().default(path.join(cacheHome, 'kiln')),
+  KILN_ARTIFACT_DIR: z.string().default(path.join(dataHome, 'kiln', 'artifacts')),
+  KILN_ALLOW_INHERIT_ENV: bool.default(false),
+  KILN_ALLOW_PRIVILEGED: bool.default(false),
+  KILN_MEMORY_LIMIT: bytes.default(2 * 1024 ** 3),
+  KILN_CPU_LIMIT: z.coerce.number().positive().max(1024).default(Math.max(1, os.availableParallelism())),
+  KILN_PIDS_LIMIT: int(16, 1_000_000).default(1024),
+  KILN_STAGE_TIMEOUT: duration.default(3_600_000),
+  KILN_IDLE_TIMEOUT: duration.default(900_000),
+  KILN_SHUTDOWN_GRACE: duration.default(60_000),
+  KILN_LOG_LIMIT: bytes.default(5 * 1024 ** 2),
+  KILN_NETWORK: z.enum(['bridge', 'none', 'host']).default('bridge'),
+  KILN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.output<typeof ConfigSchema>;
+
+/**
+ * Reads the configuration from `env` once, at start-up. An empty variable
+ * counts as unset. The error names every variable at fault.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const relevant: Record<string, string> = {};
+  for (const key of Object.keys(ConfigSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') relevant[key] = value;
+  }
+  const parsed = ConfigSchema.safeParse(relevant);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? 'environment');
+    const shown = env[name] === undefined ? '' : ` (got "${redactSecret(name, env[name] ?? '')}")`;
+    return `${name}${shown}: ${issue.message}`;
+  });
+  throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+}
+
+function redactSecret(name: string, value: string): string {
+  if (name.includes('SECRET')) return '***';
+  return value.replace(/\/\/([^/@\s]*)@/, '//***@');
+}

@@ -1,0 +1,21 @@
+/**
+ * The one seam to the database: anything that runs SQL with parameters (a
+ * pg Pool, a PoolClient inside a transaction, or a test double).
+ */
+export interface QueryResultLike<R> {
+  rows: R[];
+  rowCount: number | null;
+}
+
+export interface Queryable {
+  query<R extends object = Record<string, unknown>>(text: string, values?: unknown[]): Promise<QueryResultLike<R>>;
+}
+
+/** PostgreSQL error codes Kiln acts on. */
+export const PG = {
+  UNIQUE_VIOLATION: '23505',
+  SERIALIZATION_FAILURE: '40001',
+  UNDEFINED_TABLE: '42P01',
+  ADMIN_SHUTDOWN: '57P01',
+  CANNOT_CONNECT_NOW: '57P03',
+} as const;

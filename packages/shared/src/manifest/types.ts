@@ -1,0 +1,40 @@
+export const MANIFEST_FILES = ['.kiln.yml', '.buildr.yml'] as const;
+export type ManifestFile = (typeof MANIFEST_FILES)[number];
+
+export interface ManifestSection {
+  script: string[];
+  /** Per-section limit; the operator's KILN_STAGE_TIMEOUT applies when absent. */
+  timeoutMs?: number;
+}
+
+export interface ManifestStage extends ManifestSection {
+  name: string;
+}
+
+export interface EnvVar {
+  name: string;
+  value: string;
+}
+
+/** A validated manifest, in one shape whichever file it came from. */
+export interface Manifest {
+  file: string;
+  image: string;
+  package: { name?: string; version?: string; maintainer?: string };
+  environment: { inherit: boolean; vars: EnvVar[] };
+  /** Runs first; its result is the build's cached compiler image. */
+  prepare?: ManifestSection;
+  stages: ManifestStage[];
+  /** Runs last with $DESTDIR set; what it installs is the package payload. */
+  install?: ManifestSection;
+  cache: string[];
+}
+
+export const MANIFEST_LIMITS = {
+  bytes: 64 * 1024,
+  stages: 32,
+  scriptLines: 200,
+  lineLength: 16 * 1024,
+  aliases: 50,
+  cachePaths: 16,
+} as const;

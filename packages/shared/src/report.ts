@@ -1,0 +1,56 @@
+/** The build report of DESIGN.md: `kiln run --json` prints it; the database holds it. */
+export type BuildStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'errored' | 'cancelled';
+export type StageStatus = 'running' | 'succeeded' | 'failed' | 'errored' | 'skipped' | 'cancelled';
+export type FileKind = 'executable' | 'shared-library' | 'static-library' | 'config' | 'symlink' | 'other';
+
+export interface CommandReport {
+  command: string;
+  exitCode: number | null;
+  durationMs: number;
+}
+
+export interface StageReport {
+  name: string;
+  status: StageStatus;
+  image?: string;
+  exitCode: number | null;
+  durationMs: number;
+  commands: CommandReport[];
+  /** Why the stage did not succeed: `exited 2`, `timed out after 20m`, `killed: out of memory`. */
+  error?: string;
+}
+
+export interface InstalledFile {
+  path: string;
+  size: number;
+  mode: string;
+  sha256?: string;
+  kind: FileKind;
+  linkage?: 'static' | 'dynamic';
+  needed?: string[];
+  target?: string;
+}
+
+export interface InstallReport {
+  sizeBytes: number;
+  files: InstalledFile[];
+  artifact?: { path: string; sha256: string; sizeBytes: number };
+}
+
+export interface BuildFailure {
+  stage: string;
+  command?: string;
+  exitCode?: number | null;
+  reason: string;
+}
+
+export interface BuildReport {
+  status: BuildStatus;
+  package: { name: string; version: string } | null;
+  durationMs: number;
+  stages: StageReport[];
+  install: InstallReport | null;
+  error: string | null;
+  /** The first thing that failed, for people and emails. */
+  failure?: BuildFailure;
+}

@@ -1,0 +1,57 @@
+import { Command, CommanderError } from 'commander';
+import { registerMigrate } from './commands/migrate.js';
+import { registerPending } from './commands/pending.js';
+import { EXIT, processIo, reportError, type Io } from './output.js';
+
+export function buildProgram(io: Io, done: (code: number) => void): Command {
+  const program = new Command('kiln')
+    .description('Build released packages from git branches in fresh Docker containers and record what they install.')
+    .version('0.1.0')
+    .showHelpAfterError('(run "kiln --help" for usage)')
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride();
+  registerPending(program, io, {
+    name: 'run',
+    args: '[dir]',
+    description: "build a checkout's manifest locally with Docker (no broker or database) and print the report",
+    options: [['--json', 'print the build report as JSON on stdout']],
+  });
+  registerPending(program, io, {
+    name: 'agent',
+    description: 'consume build_queue and build jobs',
+    options: [['-c, --concurrency <n>', 'workers (default: KILN_CONCURRENCY or the number of cores)']],
+  });
+  registerPending(program, io, { name: 'crawler', description: 'watch the configured repositories for release branches; serve webhooks' });
+  registerMigrate(program, io, done);
+  registerPending(program, io, { name: 'submit', args: '<repo> [branch]', description: 'publish a build job and print its id' });
+  registerPending(program, io, {
+    name: 'status',
+    args: '[build-id]',
+    description: 'show builds from the package database',
+    options: [['--json', 'print as JSON']],
+  });
+  registerPending(program, io, {
+    name: 'logs',
+    args: '<build-id>',
+    description: "print a build's log",
+    options: [['-f, --follow', 'follow a running build live']],
+  });
+  return program;
+}
+
+/** Runs the CLI and resolves to the process exit code. */
+export async function runCli(argv: string[], io: Io = processIo): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram(io, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    return reportError(err, io);
+  }
+}

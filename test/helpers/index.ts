@@ -1,0 +1,3 @@
+export * from './database.js';
+export * from './broker.js';
+export * from './git.js';
