@@ -1,1 +1,3 @@
-export {};
+export * from './engine/index.js';
+export * from './service/index.js';
+export * from './notify/index.js';

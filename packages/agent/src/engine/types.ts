@@ -1,0 +1,72 @@
+import type { BuildReport, Manifest, StageReport } from '@kiln/shared';
+
+/**
+ * The build engine's contract, shared by `kiln run` and the agent service.
+ * (Written before the engine, so the service, the CLI and the engine can be
+ * built side by side; change it in one commit with its callers.)
+ */
+
+export type LogStream = 'stdout' | 'stderr' | 'system';
+
+export interface LogChunk {
+  stage: string;
+  stream: LogStream;
+  /** Already masked: secrets from the environment never appear here. */
+  text: string;
+  at: number;
+}
+
+export interface ResourceLimits {
+  memoryBytes: number;
+  cpus: number;
+  pids: number;
+  /** Default per-stage limit; a manifest section's `timeout` overrides it. */
+  stageTimeoutMs: number;
+  /** A stage that prints nothing for this long is killed. */
+  idleTimeoutMs: number;
+  /** Bytes of log kept per build (older output is dropped, the tail kept). */
+  logLimitBytes: number;
+  network: 'bridge' | 'none' | 'host';
+}
+
+/** Live progress, for a terminal, the database and the events exchange. */
+export interface BuildEvents {
+  stageStarted?(e: { stage: string; position: number; image: string }): void;
+  commandStarted?(e: { stage: string; position: number; index: number; command: string }): void;
+  commandFinished?(e: { stage: string; position: number; index: number; command: string; exitCode: number; durationMs: number }): void;
+  log?(chunk: LogChunk): void;
+  stageFinished?(e: StageReport & { position: number }): void;
+}
+
+export interface BuildRequest {
+  /** Names and labels every container, volume and image of this build. */
+  buildId: string;
+  /** Host path of the checkout; mounted read-write into every stage at WORKSPACE_PATH. */
+  workspace: string;
+  manifest: Manifest;
+  package: { name: string; version: string } | null;
+  /** Where the payload .tar.gz goes; none is written when absent. */
+  artifactDir?: string;
+  /** The environment `inherit: true` passes through, where the operator allows it. */
+  hostEnv?: Record<string, string | undefined>;
+  signal?: AbortSignal;
+  events?: BuildEvents;
+}
+
+export interface BuildOutcome {
+  report: BuildReport;
+  /** The kept (capped, masked) log, in order. */
+  log: LogChunk[];
+  logTruncatedBytes: number;
+}
+
+export interface BuildEngine {
+  build(request: BuildRequest): Promise<BuildOutcome>;
+  /** Removes containers/volumes/images of builds whose process is gone; returns how many. */
+  reap(): Promise<number>;
+  /** Removes everything labelled with this build id (a dead attempt's leftovers). */
+  removeBuildResources(buildId: string): Promise<number>;
+}
+
+export const WORKSPACE_PATH = '/workspace';
+export const DESTDIR_PATH = '/kiln/destdir';
