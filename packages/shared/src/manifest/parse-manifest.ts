@@ -5,6 +5,12 @@ import { ManifestError, type ManifestIssue } from './manifest-error.js';
 import { MANIFEST_LIMITS as LIMITS, type EnvVar, type Manifest, type ManifestSection } from './types.js';
 
 const RESERVED = new Set(['image', 'package', 'environment', 'stages', 'prepare', 'install', 'cache']);
+/**
+ * Kiln's `package` and `install` keys are also plausible stage names in
+ * `.buildr.yml` files (the reference sample has a `package` stage). Listed in
+ * `stages`, they are ordinary stages, as the earlier tool ran them.
+ */
+const STAGE_OR_KEY = new Set(['package', 'install']);
 const STAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const IMAGE_REF = /^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -96,12 +102,17 @@ export function parseManifest(text: string, file = '.kiln.yml'): Manifest {
   }
   const locate = locator(doc, lineAt);
   const issues: ManifestIssue[] = [];
-  const parsed = topLevel.safeParse(data);
+  const document = data as Record<string, unknown>;
+  const listedNames = new Set(Array.isArray(document.stages) ? document.stages.filter((s) => typeof s === 'string') : []);
+  const metadata = Object.fromEntries(
+    Object.entries(document).filter(([key]) => !(STAGE_OR_KEY.has(key) && listedNames.has(key))),
+  );
+  const parsed = topLevel.safeParse(metadata, { reportInput: true });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) issues.push(fromZod(issue, [], locate));
     throw new ManifestError(file, issues);
   }
-  const raw = parsed.data as z.output<typeof topLevel> & Record<string, unknown>;
+  const raw = parsed.data;
   const listed = new Set<string>();
   raw.stages.forEach((name, i) => {
     const path = `stages[${i}]`;
@@ -109,12 +120,12 @@ export function parseManifest(text: string, file = '.kiln.yml'): Manifest {
       issues.push({ path, message: 'prepare always runs first by itself; remove it from stages', line: locate(['stages', i]) });
     } else if (listed.has(name)) {
       issues.push({ path, message: `stage "${name}" is listed twice`, line: locate(['stages', i]) });
-    } else if (!(name in raw)) {
+    } else if (!(name in document)) {
       issues.push({ path, message: `stage "${name}" is listed but not defined`, line: locate(['stages', i]) });
     }
     listed.add(name);
   });
-  for (const key of Object.keys(raw)) {
+  for (const key of Object.keys(document)) {
     if (!RESERVED.has(key) && !listed.has(key)) {
       issues.push({
         path: key,
@@ -125,25 +136,25 @@ export function parseManifest(text: string, file = '.kiln.yml'): Manifest {
   }
   const stages: Manifest['stages'] = [];
   for (const name of listed) {
-    if (name === 'prepare' || !(name in raw)) continue;
-    const result = RESERVED.has(name) && name !== 'install' ? null : section.safeParse(raw[name]);
+    if (name === 'prepare' || !(name in document)) continue;
+    const result = RESERVED.has(name) && !STAGE_OR_KEY.has(name) ? null : section.safeParse(document[name], { reportInput: true });
     if (result === null) {
       issues.push({ path: name, message: `"${name}" is a manifest key and cannot name a stage`, line: locate([name], true) });
     } else if (!result.success) {
       for (const issue of result.error.issues) issues.push(fromZod(issue, [name], locate));
     } else {
-      stages.push({ name, ...withoutUndefined(result.data) });
+      stages.push({ name, ...toSection(result.data) });
     }
   }
   const vars = readVars(raw.environment?.vars, locate, issues);
   if (issues.length > 0) throw new ManifestError(file, issues);
-  const install = listed.has('install') || raw.install === undefined ? undefined : withoutUndefined(raw.install);
+  const install = listed.has('install') || raw.install === undefined ? undefined : toSection(raw.install);
   return {
     file,
     image: raw.image,
-    package: withoutUndefined(raw.package ?? {}),
+    package: withoutUndefined(listed.has('package') ? {} : (raw.package ?? {})),
     environment: { inherit: raw.environment?.inherit ?? false, vars },
-    ...(raw.prepare ? { prepare: withoutUndefined(raw.prepare) } : {}),
+    ...(raw.prepare ? { prepare: toSection(raw.prepare) } : {}),
     stages,
     ...(install ? { install } : {}),
     cache: raw.cache ?? [],
@@ -209,6 +220,10 @@ function fromZod(issue: z.core.$ZodIssue, base: (string | number)[], locate: Loc
 
 function pathText(path: readonly (string | number)[]): string {
   return path.reduce<string>((text, part) => (typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${part}` : part), '');
+}
+
+function toSection(value: z.output<typeof section>): ManifestSection {
+  return value.timeout === undefined ? { script: value.script } : { script: value.script, timeoutMs: value.timeout };
 }
 
 function firstLine(message: string): string {
