@@ -13,6 +13,7 @@ const common = {
   },
 };
 export default {
+  reporters: ['default', '<rootDir>/test/summary-reporter.cjs'],
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/packages/*/src/**/*.test.ts', '<rootDir>/src/**/*.test.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/**/*.test.ts'] },
