@@ -10,3 +10,4 @@ export * from './manifest/index.js';
 export * from './db/queryable.js';
 export * from './db/pool.js';
 export * from './db/migrate.js';
+export * from './queue.js';

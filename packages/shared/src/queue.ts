@@ -1,0 +1,79 @@
+import amqp from 'amqplib';
+import type { Channel, ChannelModel } from 'amqplib';
+import { InfrastructureError } from './errors.js';
+import { redactRepo } from './repo-url.js';
+
+export type { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
+
+export interface BuildQueueOptions {
+  /** The work queue's name (KILN_QUEUE, `build_queue` by default). */
+  queue: string;
+  /** Deliveries of one message before RabbitMQ dead-letters it (KILN_DELIVERY_LIMIT). */
+  deliveryLimit: number;
+}
+
+/** Where jobs that cannot be built (invalid, or redelivered too often) end up. */
+export function deadLetterQueueName(queue: string): string {
+  return `${queue}.dead`;
+}
+
+/**
+ * Declares the build queue and its dead-letter queue. The ONE place these
+ * arguments are written: RabbitMQ refuses a redeclaration whose arguments
+ * differ (PRECONDITION_FAILED closes the channel), so the crawler, the agent
+ * and `kiln submit` must all declare through here.
+ *
+ * Quorum queues because jobs must survive a broker node's loss, and because
+ * they count deliveries: a job that crashes every agent that takes it is
+ * dead-lettered after `deliveryLimit` tries instead of looping forever.
+ */
+export async function declareBuildQueue(channel: Channel, options: BuildQueueOptions): Promise<void> {
+  const dead = deadLetterQueueName(options.queue);
+  await channel.assertQueue(dead, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+  await channel.assertQueue(options.queue, {
+    durable: true,
+    arguments: {
+      'x-queue-type': 'quorum',
+      'x-delivery-limit': options.deliveryLimit,
+      'x-dead-letter-exchange': '',
+      'x-dead-letter-routing-key': dead,
+    },
+  });
+}
+
+export interface ConnectAmqpOptions {
+  /** Nagle off: quorum queues otherwise add ~40 ms to every confirm. */
+  noDelay?: boolean;
+  /** Seconds between heartbeats; a dead peer is noticed after about twice this. */
+  heartbeat?: number;
+  /** Give up connecting after this many milliseconds. */
+  timeoutMs?: number;
+}
+
+/**
+ * Connects to RabbitMQ; failure is one line that names the (redacted) URL
+ * and the variable to set.
+ */
+export async function connectAmqp(url: string, options: ConnectAmqpOptions = {}): Promise<ChannelModel> {
+  const target = withHeartbeat(url, options.heartbeat ?? 30);
+  try {
+    return await amqp.connect(target, { noDelay: options.noDelay ?? true, timeout: options.timeoutMs ?? 10_000 });
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new InfrastructureError(
+      `cannot reach RabbitMQ at ${redactRepo(url)}: is it running? (set KILN_AMQP_URL) (${redactRepo(why)})`,
+      { cause: err },
+    );
+  }
+}
+
+function withHeartbeat(url: string, seconds: number): string {
+  try {
+    const parsed = new URL(url);
+    if (!parsed.searchParams.has('heartbeat')) parsed.searchParams.set('heartbeat', String(seconds));
+    return parsed.toString();
+  } catch {
+    // Not a URL we can edit: amqplib reports it, redacted above.
+    return url;
+  }
+}
