@@ -58,6 +58,8 @@ export const ConfigSchema = z.object({
   KILN_REPO_ROOT: z.string().optional(),
   KILN_POLL_INTERVAL: int(1, 86_400).default(60),
   KILN_POLL_CONCURRENCY: int(1, 256).default(16),
+  /** How long one `git ls-remote` may take before it is killed. */
+  KILN_GIT_TIMEOUT: duration.default(30_000),
   KILN_WEBHOOK_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
   KILN_WEBHOOK_PORT: int(0, 65_535).default(8080),
   KILN_CONCURRENCY: int(1, 256).default(Math.max(1, os.availableParallelism())),
