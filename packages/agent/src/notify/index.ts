@@ -1,1 +1,11 @@
-export {};
+// Failure emails: queued inside the build's result transaction, sent after it.
+export { queueFailureNotification, chooseRecipient, type FailureNotificationInput } from './queue-failure-notification.js';
+export type { NotificationRecord, NotificationKind, NotificationStatus } from './notification-record.js';
+export { NotificationSender, type NotificationSenderOptions, type SendSummary } from './notification-sender.js';
+export { DEFAULT_RETRY, type RetryPolicy } from './retry-delay.js';
+export { createSmtpMailer, type SmtpMailerOptions } from './smtp-mailer.js';
+export { MailDeliveryError, type Mailer, type MailMessage } from './mailer.js';
+export { parseMailbox, formatMailbox, mailboxFromAuthor, type Mailbox, type MailboxCheck } from './mailbox.js';
+export { renderFailureEmail, type RenderedEmail } from './render-failure-email.js';
+export { loadFailureEmailData, type LogTailLimits } from './load-failure-email-data.js';
+export type { FailureEmailData, EmailStage } from './failure-email-data.js';

@@ -1,0 +1,228 @@
+import { toError, type Logger, type Queryable } from '@kiln/shared';
+import { loadFailureEmailData, type LogTailLimits } from './load-failure-email-data.js';
+import { parseMailbox } from './mailbox.js';
+import { MailDeliveryError, type Mailer } from './mailer.js';
+import type { NotificationKind } from './notification-record.js';
+import { renderFailureEmail, type RenderedEmail } from './render-failure-email.js';
+import { DEFAULT_RETRY, retryDelay, type RetryPolicy } from './retry-delay.js';
+
+export interface NotificationSenderOptions {
+  /** A pool: every statement the sender runs stands alone. */
+  db: Queryable;
+  mailer: Mailer;
+  logger: Logger;
+  /** How often to look for due emails without a poke (default 5s). */
+  pollIntervalMs?: number;
+  retry?: Partial<RetryPolicy>;
+  /**
+   * How long a claimed email stays invisible to other senders (default 2 min).
+   * If this process dies mid-send, another sender takes the email after that.
+   * Must exceed the mailer's worst case for one message.
+   */
+  claimMs?: number;
+  /** Emails claimed per round (default 10). */
+  batchSize?: number;
+  log?: LogTailLimits;
+}
+
+export interface SendSummary {
+  sent: number;
+  /** Not delivered this time; tried again after a backoff. */
+  retrying: number;
+  /** Given up: refused by the server for good, or out of attempts. */
+  failed: number;
+}
+
+interface ClaimedRow {
+  id: string;
+  build_id: string;
+  kind: NotificationKind;
+  recipient: string | null;
+  attempts: number;
+}
+
+/**
+ * Delivers the emails queued in `notifications`. The queue is the table, so an
+ * agent restart loses nothing, and `FOR UPDATE SKIP LOCKED` plus a claim time
+ * keep several agents from sending the same email. Sending happens here, after
+ * the build's transaction has committed, never inside it.
+ */
+export class NotificationSender {
+  private readonly retry: RetryPolicy;
+  private readonly pollIntervalMs: number;
+  private readonly claimMs: number;
+  private readonly batchSize: number;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private ticking = false;
+  private poked = false;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: NotificationSenderOptions) {
+    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.pollIntervalMs = options.pollIntervalMs ?? 5_000;
+    this.claimMs = options.claimMs ?? 120_000;
+    this.batchSize = options.batchSize ?? 10;
+  }
+
+  /** Starts sending in the background: now, on every poke, and on a timer. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.schedule(0);
+  }
+
+  /** Something was just queued (the agent committed a failed build): look now. */
+  poke(): void {
+    if (!this.running) return;
+    this.schedule(0);
+  }
+
+  /** Stops the timer and waits for the round in progress; a claimed email left unsent is taken again later. */
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.chain.catch(() => {});
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  /** One round: delivers every email due now. Rounds in one sender never overlap. */
+  sendDue(): Promise<SendSummary> {
+    const round = this.chain.then(() => this.sendAllDue());
+    this.chain = round.catch(() => {});
+    return round;
+  }
+
+  private schedule(delayMs: number): void {
+    if (!this.running) return;
+    if (this.timer !== undefined && delayMs > 0) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.tick();
+    }, delayMs);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking) {
+      // A poke during a round: whatever it announced may have been missed, so go again after.
+      this.poked = true;
+      return;
+    }
+    this.ticking = true;
+    this.poked = false;
+    let next = this.pollIntervalMs;
+    try {
+      await this.sendDue();
+      next = await this.untilNextDue();
+    } catch (err) {
+      this.options.logger.warn({ err }, 'sending notifications failed; trying again');
+    } finally {
+      this.ticking = false;
+    }
+    this.schedule(this.poked ? 0 : next);
+  }
+
+  private async untilNextDue(): Promise<number> {
+    const { rows } = await this.options.db.query<{ ms: string | null }>(
+      `SELECT (EXTRACT(EPOCH FROM min(next_attempt_at) - now()) * 1000)::bigint::text AS ms
+         FROM notifications WHERE status = 'pending'`,
+    );
+    const ms = rows[0]?.ms;
+    if (ms === null || ms === undefined) return this.pollIntervalMs;
+    // Due now yet not claimed means another sender holds it: do not spin.
+    return Math.min(Math.max(Number(ms), 200), this.pollIntervalMs);
+  }
+
+  private async sendAllDue(): Promise<SendSummary> {
+    const summary: SendSummary = { sent: 0, retrying: 0, failed: 0 };
+    for (;;) {
+      const claimed = await this.claim();
+      for (const row of claimed) summary[await this.deliver(row)]++;
+      if (claimed.length < this.batchSize) return summary;
+    }
+  }
+
+  private async claim(): Promise<ClaimedRow[]> {
+    const { rows } = await this.options.db.query<ClaimedRow>(
+      `UPDATE notifications SET next_attempt_at = now() + $2 * interval '1 millisecond'
+        WHERE id IN (SELECT id FROM notifications
+                      WHERE status = 'pending' AND next_attempt_at <= now()
+                      ORDER BY next_attempt_at, id LIMIT $1
+                      FOR UPDATE SKIP LOCKED)
+        RETURNING id::text AS id, build_id, kind, recipient, attempts`,
+      [this.batchSize, this.claimMs],
+    );
+    return rows;
+  }
+
+  private async deliver(row: ClaimedRow): Promise<keyof SendSummary> {
+    const logger = this.options.logger.child({ buildId: row.build_id, notification: row.id });
+    // The row is re-checked, not trusted: it may have been written by hand.
+    const to = parseMailbox(row.recipient ?? '');
+    if (!to.ok) {
+      await this.finish(row, 'refused', null, `recipient ${to.reason}`);
+      logger.warn({ reason: to.reason }, 'notification refused');
+      return 'failed';
+    }
+    let email: RenderedEmail | null = null;
+    try {
+      email = await this.render(row);
+      if (email === null) {
+        await this.finish(row, 'failed', null, 'the build no longer exists');
+        return 'failed';
+      }
+      await this.options.mailer.send({
+        to: to.mailbox,
+        subject: email.subject,
+        text: email.text,
+        html: email.html,
+        key: `${row.kind}.${row.build_id}`,
+        headers: { 'X-Kiln-Build': row.build_id },
+      });
+    } catch (thrown) {
+      const err = toError(thrown);
+      const attempts = row.attempts + 1;
+      const permanent = err instanceof MailDeliveryError && err.permanent;
+      if (permanent || attempts >= this.retry.maxAttempts) {
+        await this.finish(row, 'failed', email?.subject ?? null, err.message);
+        logger.error({ err, attempts }, 'notification failed for good');
+        return 'failed';
+      }
+      const delayMs = retryDelay(attempts, this.retry);
+      await this.options.db.query(
+        `UPDATE notifications
+            SET attempts = attempts + 1, last_error = $2, subject = coalesce($3, subject),
+                next_attempt_at = now() + $4 * interval '1 millisecond'
+          WHERE id = $1 AND status = 'pending'`,
+        [row.id, err.message, email?.subject ?? null, delayMs],
+      );
+      logger.warn({ err, attempts, retryInMs: delayMs }, 'notification not sent; will retry');
+      return 'retrying';
+    }
+    await this.options.db.query(
+      `UPDATE notifications SET status = 'sent', sent_at = now(), attempts = attempts + 1, subject = $2
+        WHERE id = $1 AND status = 'pending'`,
+      [row.id, email.subject],
+    );
+    logger.info({ to: to.mailbox.address, subject: email.subject }, 'notification sent');
+    return 'sent';
+  }
+
+  private async render(row: ClaimedRow): Promise<RenderedEmail | null> {
+    const data = await loadFailureEmailData(this.options.db, row.build_id, this.options.log);
+    return data === null ? null : renderFailureEmail(data);
+  }
+
+  private async finish(row: ClaimedRow, status: 'failed' | 'refused', subject: string | null, error: string): Promise<void> {
+    await this.options.db.query(
+      `UPDATE notifications SET status = $2, attempts = attempts + 1, last_error = $3, subject = coalesce($4, subject)
+        WHERE id = $1 AND status = 'pending'`,
+      [row.id, status, error, subject],
+    );
+  }
+}
