@@ -1,3 +1,4 @@
 export * from './database.js';
 export * from './broker.js';
 export * from './git.js';
+export * from './smtp-sink.js';

@@ -40,7 +40,7 @@ export function renderFailureEmail(data: FailureEmailData): RenderedEmail {
     note: s.error ?? (s.exitCode !== null && s.exitCode !== 0 ? `exited ${s.exitCode}` : ''),
   }));
   const errorText = data.status === 'errored' && data.error ? data.error : null;
-  const logHeading = data.logTail.length === 0 ? null : `${data.logTruncated ? 'Last' : 'All'} ${data.logTail.length} lines of the log:`;
+  const logHeading = data.logTail.length === 0 ? null : data.logTruncated ? `Last ${data.logTail.length} lines of the log:` : 'The log:';
 
   return { subject, text: renderText(), html: renderHtml() };
 
