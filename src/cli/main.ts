@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
+import { registerCrawler } from './commands/crawler.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerPending } from './commands/pending.js';
+import { registerSubmit } from './commands/submit.js';
 import { EXIT, processIo, reportError, type Io } from './output.js';
 
 export function buildProgram(io: Io, done: (code: number) => void): Command {
@@ -21,9 +23,9 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     description: 'consume build_queue and build jobs',
     options: [['-c, --concurrency <n>', 'workers (default: KILN_CONCURRENCY or the number of cores)']],
   });
-  registerPending(program, io, { name: 'crawler', description: 'watch the configured repositories for release branches; serve webhooks' });
+  registerCrawler(program, io, done);
   registerMigrate(program, io, done);
-  registerPending(program, io, { name: 'submit', args: '<repo> [branch]', description: 'publish a build job and print its id' });
+  registerSubmit(program, io, done);
   registerPending(program, io, {
     name: 'status',
     args: '[build-id]',

@@ -1,0 +1,12 @@
+import { InfrastructureError } from '@kiln/shared';
+
+/** A git command failed or timed out; the message is one redacted line. */
+export class GitCommandError extends InfrastructureError {
+  constructor(
+    message: string,
+    readonly reason: 'timeout' | 'exit' | 'spawn' | 'output',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

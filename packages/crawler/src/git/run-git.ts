@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+import { gitEnv } from './git-env.js';
+import { GitCommandError } from './git-error.js';
+import { redactUrls } from './redact.js';
+
+export interface RunGitOptions {
+  timeoutMs: number;
+  /** Refuse output larger than this (a hostile server could send gigabytes). */
+  maxOutputBytes?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Runs git without a shell and returns its stdout. git runs in its own
+ * process group so a timeout kills what it spawned too (upload-pack, ssh,
+ * a credential helper), not just git itself.
+ */
+export async function runGit(args: readonly string[], options: RunGitOptions): Promise<string> {
+  const maxBytes = options.maxOutputBytes ?? 64 * 1024 * 1024;
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, {
+      env: options.env ?? gitEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const out: Buffer[] = [];
+    let outBytes = 0;
+    let errText = '';
+    let failure: GitCommandError | null = null;
+    const killGroup = () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    };
+    const timer = setTimeout(() => {
+      failure = new GitCommandError(`git ${args.find((a) => !a.startsWith('-')) ?? ''} timed out after ${options.timeoutMs} ms`, 'timeout');
+      killGroup();
+    }, options.timeoutMs);
+    child.stdout.on('data', (chunk: Buffer) => {
+      outBytes += chunk.length;
+      if (outBytes > maxBytes) {
+        failure ??= new GitCommandError(`git printed more than ${maxBytes} bytes`, 'output');
+        killGroup();
+        return;
+      }
+      out.push(chunk);
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      // Only the end matters: git puts the reason on its last line.
+      errText = (errText + chunk.toString('utf8')).slice(-4096);
+    });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new GitCommandError(`cannot run git: ${err.message}`, 'spawn', { cause: err }));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (failure) return reject(failure);
+      if (code === 0) return resolve(Buffer.concat(out).toString('utf8'));
+      const last = errText.trim().split('\n').filter(Boolean).pop() ?? `exited with ${code ?? signal}`;
+      reject(new GitCommandError(redactUrls(last.slice(0, 500)), 'exit'));
+    });
+  });
+}
