@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger, createPool, withTransaction, type Queryable } from '@kiln/shared';
-import { NotificationSender, createSmtpMailer, queueFailureNotification, type FailureNotificationInput, type Mailer } from '@kiln/agent';
+import { NotificationSender, createSmtpMailer, queueFailureNotification, type FailureNotificationInput, type Mailer } from '../packages/agent/src/notify/index.js';
 import { createSmtpSink, createTestDatabase, freePort, type SmtpSink, type TestDatabase } from './helpers/index.js';
 
 const logger = createLogger({ level: 'silent', pretty: false });
@@ -212,6 +212,42 @@ describe('failure emails', () => {
     const [mail] = await sink.waitForMessages(1);
     expect(mail!.envelopeTo).toEqual(['sam@example.org']);
     expect(mail!.header('to')).toBe('Sam Author <sam@example.org>');
+  });
+
+  test('the commit author as the agent formats it ("Name <email>")', async () => {
+    const buildId = await insertFailedBuild(db.pool);
+    await finishBuild(db, { buildId, commitAuthor: 'Doe, Sam <sam@example.org>' });
+    await sender().sendDue();
+    const [mail] = await sink.waitForMessages(1);
+    expect(mail!.envelopeTo).toEqual(['sam@example.org']);
+    expect(mail!.header('to')).toBe('"Doe, Sam" <sam@example.org>');
+    const refused = await insertFailedBuild(db.pool);
+    expect(await finishBuild(db, { buildId: refused, commitAuthor: 'Sam <sam@example.org\r\nBcc: evil@example.org>' })).toMatchObject({
+      status: 'refused',
+      lastError: expect.stringMatching(/^the commit author's email contains a line break/),
+    });
+  });
+
+  test('a listening sender wakes when another agent commits a failed build, with no poke and no timer', async () => {
+    const s = sender({ pollIntervalMs: 600_000, listen: db.pool });
+    s.start();
+    const otherAgent = createPool(db.url, { max: 1 });
+    try {
+      // A commit before the LISTEN would only be found by the timer: wait until it listens.
+      await until('listener', async () => {
+        const { rows } = await db.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN kiln_notifications'`,
+        );
+        return rows[0]!.n === 1;
+      });
+      const buildId = await insertFailedBuild(otherAgent);
+      await withTransaction(otherAgent, (tx) => queueFailureNotification(tx, { buildId, maintainer: 'jane@example.org' }));
+      const [mail] = await sink.waitForMessages(1, 10_000);
+      expect(mail!.header('x-kiln-build')).toBe(buildId);
+    } finally {
+      await s.stop();
+      await otherAgent.end();
+    }
   });
 
   test('an invalid manifest is a failure the maintainer hears about, with its line', async () => {

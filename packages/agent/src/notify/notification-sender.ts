@@ -1,8 +1,9 @@
-import { toError, type Logger, type Queryable } from '@kiln/shared';
+import { toError, type Logger, type Pool, type PoolClient, type Queryable } from '@kiln/shared';
 import { loadFailureEmailData, type LogTailLimits } from './load-failure-email-data.js';
 import { parseMailbox } from './mailbox.js';
 import { MailDeliveryError, type Mailer } from './mailer.js';
 import type { NotificationKind } from './notification-record.js';
+import { NOTIFICATION_CHANNEL } from './queue-failure-notification.js';
 import { renderFailureEmail, type RenderedEmail } from './render-failure-email.js';
 import { DEFAULT_RETRY, retryDelay, type RetryPolicy } from './retry-delay.js';
 
@@ -11,6 +12,12 @@ export interface NotificationSenderOptions {
   db: Queryable;
   mailer: Mailer;
   logger: Logger;
+  /**
+   * When given, the sender LISTENs on one connection of this pool and wakes
+   * the moment any agent commits a failed build (queueFailureNotification
+   * NOTIFYs in the build's transaction). Without it, `poke()` and the timer.
+   */
+  listen?: Pool;
   /** How often to look for due emails without a poke (default 5s). */
   pollIntervalMs?: number;
   retry?: Partial<RetryPolicy>;
@@ -57,6 +64,8 @@ export class NotificationSender {
   private ticking = false;
   private poked = false;
   private chain: Promise<unknown> = Promise.resolve();
+  private currentTick: Promise<void> = Promise.resolve();
+  private listener: PoolClient | undefined;
 
   constructor(private readonly options: NotificationSenderOptions) {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
@@ -83,7 +92,9 @@ export class NotificationSender {
     this.running = false;
     clearTimeout(this.timer);
     this.timer = undefined;
+    await this.currentTick;
     await this.chain.catch(() => {});
+    this.dropListener();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -103,20 +114,21 @@ export class NotificationSender {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.tick();
+      if (this.ticking) {
+        // A poke during a round: whatever it announced may have been missed, so go again after.
+        this.poked = true;
+        return;
+      }
+      this.currentTick = this.tick();
     }, delayMs);
   }
 
   private async tick(): Promise<void> {
-    if (this.ticking) {
-      // A poke during a round: whatever it announced may have been missed, so go again after.
-      this.poked = true;
-      return;
-    }
     this.ticking = true;
     this.poked = false;
     let next = this.pollIntervalMs;
     try {
+      await this.listenForCommits();
       await this.sendDue();
       next = await this.untilNextDue();
     } catch (err) {
@@ -125,6 +137,31 @@ export class NotificationSender {
       this.ticking = false;
     }
     this.schedule(this.poked ? 0 : next);
+  }
+
+  private async listenForCommits(): Promise<void> {
+    if (!this.options.listen || this.listener || !this.running) return;
+    const client = await this.options.listen.connect();
+    // A dropped connection must not crash the agent: forget it, listen again next round.
+    client.on('error', (err) => {
+      this.options.logger.warn({ err }, 'notification listener lost its connection');
+      if (this.listener === client) this.dropListener(err);
+    });
+    client.on('notification', () => this.poke());
+    try {
+      await client.query(`LISTEN ${NOTIFICATION_CHANNEL}`);
+    } catch (err) {
+      client.release(toError(err));
+      throw new Error('cannot LISTEN for queued notifications', { cause: err });
+    }
+    this.listener = client;
+  }
+
+  private dropListener(err?: Error): void {
+    const client = this.listener;
+    this.listener = undefined;
+    // Destroyed, not returned to the pool: it is still subscribed.
+    client?.release(err ?? true);
   }
 
   private async untilNextDue(): Promise<number> {

@@ -6,9 +6,15 @@ export interface FailureNotificationInput {
   buildId: string;
   /** The manifest's `package.maintainer`, as written. */
   maintainer?: string | null;
-  /** The author of the branch head's commit: the recipient when the manifest names none. */
-  commitAuthor?: { name: string; email: string } | null;
+  /**
+   * The author of the branch head's commit: the recipient when the manifest
+   * names none. As git gives it (`{ name, email }`) or as `Name <email>`.
+   */
+  commitAuthor?: { name: string; email: string } | string | null;
 }
+
+/** The channel a queued email is announced on, at commit, to every sender that listens. */
+export const NOTIFICATION_CHANNEL = 'kiln_notifications';
 
 export type RecipientChoice = MailboxCheck & { shown: string | null };
 
@@ -25,11 +31,12 @@ export function chooseRecipient(input: Pick<FailureNotificationInput, 'maintaine
       ? { ...check, shown: formatMailbox(check.mailbox) }
       : { ok: false, reason: `package.maintainer ${check.reason}`, shown: escapeForRecord(maintainer) };
   }
-  if (input.commitAuthor?.email) {
-    const check = mailboxFromAuthor(input.commitAuthor);
+  const author = typeof input.commitAuthor === 'string' ? splitAuthor(input.commitAuthor) : input.commitAuthor;
+  if (author?.email) {
+    const check = mailboxFromAuthor(author);
     return check.ok
       ? { ...check, shown: formatMailbox(check.mailbox) }
-      : { ok: false, reason: `the commit author's email ${check.reason}`, shown: escapeForRecord(input.commitAuthor.email) };
+      : { ok: false, reason: `the commit author's email ${check.reason}`, shown: escapeForRecord(author.email) };
   }
   return { ok: false, reason: 'no recipient: the manifest has no package.maintainer and the commit author is unknown', shown: null };
 }
@@ -51,6 +58,11 @@ export async function queueFailureNotification(db: Queryable, input: FailureNoti
      RETURNING ${NOTIFICATION_COLUMNS}`,
     [input.buildId, choice.shown, choice.ok ? 'pending' : 'refused', choice.ok ? null : choice.reason],
   );
+  if (inserted.rows[0]?.status === 'pending') {
+    // Delivered by PostgreSQL only if and when this transaction commits: a
+    // listening sender wakes exactly when the email becomes visible.
+    await db.query('SELECT pg_notify($1, $2)', [NOTIFICATION_CHANNEL, input.buildId]);
+  }
   const row =
     inserted.rows[0] ??
     (
@@ -60,6 +72,20 @@ export async function queueFailureNotification(db: Queryable, input: FailureNoti
     ).rows[0];
   if (!row) throw new Error(`notification for build ${input.buildId} neither inserted nor found`);
   return toNotificationRecord(row);
+}
+
+/**
+ * `Name <email>` as an agent may format a git author; a name may hold
+ * anything but angle brackets, so this is split, not parsed as a mailbox.
+ */
+function splitAuthor(text: string): { name: string; email: string } {
+  const match = /^([^<>]*)<([^<>]*)>\s*$/.exec(text);
+  return match ? { name: (match[1] ?? '').trim(), email: spaceTrim(match[2] ?? '') } : { name: '', email: spaceTrim(text) };
+}
+
+// Only spaces: a line break stays in, for parseMailbox to refuse.
+function spaceTrim(text: string): string {
+  return text.replace(/^ +| +$/g, '');
 }
 
 /** Keeps a refused address on record without its line breaks. */
