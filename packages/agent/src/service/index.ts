@@ -1,1 +1,10 @@
-export {};
+export * from './agent-service.js';
+export * from './agent-metrics.js';
+export * from './build-events.js';
+export * from './build-store.js';
+export * from './checkout.js';
+export * from './git-checkout.js';
+export * from './failure-notifications.js';
+export * from './no-failure-notifications.js';
+export * from './health-server.js';
+export * from './build-reader.js';

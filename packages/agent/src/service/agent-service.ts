@@ -1,0 +1,217 @@
+import { declareBuildQueue, type ChannelModel, type Logger, type Pool } from '@kiln/shared';
+import type { BuildEngine } from '../engine/types.js';
+import { AgentMetrics } from './agent-metrics.js';
+import { AmqpBuildEvents } from './amqp-build-events.js';
+import { sleep } from './backoff.js';
+import { BrokerSession } from './broker-session.js';
+import { BuildRunner } from './build-runner.js';
+import { BuildStore } from './build-store.js';
+import type { Checkout } from './checkout.js';
+import type { FailureNotifications } from './failure-notifications.js';
+import { startHealthServer, type AgentHealth, type HealthServer } from './health-server.js';
+import { JobHandler } from './job-handler.js';
+import { QueueWorker } from './queue-worker.js';
+
+export interface AgentServiceOptions {
+  agentId: string;
+  amqpUrl: string;
+  queue: string;
+  deliveryLimit: number;
+  eventsExchange: string;
+  concurrency: number;
+  pool: Pool;
+  engine: BuildEngine;
+  checkout: Checkout;
+  notifications: FailureNotifications;
+  logger: Logger;
+  workDir: string;
+  artifactDir?: string;
+  hostEnv?: Record<string, string | undefined>;
+  logLimitBytes: number;
+  /** How long a running attempt's claim lasts without a heartbeat (a dead agent's builds are retaken after it). */
+  leaseMs: number;
+  /** On stop: how long running builds may finish before they are stopped and requeued. */
+  shutdownGraceMs: number;
+  /** `/metrics` and `/healthz`; undefined: no server. 0: any free port. */
+  metricsPort?: number;
+  /** Per-consumer ack timeout asked of the broker; see QueueWorker. */
+  consumerTimeoutMs?: number;
+  metrics?: AgentMetrics;
+}
+
+/**
+ * `kiln agent`: N workers on the build queue, sharing one reconnecting
+ * broker connection, one database pool and one engine. Many agents on many
+ * hosts share the queue the same way its workers do.
+ */
+export class AgentService {
+  readonly metrics: AgentMetrics;
+  private readonly session: BrokerSession;
+  private readonly events: AmqpBuildEvents;
+  private readonly workers: QueueWorker[] = [];
+  private readonly shutdown = new AbortController();
+  private stopping = false;
+  private health: HealthServer | null = null;
+  private fatal: ((err: Error) => void) | null = null;
+  private stopped: Promise<void> | null = null;
+  /** Rejects when the agent cannot go on (the broker refuses the queue declaration). */
+  readonly failed: Promise<never>;
+
+  constructor(private readonly options: AgentServiceOptions) {
+    this.metrics = options.metrics ?? new AgentMetrics();
+    this.failed = new Promise<never>((_resolve, reject) => {
+      this.fatal = reject;
+    });
+    this.failed.catch(() => undefined);
+    this.events = new AmqpBuildEvents(options.eventsExchange, options.logger);
+    this.session = new BrokerSession({
+      url: options.amqpUrl,
+      logger: options.logger,
+      setup: (connection) => this.setup(connection),
+      onFatal: (err) => {
+        options.logger.fatal({ err: err.message }, 'RabbitMQ refused the build queue declaration');
+        this.fatal?.(new Error(`RabbitMQ refused to declare ${options.queue}: ${err.message} (another definition of the queue exists?)`, { cause: err }));
+      },
+      onStateChange: (up) => this.metrics.brokerUp.set(up ? 1 : 0),
+    });
+  }
+
+  get port(): number | null {
+    return this.health?.port ?? null;
+  }
+
+  async start(): Promise<void> {
+    const { options } = this;
+    const store = new BuildStore(options.pool, options.notifications);
+    const reaped = await options.engine.reap().catch((err: unknown) => {
+      options.logger.warn({ err }, 'could not reap containers of dead builds');
+      return 0;
+    });
+    if (reaped > 0) options.logger.info({ reaped }, 'removed containers and volumes of builds whose agent is gone');
+    const runner = new BuildRunner({
+      store,
+      db: options.pool,
+      checkout: options.checkout,
+      engine: options.engine,
+      events: this.events,
+      workDir: options.workDir,
+      artifactDir: options.artifactDir,
+      hostEnv: options.hostEnv,
+      leaseMs: options.leaseMs,
+      renewEveryMs: Math.max(100, Math.floor(options.leaseMs / 4)),
+      logLimitBytes: options.logLimitBytes,
+      logger: options.logger,
+    });
+    const isStopping = (): boolean => this.stopping;
+    const handler = new JobHandler({
+      agentId: options.agentId,
+      queue: options.queue,
+      store,
+      runner,
+      engine: options.engine,
+      events: this.events,
+      metrics: this.metrics,
+      logger: options.logger,
+      leaseMs: options.leaseMs,
+      deliveryLimit: options.deliveryLimit,
+      lifecycle: {
+        get stopping() {
+          return isStopping();
+        },
+        shutdown: this.shutdown.signal,
+      },
+    });
+    this.metrics.workers.set(options.concurrency);
+    if (options.metricsPort !== undefined) {
+      this.health = await startHealthServer({
+        port: options.metricsPort,
+        metrics: this.metrics,
+        health: () => this.checkHealth(),
+        logger: options.logger,
+      }).catch((err: unknown) => {
+        // A second agent on one host: builds matter more than its metrics.
+        options.logger.error({ err, port: options.metricsPort }, 'could not serve /metrics and /healthz; going on without');
+        return null;
+      });
+    }
+    this.session.start();
+    for (let index = 0; index < options.concurrency; index++) {
+      const worker = new QueueWorker({
+        index,
+        queue: options.queue,
+        agentId: options.agentId,
+        session: this.session,
+        handle: (delivery) => handler.handle(delivery),
+        logger: options.logger.child({ worker: index }),
+        consumerTimeoutMs: options.consumerTimeoutMs ?? 24 * 3_600_000,
+        onBusy: (busy) => (busy ? this.metrics.busy.inc() : this.metrics.busy.dec()),
+      });
+      this.workers.push(worker);
+      worker.start();
+    }
+    options.logger.info(
+      { agent: options.agentId, workers: options.concurrency, queue: options.queue, metricsPort: this.health?.port },
+      'agent started',
+    );
+  }
+
+  /**
+   * Stops taking jobs, lets running builds finish within the grace period,
+   * then stops them and gives them back to the queue. Every step runs even
+   * when one fails.
+   */
+  stop(): Promise<void> {
+    this.stopped ??= this.doStop();
+    return this.stopped;
+  }
+
+  private async doStop(): Promise<void> {
+    const { logger, shutdownGraceMs } = this.options;
+    this.stopping = true;
+    await Promise.all(this.workers.map((w) => w.stopConsuming()));
+    const busy = this.workers.filter((w) => w.busy).length;
+    if (busy > 0) logger.info({ busy, graceMs: shutdownGraceMs }, 'stopping: waiting for running builds');
+    const allIdle = Promise.all(this.workers.map((w) => w.idle()));
+    const graceOver = new AbortController();
+    const inTime = await Promise.race([allIdle.then(() => true), sleep(shutdownGraceMs, graceOver.signal).then(() => false)]);
+    graceOver.abort();
+    if (!inTime) {
+      logger.warn('grace period over: stopping the running builds and requeueing them');
+      this.shutdown.abort();
+      await allIdle;
+    }
+    await Promise.all(this.workers.map((w) => w.close().catch((err: unknown) => logger.warn({ err }, 'closing a worker failed'))));
+    await this.session.close().catch((err: unknown) => logger.warn({ err }, 'closing the RabbitMQ connection failed'));
+    await this.health?.close().catch(() => undefined);
+    logger.info('agent stopped');
+  }
+
+  private async setup(connection: ChannelModel): Promise<void> {
+    const channel = await connection.createChannel();
+    try {
+      await declareBuildQueue(channel, { queue: this.options.queue, deliveryLimit: this.options.deliveryLimit });
+      await channel.assertExchange(this.options.eventsExchange, 'topic', { durable: true });
+    } finally {
+      await channel.close().catch(() => undefined);
+    }
+    await this.events.attach(connection);
+  }
+
+  async checkHealth(): Promise<AgentHealth> {
+    const database = await Promise.race([
+      this.options.pool.query('SELECT 1').then(
+        () => 'ok' as const,
+        () => 'unreachable' as const,
+      ),
+      sleep(2_000).then(() => 'unreachable' as const),
+    ]);
+    const broker = this.session.connected ? ('connected' as const) : ('disconnected' as const);
+    return {
+      status: this.stopping ? 'stopping' : broker === 'connected' && database === 'ok' ? 'ok' : 'degraded',
+      broker,
+      database,
+      workers: { total: this.workers.length, busy: this.workers.filter((w) => w.busy).length },
+      agent: this.options.agentId,
+    };
+  }
+}

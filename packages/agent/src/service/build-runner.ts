@@ -1,0 +1,227 @@
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  InvalidInputError,
+  ManifestError,
+  isErrorNamed,
+  parseReleaseBranch,
+  readManifest,
+  redactRepo,
+  toError,
+  type BuildReport,
+  type Logger,
+  type Manifest,
+  type Queryable,
+} from '@kiln/shared';
+import type { BuildEngine, LogChunk } from '../engine/types.js';
+import type { AttemptRef, BuildResult, BuildStore, JobWithId } from './build-store.js';
+import type { BuildEventPublisher } from './build-events.js';
+import { CheckoutError, type CheckedOut, type Checkout } from './checkout.js';
+import { startLease } from './lease.js';
+import { LiveLog } from './live-log.js';
+import { redactCredentials } from './redact.js';
+
+export interface BuildRunnerOptions {
+  store: BuildStore;
+  /** Where the live log goes (the pool the store uses). */
+  db: Queryable;
+  checkout: Checkout;
+  engine: BuildEngine;
+  events: BuildEventPublisher;
+  /** Checkouts go to `<workDir>/<build id>-<attempt>`. */
+  workDir: string;
+  artifactDir?: string;
+  /** Passed to the engine for `environment.inherit: true`, only where the operator allows it. */
+  hostEnv?: Record<string, string | undefined>;
+  leaseMs: number;
+  renewEveryMs: number;
+  logLimitBytes: number;
+  logger: Logger;
+}
+
+/** How one attempt ended, from the handler's point of view. */
+export type RunOutcome =
+  | { kind: 'result'; result: BuildResult }
+  /** Something around the build broke (Docker, disk): give the job back, try again later. */
+  | { kind: 'retry'; error: Error }
+  /** Shutting down: the build was stopped; give the job back. */
+  | { kind: 'abandoned' }
+  /** Another attempt owns the build now: nothing of this one may be recorded. */
+  | { kind: 'lost' };
+
+/**
+ * Runs one claimed attempt: lease, checkout, manifest, engine, live log and
+ * events. It records progress as it goes but never the final result: that is
+ * the handler's, in one transaction, before the ack.
+ */
+export class BuildRunner {
+  constructor(private readonly options: BuildRunnerOptions) {}
+
+  async run(job: JobWithId, ref: AttemptRef, shutdown: AbortSignal): Promise<RunOutcome> {
+    const { store, events } = this.options;
+    const logger = this.options.logger.child({ buildId: ref.buildId, attempt: ref.attempt });
+    const abort = new AbortController();
+    let lost = false;
+    const onShutdown = (): void => abort.abort(new Error('the agent is shutting down'));
+    if (shutdown.aborted) onShutdown();
+    else shutdown.addEventListener('abort', onShutdown, { once: true });
+    const lease = startLease({
+      store,
+      ref,
+      leaseMs: this.options.leaseMs,
+      renewEveryMs: this.options.renewEveryMs,
+      logger,
+      onLost: () => {
+        lost = true;
+        abort.abort(new Error('lost the lease'));
+      },
+    });
+    const live = new LiveLog({
+      db: this.options.db,
+      buildId: ref.buildId,
+      attempt: ref.attempt,
+      limitBytes: this.options.logLimitBytes,
+      logger,
+      onRows: (rows) => events.publish(ref.buildId, 'log', { attempt: ref.attempt, rows }),
+    });
+    const kept: LogChunk[] = [];
+    const say = (stage: string, text: string): void => {
+      const chunk: LogChunk = { stage, stream: 'system', text: `[kiln] ${text}\n`, at: Date.now() };
+      kept.push(chunk);
+      live.append(chunk);
+    };
+    const workspace = path.join(this.options.workDir, `${ref.buildId}-${ref.attempt}`);
+    const started = Date.now();
+    const stageStartedAt: Array<Date | undefined> = [];
+    let pkg = packageOf(job, job.branch ?? null, null);
+    let checkedOut: CheckedOut | null = null;
+    let manifest: Manifest | null = null;
+
+    events.publish(ref.buildId, 'started', { attempt: ref.attempt, agent: ref.agent, repo: redactRepo(job.repo), branch: job.branch ?? null });
+    logger.info({ repo: redactRepo(job.repo), branch: job.branch, commit: job.commit }, 'build started');
+
+    const finish = async (report: BuildReport, engineLog?: { log: LogChunk[]; truncatedBytes: number }): Promise<RunOutcome> => {
+      const closed = await live.close();
+      const result: BuildResult = {
+        report,
+        manifest,
+        commit: checkedOut?.commit ?? job.commit ?? null,
+        package: pkg,
+        maintainer: manifest?.package.maintainer,
+        commitAuthor: checkedOut ? formatAuthor(checkedOut.author) : undefined,
+        startedAt: new Date(started),
+        stageStartedAt,
+      };
+      if (closed.truncated) {
+        result.log = { chunks: [...kept, ...(engineLog?.log ?? [])], firstSeq: closed.nextSeq, truncatedBytes: engineLog?.truncatedBytes ?? 0 };
+      }
+      return { kind: 'result', result };
+    };
+
+    try {
+      say('checkout', `attempt ${ref.attempt} on ${ref.agent}: fetching ${redactRepo(job.repo)}${job.branch ? ` ${job.branch}` : ''}${job.commit ? ` at ${job.commit}` : ''}`);
+      try {
+        checkedOut = await this.options.checkout.checkout({ repo: job.repo, branch: job.branch, commit: job.commit, signal: abort.signal }, workspace);
+      } catch (err) {
+        if (!(err instanceof CheckoutError)) throw err;
+        say('checkout', err.message);
+        return await finish(errored(pkg, started, 'checkout', err.message));
+      }
+      say('checkout', `checked out ${checkedOut.commit}${checkedOut.branch ? ` (${checkedOut.branch})` : ''}`);
+      pkg = packageOf(job, checkedOut.branch, null);
+      try {
+        manifest = await readManifest(workspace);
+      } catch (err) {
+        if (!(err instanceof ManifestError)) throw err;
+        say('manifest', err.message);
+        await store.recordCheckout(ref, { commit: checkedOut.commit, branch: checkedOut.branch, package: pkg, manifest: null }).catch(() => {});
+        return await finish(errored(pkg, started, 'manifest', err.message));
+      }
+      pkg = packageOf(job, checkedOut.branch, manifest);
+      await store
+        .recordCheckout(ref, { commit: checkedOut.commit, branch: checkedOut.branch, package: pkg, manifest })
+        .catch((err: unknown) => logger.warn({ err }, 'could not record the checkout; going on'));
+
+      const progress = (work: Promise<void>, what: string): void => {
+        work.catch((err: unknown) => logger.warn({ err }, `could not record ${what}; the result will carry it`));
+      };
+      const outcome = await this.options.engine.build({
+        buildId: ref.buildId,
+        workspace,
+        manifest,
+        package: pkg,
+        artifactDir: this.options.artifactDir,
+        hostEnv: this.options.hostEnv,
+        signal: abort.signal,
+        events: {
+          stageStarted: (e) => {
+            stageStartedAt[e.position] = new Date();
+            events.publish(ref.buildId, 'stage', { attempt: ref.attempt, event: 'started', ...e });
+            progress(store.stageStarted(ref, { position: e.position, name: e.stage, image: e.image }), 'a stage start');
+          },
+          stageFinished: (e) => {
+            events.publish(ref.buildId, 'stage', {
+              attempt: ref.attempt,
+              event: 'finished',
+              stage: e.name,
+              position: e.position,
+              status: e.status,
+              exitCode: e.exitCode,
+              durationMs: e.durationMs,
+              error: e.error ?? null,
+            });
+            progress(store.stageFinished(ref, e), 'a stage result');
+          },
+          commandFinished: (e) => progress(store.commandFinished(ref, { stagePosition: e.position, ...e }), 'a command result'),
+          log: (chunk) => live.append(chunk),
+        },
+      });
+      if (lost) return { kind: 'lost' };
+      if (shutdown.aborted) return { kind: 'abandoned' };
+      return await finish({ ...outcome.report, package: outcome.report.package ?? pkg }, { log: outcome.log, truncatedBytes: outcome.logTruncatedBytes });
+    } catch (thrown) {
+      if (lost) return { kind: 'lost' };
+      if (shutdown.aborted) return { kind: 'abandoned' };
+      const err = toError(thrown);
+      if (err instanceof InvalidInputError || isErrorNamed(err, 'InvalidInputError')) {
+        say('kiln', err.message);
+        return await finish(errored(pkg, started, 'setup', redactCredentials(err.message)));
+      }
+      logger.warn({ err }, 'build could not run; the job goes back to the queue');
+      return { kind: 'retry', error: err };
+    } finally {
+      lease.stop();
+      shutdown.removeEventListener('abort', onShutdown);
+      await live.close().catch(() => undefined);
+      await rm(workspace, { recursive: true, force: true }).catch((err: unknown) =>
+        logger.warn({ err, workspace }, 'could not remove the workspace'),
+      );
+    }
+  }
+}
+
+/** The package a build makes: the manifest's words first, then the job's, then the branch name's. */
+export function packageOf(job: JobWithId, branch: string | null, manifest: Manifest | null): { name: string; version: string } | null {
+  const fromBranch = branch ? parseReleaseBranch(branch) : null;
+  const name = manifest?.package.name ?? job.package?.name ?? fromBranch?.name;
+  const version = manifest?.package.version ?? job.package?.version ?? fromBranch?.version;
+  return name && version ? { name, version } : null;
+}
+
+export function errored(pkg: BuildReport['package'], startedAt: number, stage: string, reason: string): BuildReport {
+  return {
+    status: 'errored',
+    package: pkg,
+    durationMs: Date.now() - startedAt,
+    stages: [],
+    install: null,
+    error: reason,
+    failure: { stage, reason },
+  };
+}
+
+function formatAuthor(author: { name: string; email: string }): string | undefined {
+  if (!author.email) return undefined;
+  return author.name ? `${author.name} <${author.email}>` : author.email;
+}
+

@@ -1,0 +1,42 @@
+import type { Logger } from '@kiln/shared';
+import type { AttemptRef, BuildStore } from './build-store.js';
+
+export interface LeaseOptions {
+  store: Pick<BuildStore, 'heartbeat'>;
+  ref: AttemptRef;
+  leaseMs: number;
+  /** How often the lease is renewed; well under `leaseMs`, so one missed beat is not fatal. */
+  renewEveryMs: number;
+  logger: Logger;
+  /** Called once when the row says another attempt owns the build now. */
+  onLost: () => void;
+}
+
+/**
+ * Keeps an attempt's lease alive while it builds. A database that does not
+ * answer is logged and retried on the next beat: the build goes on, and if
+ * the lease runs out meanwhile, the final write's guard settles who won.
+ */
+export function startLease(options: LeaseOptions): { stop(): void } {
+  let beating = false;
+  let lost = false;
+  const timer = setInterval(() => {
+    if (beating || lost) return;
+    beating = true;
+    options.store
+      .heartbeat(options.ref, options.leaseMs)
+      .then((owned) => {
+        if (!owned && !lost) {
+          lost = true;
+          options.logger.warn('lost the lease: another attempt owns this build now; abandoning this one');
+          options.onLost();
+        }
+      })
+      .catch((err: unknown) => options.logger.warn({ err }, 'could not renew the lease; will try again'))
+      .finally(() => {
+        beating = false;
+      });
+  }, options.renewEveryMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
