@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { registerCrawler } from './commands/crawler.js';
 import { registerMigrate } from './commands/migrate.js';
+import { registerLogs } from './commands/logs.js';
 import { registerPending } from './commands/pending.js';
+import { registerStatus } from './commands/status.js';
 import { registerSubmit } from './commands/submit.js';
 import { EXIT, processIo, reportError, type Io } from './output.js';
 
@@ -26,18 +28,8 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
   registerCrawler(program, io, done);
   registerMigrate(program, io, done);
   registerSubmit(program, io, done);
-  registerPending(program, io, {
-    name: 'status',
-    args: '[build-id]',
-    description: 'show builds from the package database',
-    options: [['--json', 'print as JSON']],
-  });
-  registerPending(program, io, {
-    name: 'logs',
-    args: '<build-id>',
-    description: "print a build's log",
-    options: [['-f, --follow', 'follow a running build live']],
-  });
+  registerStatus(program, io, done);
+  registerLogs(program, io, done);
   return program;
 }
 
