@@ -79,6 +79,7 @@ export const ConfigSchema = z.object({
   KILN_STAGE_TIMEOUT: duration.default(3_600_000),
   KILN_IDLE_TIMEOUT: duration.default(900_000),
   KILN_SHUTDOWN_GRACE: duration.default(60_000),
+  KILN_LEASE: duration.default(45_000), // a running build not heard of this long is retaken by another agent
   KILN_LOG_LIMIT: bytes.default(5 * 1024 ** 2),
   KILN_NETWORK: z.enum(['bridge', 'none', 'host']).default('bridge'),
   KILN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
