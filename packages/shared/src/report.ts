@@ -18,6 +18,7 @@ export interface StageReport {
   commands: CommandReport[];
   /** Why the stage did not succeed: `exited 2`, `timed out after 20m`, `killed: out of memory`. */
   error?: string;
+  /** prepare only: its compiler image came from the cache, nothing ran. */ cached?: boolean;
 }
 
 export interface InstalledFile {
