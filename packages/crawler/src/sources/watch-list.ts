@@ -95,11 +95,17 @@ export class WatchList {
     return match;
   }
 
-  /** The watched repository any of these URLs (from a webhook payload) names. */
-  findByUrls(urls: readonly string[]): WatchedRepo | undefined {
+  /** The watched repository any of these URLs (from a webhook payload) names, rescanning the root once if needed. */
+  async findByUrls(urls: readonly string[]): Promise<WatchedRepo | undefined> {
     const wanted = new Set(urls.map(repoIdentity).filter((id): id is string => id !== null));
     if (wanted.size === 0) return undefined;
-    return this.current.find((r) => r.identity !== null && wanted.has(r.identity));
+    const find = () => this.current.find((r) => r.identity !== null && wanted.has(r.identity));
+    let match = find();
+    if (!match && this.options.root) {
+      await this.refresh();
+      match = find();
+    }
+    return match;
   }
 
   private async realpathIndex(): Promise<Map<string, WatchedRepo>> {

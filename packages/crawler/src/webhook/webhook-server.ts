@@ -124,7 +124,7 @@ export class WebhookServer {
     } catch (err) {
       throw new HttpError(400, `payload is not JSON: ${toError(err).message}`);
     }
-    const repo = watchList.findByUrls(payloadRepoUrls(payload));
+    const repo = await watchList.findByUrls(payloadRepoUrls(payload));
     if (!repo) {
       logger.info({ provider, delivery: delivery.id }, 'webhook for a repository that is not watched');
       throw new HttpError(404, 'not a watched repository');
