@@ -6,7 +6,7 @@ import path from 'node:path';
 import { loadConfig } from '@kiln/shared';
 import { startCrawler, type RunningCrawler } from '@kiln/crawler';
 import { createTestDatabase, createTestRepo, createTestVhost, git, type TestDatabase, type TestRepo, type TestVhost } from './helpers/index.js';
-import { buildRows, captureLogs, QueueReader, sleep, waitFor } from './helpers/crawler-fixtures.js';
+import { buildRows, captureLogs, QueueReader, sleep } from './helpers/crawler-fixtures.js';
 
 jest.setTimeout(60_000);
 
@@ -111,7 +111,7 @@ describe('crawler webhooks and post-receive hook', () => {
     const zlib = await repo('zlib');
     await zlib.pushBranch('zlib-1.3.1', { 'a': '1' });
     const body = JSON.stringify({ repository: { clone_url: zlib.bare } });
-    const attempts = [
+    const attempts: Array<Record<string, string>> = [
       { 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${sign(body, 'not the secret')}` },
       { 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${sign(`${body} `)}` },
       { 'x-github-event': 'push' },
