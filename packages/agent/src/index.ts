@@ -1,3 +1,4 @@
 export * from './engine/index.js';
 export * from './service/index.js';
 export * from './notify/index.js';
+export * from './main.js';

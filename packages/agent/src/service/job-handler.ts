@@ -12,8 +12,8 @@ import { uuidFromName } from './stable-id.js';
 export interface JobHandlerOptions {
   agentId: string;
   queue: string;
-  store: BuildStore;
-  runner: BuildRunner;
+  store: Pick<BuildStore, 'ensureQueued' | 'claim' | 'release' | 'finish'>;
+  runner: Pick<BuildRunner, 'run'>;
   engine: Pick<BuildEngine, 'removeBuildResources'>;
   events: BuildEventPublisher;
   metrics: AgentMetrics;
