@@ -65,8 +65,8 @@ export function createGitCheckout(options: GitCheckoutOptions): Checkout {
     },
   };
 
-  function git(baseDir?: string): SimpleGit {
-    return createGitClient({ baseDir, timeoutMs: options.timeoutMs, env: options.env });
+  function git(baseDir?: string, signal?: AbortSignal): SimpleGit {
+    return createGitClient({ baseDir, timeoutMs: options.timeoutMs, env: options.env, signal });
   }
 
   async function run<T>(what: string, repo: string, work: () => Promise<T>): Promise<T> {
@@ -86,12 +86,12 @@ export function createGitCheckout(options: GitCheckoutOptions): Checkout {
       await rm(partial, { recursive: true, force: true });
       await mkdir(path.dirname(mirror), { recursive: true });
       log.info('cloning a mirror of the repository');
-      await run('cloning', repo, () => git().raw(['clone', '--mirror', '--quiet', '--', repo, partial]));
+      await run('cloning', repo, () => git(undefined, request.signal).raw(['clone', '--mirror', '--quiet', '--', repo, partial]));
       await rename(partial, mirror);
     } else if (!(request.commit && (await hasCommit(mirror, request.commit)))) {
       log.debug('fetching into the mirror');
       // The URL may carry a token that changed since the mirror was made: fetch from the job's URL.
-      await run('fetching', repo, () => git(mirror).raw(['fetch', '--prune', '--quiet', '--', repo, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*']));
+      await run('fetching', repo, () => git(mirror, request.signal).raw(['fetch', '--prune', '--quiet', '--', repo, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*']));
     } else {
       log.debug('the mirror already has the commit');
     }
@@ -102,15 +102,15 @@ export function createGitCheckout(options: GitCheckoutOptions): Checkout {
       }
       return { commit: request.commit, branch: request.branch ?? null };
     }
-    const branch = request.branch ?? (await defaultBranch(mirror, repo));
+    const branch = request.branch ?? (await defaultBranch(mirror, repo, request.signal));
     const sha = (await git(mirror).raw(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`]).catch(() => '')).trim();
     if (!COMMIT.test(sha)) throw new CheckoutError(`branch ${branch} does not exist in ${redactRepo(repo)}`);
     return { commit: sha, branch };
   }
 
-  async function defaultBranch(mirror: string, repo: string): Promise<string> {
+  async function defaultBranch(mirror: string, repo: string, signal?: AbortSignal): Promise<string> {
     // The remote's HEAD now (it may have changed since the mirror was made).
-    const remote = await run('reading the default branch of', repo, () => git(mirror).raw(['ls-remote', '--symref', '--', repo, 'HEAD']));
+    const remote = await run('reading the default branch of', repo, () => git(mirror, signal).raw(['ls-remote', '--symref', '--', repo, 'HEAD']));
     const match = /^ref: refs\/heads\/(\S+)\s+HEAD$/m.exec(remote);
     const branch = match?.[1];
     if (!branch || !isSafeRefName(branch)) throw new CheckoutError(`${redactRepo(repo)} has no default branch`);

@@ -34,10 +34,19 @@ export function gitEnvironment(env: Record<string, string | undefined> = process
  * reaches the environment or a `-c` option, and job values reach git only as
  * validated positional arguments after `--`.
  */
-export function createGitClient(options: { baseDir?: string; timeoutMs: number; env?: Record<string, string | undefined> }): SimpleGit {
+export function createGitClient(options: {
+  baseDir?: string;
+  timeoutMs: number;
+  env?: Record<string, string | undefined>;
+  signal?: AbortSignal;
+}): SimpleGit {
+  const env = gitEnvironment(options.env);
   return simpleGit({
     baseDir: options.baseDir,
     timeout: { block: options.timeoutMs },
+    abort: options.signal,
+    // Exactly the git variables set above, by us: simple-git's guard refuses any other.
+    allowEnvironment: Object.keys(env).filter((key) => key.startsWith('GIT_')),
     unsafe: { allowUnsafeSshCommand: true },
-  }).env(gitEnvironment(options.env));
+  }).env(env);
 }

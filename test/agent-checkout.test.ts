@@ -1,0 +1,74 @@
+import { mkdtemp, readFile, rm, readdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createLogger } from '@kiln/shared';
+import { CheckoutError, createGitCheckout, type Checkout } from '@kiln/agent';
+import { createTestRepo, git, type TestRepo } from './helpers/index.js';
+
+/** Checkouts through the mirror cache, against real git repositories. */
+let root: string;
+let repo: TestRepo;
+let checkout: Checkout;
+const logger = createLogger({ level: 'silent', pretty: false });
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), 'kiln-checkout-'));
+  repo = await createTestRepo();
+  checkout = createGitCheckout({ cacheDir: path.join(root, 'cache'), timeoutMs: 20_000, logger });
+});
+afterAll(async () => {
+  await repo[Symbol.asyncDispose]();
+  await rm(root, { recursive: true, force: true });
+});
+
+const dir = (name: string): string => path.join(root, 'ws', name);
+
+describe('git checkout', () => {
+  it('checks out a branch head shallowly and names its commit and author', async () => {
+    const sha = await repo.pushBranch('zlib-1.3.1', { 'VERSION': '1.3.1\n' });
+    const out = await checkout.checkout({ repo: repo.bare, branch: 'zlib-1.3.1' }, dir('a'));
+    expect(out).toEqual({ commit: sha, branch: 'zlib-1.3.1', author: { name: 'Test Maintainer', email: 'maintainer@example.org' } });
+    expect(await readFile(path.join(dir('a'), 'VERSION'), 'utf8')).toBe('1.3.1\n');
+    expect(await git(dir('a'), 'rev-parse', '--is-shallow-repository')).toBe('true');
+  });
+
+  it('checks out the exact commit a job names even after the branch moved on', async () => {
+    const first = await repo.pushBranch('moving-1.0', { f: 'one\n' });
+    await repo.pushBranch('moving-1.0', { f: 'two\n' });
+    const out = await checkout.checkout({ repo: repo.bare, branch: 'moving-1.0', commit: first }, dir('b'));
+    expect(out.commit).toBe(first);
+    expect(await readFile(path.join(dir('b'), 'f'), 'utf8')).toBe('one\n');
+  });
+
+  it('fetches a new head into the existing mirror (one mirror per repository)', async () => {
+    const sha = await repo.pushBranch('later-2.0', { g: 'x\n' });
+    const out = await checkout.checkout({ repo: repo.bare, branch: 'later-2.0' }, dir('c'));
+    expect(out.commit).toBe(sha);
+    expect(await readdir(path.join(root, 'cache', 'mirrors'))).toHaveLength(1);
+  });
+
+  it('builds the default branch when the job names none', async () => {
+    const main = await git(repo.work, 'rev-parse', 'main');
+    const out = await checkout.checkout({ repo: repo.bare }, dir('d'));
+    expect(out).toMatchObject({ commit: main, branch: 'main' });
+  });
+
+  it('refuses unknown repositories, branches and commits with a reason', async () => {
+    await expect(checkout.checkout({ repo: path.join(root, 'nope.git'), branch: 'x-1' }, dir('e'))).rejects.toThrow(CheckoutError);
+    await expect(checkout.checkout({ repo: repo.bare, branch: 'absent-1.0' }, dir('e'))).rejects.toThrow(/branch absent-1.0 does not exist/);
+    await expect(checkout.checkout({ repo: repo.bare, commit: 'f'.repeat(40) }, dir('e'))).rejects.toThrow(/commit f{40} is not in/);
+  });
+
+  it('refuses plain http, remote helpers and option-looking input before running git', async () => {
+    await expect(checkout.checkout({ repo: 'http://127.0.0.1:9/x.git' }, dir('f'))).rejects.toThrow(/plain http/);
+    await expect(checkout.checkout({ repo: 'ext::sh -c touch% /tmp/pwned' }, dir('f'))).rejects.toThrow(CheckoutError);
+    await expect(checkout.checkout({ repo: repo.bare, branch: '--upload-pack=touch' }, dir('f'))).rejects.toThrow(/safe git branch/);
+  });
+
+  it('fails at once, never prompting, when a server wants credentials; the token never shows', async () => {
+    // Nothing listens on port 9: the point is that git gives up instead of asking, and the message is redacted.
+    const err = await checkout.checkout({ repo: 'https://user:s3cret-token@127.0.0.1:9/x.git' }, dir('g')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CheckoutError);
+    expect(String((err as Error).message)).not.toContain('s3cret-token');
+  });
+});
