@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger, createPool, withTransaction, type Queryable } from '@kiln/shared';
-import { NotificationSender, createSmtpMailer, queueFailureNotification, type FailureNotificationInput, type Mailer } from '../packages/agent/src/notify/index.js';
+import {
+  NotificationSender,
+  createSmtpMailer,
+  queueFailureNotification,
+  type FailureNotificationInput,
+  type Mailer,
+} from '../packages/agent/src/notify/index.js';
 import { createSmtpSink, createTestDatabase, freePort, type SmtpSink, type TestDatabase } from './helpers/index.js';
 
 const logger = createLogger({ level: 'silent', pretty: false });
@@ -53,7 +59,14 @@ async function insertFailedBuild(db: Queryable, spec: BuildSpec = {}): Promise<s
       spec.failedCommand === undefined ? 'make -j2' : spec.failedCommand,
       spec.exitCode === undefined ? 2 : spec.exitCode,
       status === 'errored' && spec.failedStage === null ? null : JSON.stringify(manifest),
-      JSON.stringify({ status, package: { name, version }, durationMs: 41234, stages: [], install: null, error: spec.error ?? 'build: make -j2 exited 2' }),
+      JSON.stringify({
+        status,
+        package: { name, version },
+        durationMs: 41234,
+        stages: [],
+        install: null,
+        error: spec.error ?? 'build: make -j2 exited 2',
+      }),
     ],
   );
   if (spec.failedStage !== null) {
@@ -79,12 +92,10 @@ async function insertFailedBuild(db: Queryable, spec: BuildSpec = {}): Promise<s
     const chunks = text.match(/[\s\S]{1,97}/g) ?? [];
     let seq = 0;
     for (const chunk of chunks) {
-      await db.query(`INSERT INTO build_logs (build_id, attempt, seq, stage, stream, chunk) VALUES ($1, $2, $3, 'build', 'stdout', $4)`, [
-        id,
-        Number(logAttempt),
-        seq++,
-        chunk,
-      ]);
+      await db.query(
+        `INSERT INTO build_logs (build_id, attempt, seq, stage, stream, chunk) VALUES ($1, $2, $3, 'build', 'stdout', $4)`,
+        [id, Number(logAttempt), seq++, chunk],
+      );
     }
   }
   return id;
@@ -112,11 +123,18 @@ async function notificationOf(db: TestDatabase, buildId: string) {
     last_error: string | null;
     sent_at: Date | null;
     created_at: Date;
-  }>(`SELECT recipient, subject, status, attempts, last_error, sent_at, created_at FROM notifications WHERE build_id = $1`, [buildId]);
+  }>(
+    `SELECT recipient, subject, status, attempts, last_error, sent_at, created_at FROM notifications WHERE build_id = $1`,
+    [buildId],
+  );
   return rows;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | null | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -153,12 +171,26 @@ describe('failure emails', () => {
 
   test('a failing build sends exactly one email to the maintainer, with what they need to fix it', async () => {
     const buildId = await insertFailedBuild(db.pool, {
-      logs: { 1: ['attempt one: agent died here'], 2: [...defaultLog(), 'TOKEN=tok-9f8e7d6c5b was printed by a careless script'] },
+      logs: {
+        1: ['attempt one: agent died here'],
+        2: [...defaultLog(), 'TOKEN=tok-9f8e7d6c5b was printed by a careless script'],
+      },
       attempt: 2,
       secretVar: { name: 'UPLOAD_TOKEN', value: 'tok-9f8e7d6c5b' },
     });
-    const queued = await finishBuild(db, { buildId, maintainer: 'Jane Doe <jane@example.org>', commitAuthor: { name: 'Other', email: 'other@example.org' } });
-    expect(queued).toMatchObject({ buildId, kind: 'failure', status: 'pending', recipient: 'Jane Doe <jane@example.org>', attempts: 0, sentAt: null });
+    const queued = await finishBuild(db, {
+      buildId,
+      maintainer: 'Jane Doe <jane@example.org>',
+      commitAuthor: { name: 'Other', email: 'other@example.org' },
+    });
+    expect(queued).toMatchObject({
+      buildId,
+      kind: 'failure',
+      status: 'pending',
+      recipient: 'Jane Doe <jane@example.org>',
+      attempts: 0,
+      sentAt: null,
+    });
 
     const s = sender();
     expect(await s.sendDue()).toEqual({ sent: 1, retrying: 0, failed: 0 });
@@ -201,7 +233,13 @@ describe('failure emails', () => {
     expect(mail!.html).toContain('adler32.c:12:3: error: unknown type name &lt;uLong&gt; &amp; more');
 
     const [row] = await notificationOf(db, buildId);
-    expect(row).toMatchObject({ status: 'sent', attempts: 1, last_error: null, subject: mail!.subject, recipient: 'Jane Doe <jane@example.org>' });
+    expect(row).toMatchObject({
+      status: 'sent',
+      attempts: 1,
+      last_error: null,
+      subject: mail!.subject,
+      recipient: 'Jane Doe <jane@example.org>',
+    });
     expect(row!.sent_at).toBeInstanceOf(Date);
   });
 
@@ -222,7 +260,9 @@ describe('failure emails', () => {
     expect(mail!.envelopeTo).toEqual(['sam@example.org']);
     expect(mail!.header('to')).toBe('"Doe, Sam" <sam@example.org>');
     const refused = await insertFailedBuild(db.pool);
-    expect(await finishBuild(db, { buildId: refused, commitAuthor: 'Sam <sam@example.org\r\nBcc: evil@example.org>' })).toMatchObject({
+    expect(
+      await finishBuild(db, { buildId: refused, commitAuthor: 'Sam <sam@example.org\r\nBcc: evil@example.org>' }),
+    ).toMatchObject({
       status: 'refused',
       lastError: expect.stringMatching(/^the commit author's email contains a line break/),
     });
@@ -241,7 +281,9 @@ describe('failure emails', () => {
         return rows[0]!.n === 1;
       });
       const buildId = await insertFailedBuild(otherAgent);
-      await withTransaction(otherAgent, (tx) => queueFailureNotification(tx, { buildId, maintainer: 'jane@example.org' }));
+      await withTransaction(otherAgent, (tx) =>
+        queueFailureNotification(tx, { buildId, maintainer: 'jane@example.org' }),
+      );
       const [mail] = await sink.waitForMessages(1, 10_000);
       expect(mail!.header('x-kiln-build')).toBe(buildId);
     } finally {
@@ -252,7 +294,14 @@ describe('failure emails', () => {
 
   test('an invalid manifest is a failure the maintainer hears about, with its line', async () => {
     const error = '.kiln.yml: stages[1]: "tset" is listed but has no section (line 14)';
-    const buildId = await insertFailedBuild(db.pool, { status: 'errored', error, failedStage: null, failedCommand: null, exitCode: null, logs: {} });
+    const buildId = await insertFailedBuild(db.pool, {
+      status: 'errored',
+      error,
+      failedStage: null,
+      failedCommand: null,
+      exitCode: null,
+      logs: {},
+    });
     await finishBuild(db, { buildId, commitAuthor: { name: 'Sam', email: 'sam@example.org' } });
     await sender().sendDue();
     const [mail] = await sink.waitForMessages(1);
@@ -291,7 +340,9 @@ describe('failure emails', () => {
       second.start();
       const [mail] = await down.waitForMessages(1);
       expect(mail!.envelopeTo).toEqual(['jane@example.org']);
-      const row = await until('sent row', async () => (await notificationOf(db, buildId)).find((r) => r.status === 'sent'));
+      const row = await until('sent row', async () =>
+        (await notificationOf(db, buildId)).find((r) => r.status === 'sent'),
+      );
       expect(row.attempts).toBeGreaterThanOrEqual(4);
       expect(row.sent_at!.getTime()).toBeGreaterThanOrEqual(queuedAt - 1_000);
       expect(row.sent_at!.getTime()).toBeGreaterThan(row.created_at.getTime());
@@ -313,7 +364,11 @@ describe('failure emails', () => {
     ['a source route', '<@relay.example.org:evil@attacker.example>'],
   ])('a maintainer address with %s sends nothing to anyone and is recorded as refused', async (_what, maintainer) => {
     const buildId = await insertFailedBuild(db.pool);
-    const record = await finishBuild(db, { buildId, maintainer, commitAuthor: { name: 'Sam', email: 'sam@example.org' } });
+    const record = await finishBuild(db, {
+      buildId,
+      maintainer,
+      commitAuthor: { name: 'Sam', email: 'sam@example.org' },
+    });
     expect(record.status).toBe('refused');
     expect(await sender().sendDue()).toEqual({ sent: 0, retrying: 0, failed: 0 });
 
@@ -407,5 +462,144 @@ describe('failure emails', () => {
     } finally {
       await s.stop();
     }
+  });
+});
+
+describe('the same failure on hotfix after hotfix', () => {
+  let db: TestDatabase;
+  let sink: SmtpSink;
+  let mailer: Mailer;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('kiln_notify_digest');
+  });
+  afterAll(async () => {
+    await db[Symbol.asyncDispose]();
+  });
+  beforeEach(async () => {
+    sink = await createSmtpSink();
+    mailer = createSmtpMailer({ url: sink.url, from: FROM, timeoutMs: 5_000 });
+  });
+  afterEach(async () => {
+    mailer.close?.();
+    await sink.stop();
+    await db.pool.query('DELETE FROM builds');
+  });
+
+  /** A failed build of `name-version` queued the way the agent does it. */
+  async function fail(version: string, spec: BuildSpec = {}, maintainer = 'jane@example.org') {
+    const buildId = await insertFailedBuild(db.pool, { packageName: 'zlib', version, ...spec });
+    const record = await finishBuild(db, { buildId, maintainer });
+    return { buildId, record };
+  }
+
+  async function succeed(version: string) {
+    await db.pool.query(
+      `INSERT INTO builds (id, repo, branch, package_name, package_version, status, attempt, started_at, finished_at)
+       VALUES ($1, 'https://git.example.org/zlib.git', $2, 'zlib', $3, 'succeeded', 1, now(), now())`,
+      [randomUUID(), `zlib-${version}`, version],
+    );
+  }
+
+  function sender(digestDelayMs: number) {
+    return new NotificationSender({ db: db.pool, mailer, logger, digestDelayMs });
+  }
+
+  test('the first failure is emailed, its repeats are suppressed and then sent as one digest', async () => {
+    const first = await fail('1.3.1');
+    await sender(3_600_000).sendDue();
+    const second = await fail('1.3.2');
+    const third = await fail('1.3.3');
+    expect(first.record.status).toBe('pending');
+    expect(second.record).toMatchObject({ status: 'suppressed', repeatOf: first.record.id });
+    expect(third.record).toMatchObject({ status: 'suppressed', repeatOf: first.record.id });
+
+    // Still inside the digest delay: nothing more goes out.
+    expect(await sender(3_600_000).sendDue()).toEqual({ sent: 0, retrying: 0, failed: 0 });
+    expect(sink.messages).toHaveLength(1);
+
+    expect(await sender(0).sendDue()).toEqual({ sent: 1, retrying: 0, failed: 0 });
+    const [original, digest] = await sink.waitForMessages(2);
+    expect(original!.subject).toBe('[kiln] zlib-1.3.1 failed in build: make -j2 exited 2');
+    expect(digest!.envelopeTo).toEqual(['jane@example.org']);
+    expect(digest!.subject).toBe('[kiln] zlib failed in build: make -j2 exited 2 again: zlib-1.3.2, zlib-1.3.3');
+    expect(digest!.header('x-kiln-build')).toBe(third.buildId);
+    expect(digest!.text).toMatch(
+      /^The failure Kiln emailed about for zlib-1\.3\.1 on .* happened again in 2 more builds:$/m,
+    );
+    expect(digest!.text).toMatch(new RegExp(`^  zlib-1\\.3\\.2 .*kiln logs ${second.buildId}$`, 'm'));
+    expect(digest!.text).toMatch(new RegExp(`^  zlib-1\\.3\\.3 .*kiln logs ${third.buildId}$`, 'm'));
+    expect(digest!.text).toContain('The latest of them, in full:\n\nzlib-1.3.3 failed in build: make -j2 exited 2\n');
+    expect(digest!.html).toContain(`<code>kiln logs ${second.buildId}</code>`);
+
+    const rows = await db.pool.query<{ kind: string; status: string; digest_id: string | null }>(
+      `SELECT kind, status, digest_id::text AS digest_id FROM notifications ORDER BY id`,
+    );
+    const digestRow = rows.rows.find((r) => r.kind === 'digest');
+    expect(rows.rows.map((r) => [r.kind, r.status])).toEqual([
+      ['failure', 'sent'],
+      ['failure', 'suppressed'],
+      ['failure', 'suppressed'],
+      ['digest', 'sent'],
+    ]);
+
+    // A repeat after the digest goes into the next digest, alone.
+    const fourth = await fail('1.3.4');
+    expect(fourth.record).toMatchObject({ status: 'suppressed', repeatOf: first.record.id });
+    await sender(0).sendDue();
+    const [, , next] = await sink.waitForMessages(3);
+    expect(next!.subject).toBe('[kiln] zlib failed in build: make -j2 exited 2 again: zlib-1.3.4');
+    expect(digestRow).toBeDefined();
+    expect(sink.messages).toHaveLength(3);
+  });
+
+  test('a different failure, a success in between, another recipient or an old first email: emailed again', async () => {
+    await fail('1.3.1');
+    expect((await fail('1.3.2', { exitCode: 1 })).record.status).toBe('pending');
+    expect((await fail('1.3.3', { failedCommand: 'make check' })).record.status).toBe('pending');
+    await succeed('1.3.4');
+    await fail('1.3.5');
+    expect((await fail('1.3.6')).record.status).toBe('suppressed');
+    expect((await fail('1.3.7', {}, 'someone@example.org')).record.status).toBe('pending');
+    await db.pool.query(`UPDATE notifications SET created_at = now() - interval '25 hours'`);
+    expect((await fail('1.3.8', {}, 'someone@example.org')).record.status).toBe('pending');
+  });
+
+  test('an invalid manifest repeats only with the same error', async () => {
+    const manifest = (error: string): BuildSpec => ({
+      status: 'errored',
+      error,
+      failedStage: null,
+      failedCommand: null,
+      exitCode: null,
+      logs: {},
+    });
+    await fail('1.3.1', manifest('.kiln.yml: imagee: unknown key (line 2)'));
+    expect((await fail('1.3.2', manifest('.kiln.yml: imagee: unknown key (line 2)'))).record.status).toBe('suppressed');
+    expect((await fail('1.3.3', manifest('.kiln.yml: stages: is required (line 1)'))).record.status).toBe('pending');
+  });
+
+  test('two senders gathering at once make one digest', async () => {
+    const first = await fail('1.3.1');
+    for (const v of ['1.3.2', '1.3.3', '1.3.4', '1.3.5']) await fail(v);
+    const poolB = createPool(db.url, { max: 2 });
+    try {
+      const b = new NotificationSender({ db: poolB, mailer, logger, digestDelayMs: 0 });
+      await Promise.all([sender(0).sendDue(), b.sendDue(), sender(0).sendDue()]);
+    } finally {
+      await poolB.end();
+    }
+    await sink.waitForMessages(2);
+    expect(sink.messages.map((m) => m.subject)).toEqual(
+      expect.arrayContaining([
+        '[kiln] zlib-1.3.1 failed in build: make -j2 exited 2',
+        '[kiln] zlib failed in build: make -j2 exited 2 again: zlib-1.3.2, zlib-1.3.3, zlib-1.3.4 and 1 more',
+      ]),
+    );
+    expect(sink.messages).toHaveLength(2);
+    const digests = await db.pool.query(`SELECT 1 FROM notifications WHERE kind = 'digest' AND repeat_of = $1`, [
+      first.record.id,
+    ]);
+    expect(digests.rowCount).toBe(1);
   });
 });

@@ -83,7 +83,13 @@ export async function createSmtpSink(options: SmtpSinkOptions = {}): Promise<Smt
           stream.on('data', (c: Buffer) => chunks.push(c));
           stream.on('end', () => {
             const envelopeFrom = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
-            messages.push(parseMail(Buffer.concat(chunks).toString('utf8'), envelopeFrom, session.envelope.rcptTo.map((r) => r.address)));
+            messages.push(
+              parseMail(
+                Buffer.concat(chunks).toString('utf8'),
+                envelopeFrom,
+                session.envelope.rcptTo.map((r) => r.address),
+              ),
+            );
             for (const wake of waiters) wake();
             callback();
           });

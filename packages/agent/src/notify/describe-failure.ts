@@ -21,18 +21,33 @@ export function describeFailure(data: FailureEmailData): FailureDescription {
   const manifest = manifestProblem(data);
   if (manifest) {
     const where = [manifest.file, manifest.line === null ? null : `line ${manifest.line}`].filter(Boolean).join(' ');
-    return { headline: `${verb}: invalid manifest${where ? ` ${where}` : ''}`, stage: null, command: null, exitCode: null, reason: firstLine(data.error), manifest };
+    return {
+      headline: `${verb}: invalid manifest${where ? ` ${where}` : ''}`,
+      stage: null,
+      command: null,
+      exitCode: null,
+      reason: firstLine(data.error),
+      manifest,
+    };
   }
   const stage = failedStage(data);
   const stageName = data.failedStage ?? data.failure?.stage ?? stage?.name ?? null;
   const command = data.failedCommand ?? data.failure?.command ?? failedCommand(stage);
   const exitCode = data.exitCode ?? data.failure?.exitCode ?? stage?.exitCode ?? null;
   const reason =
-    stage?.error ?? data.failure?.reason ?? (exitCode !== null && exitCode !== 0 ? `exited ${exitCode}` : null) ?? firstLine(data.error);
+    stage?.error ??
+    data.failure?.reason ??
+    (exitCode !== null && exitCode !== 0 ? `exited ${exitCode}` : null) ??
+    firstLine(data.error);
   let headline: string;
   if (stageName && command) {
     const shown = shorten(command, SUBJECT_COMMAND_LENGTH);
-    const what = reason === null ? shown : reason.startsWith(command) ? shorten(reason, SUBJECT_COMMAND_LENGTH + 40) : `${shown} ${reason}`;
+    const what =
+      reason === null
+        ? shown
+        : reason.startsWith(command)
+          ? shorten(reason, SUBJECT_COMMAND_LENGTH + 40)
+          : `${shown} ${reason}`;
     headline = `${verb} in ${stageName}: ${what}`;
   } else if (stageName) {
     headline = `${verb} in ${stageName}${reason ? `: ${shorten(reason, SUBJECT_COMMAND_LENGTH + 40)}` : ''}`;

@@ -1,7 +1,16 @@
 // Failure emails: queued inside the build's result transaction, sent after it.
-export { queueFailureNotification, chooseRecipient, type FailureNotificationInput } from './queue-failure-notification.js';
+export {
+  queueFailureNotification,
+  chooseRecipient,
+  type FailureNotificationInput,
+} from './queue-failure-notification.js';
 export type { NotificationRecord, NotificationKind, NotificationStatus } from './notification-record.js';
-export { NotificationSender, type NotificationSenderOptions, type SendSummary } from './notification-sender.js';
+export {
+  NotificationSender,
+  DEFAULT_DIGEST_DELAY_MS,
+  type NotificationSenderOptions,
+  type SendSummary,
+} from './notification-sender.js';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry-delay.js';
 export { createSmtpMailer, type SmtpMailerOptions } from './smtp-mailer.js';
 export { MailDeliveryError, type Mailer, type MailMessage } from './mailer.js';
@@ -9,3 +18,5 @@ export { parseMailbox, formatMailbox, mailboxFromAuthor, type Mailbox, type Mail
 export { renderFailureEmail, type RenderedEmail } from './render-failure-email.js';
 export { loadFailureEmailData, type LogTailLimits } from './load-failure-email-data.js';
 export type { FailureEmailData, EmailStage } from './failure-email-data.js';
+export { renderDigestEmail } from './render-digest-email.js';
+export { loadDigestEmailData, type DigestEmailData, type DigestRepeat } from './digest-email-data.js';

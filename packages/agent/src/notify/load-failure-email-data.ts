@@ -35,7 +35,11 @@ const CHUNK_BATCH = 32;
 const MAX_TAIL_BYTES = 256 * 1024;
 
 /** Reads what the agent wrote for a build; null when the build is gone. */
-export async function loadFailureEmailData(db: Queryable, buildId: string, limits: LogTailLimits = {}): Promise<FailureEmailData | null> {
+export async function loadFailureEmailData(
+  db: Queryable,
+  buildId: string,
+  limits: LogTailLimits = {},
+): Promise<FailureEmailData | null> {
   const build = (
     await db.query<BuildRow>(
       `SELECT id, repo, branch, commit, package_name, package_version, status, attempt, started_at, finished_at,
@@ -46,12 +50,24 @@ export async function loadFailureEmailData(db: Queryable, buildId: string, limit
   ).rows[0];
   if (!build) return null;
 
-  const stageRows = await db.query<{ position: number; name: string; status: StageStatus; exit_code: number | null; duration_ms: string | null; error: string | null }>(
+  const stageRows = await db.query<{
+    position: number;
+    name: string;
+    status: StageStatus;
+    exit_code: number | null;
+    duration_ms: string | null;
+    error: string | null;
+  }>(
     `SELECT position, name, status, exit_code, duration_ms::text AS duration_ms, error
        FROM build_stages WHERE build_id = $1 ORDER BY position`,
     [buildId],
   );
-  const commandRows = await db.query<{ stage_position: number; command: string; exit_code: number | null; duration_ms: string | null }>(
+  const commandRows = await db.query<{
+    stage_position: number;
+    command: string;
+    exit_code: number | null;
+    duration_ms: string | null;
+  }>(
     `SELECT stage_position, command, exit_code, duration_ms::text AS duration_ms
        FROM build_commands WHERE build_id = $1 ORDER BY stage_position, position`,
     [buildId],
@@ -131,7 +147,8 @@ async function readLogEnd(db: Queryable, buildId: string, attempt: number, lines
     );
     for (const row of batch.rows) text = row.chunk + text;
     const last = batch.rows[batch.rows.length - 1];
-    if (!last || batch.rows.length < CHUNK_BATCH || countLines(text) > lines + 1 || text.length >= MAX_TAIL_BYTES) break;
+    if (!last || batch.rows.length < CHUNK_BATCH || countLines(text) > lines + 1 || text.length >= MAX_TAIL_BYTES)
+      break;
     before = last.seq;
   }
   return text;

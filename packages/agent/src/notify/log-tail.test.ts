@@ -12,7 +12,10 @@ describe('logTail', () => {
   });
 
   test('removes terminal escapes and control characters, keeps what a progress bar last showed', () => {
-    const tail = logTail('\u001b[1;31merror:\u001b[0m bad\u0007\r\n 10%\r 50%\r100% done\n\u001b]0;title\u0007ok\n', { maxLines: 10, maxLineLength: 100 });
+    const tail = logTail('\u001b[1;31merror:\u001b[0m bad\u0007\r\n 10%\r 50%\r100% done\n\u001b]0;title\u0007ok\n', {
+      maxLines: 10,
+      maxLineLength: 100,
+    });
     expect(tail.lines).toEqual(['error: bad', '100% done', 'ok']);
   });
 

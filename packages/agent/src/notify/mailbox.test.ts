@@ -8,7 +8,7 @@ describe('parseMailbox', () => {
     ['"Doe, Jane" <jane@example.org>', { name: 'Doe, Jane', address: 'jane@example.org' }],
     ['José Müller <jose+kiln@mail.example.de>', { name: 'José Müller', address: 'jose+kiln@mail.example.de' }],
     ['<jane@example.org>', { address: 'jane@example.org' }],
-    ['J. R. O\'Neil-Smith <j.oneil@example.org>', { name: "J. R. O'Neil-Smith", address: 'j.oneil@example.org' }],
+    ["J. R. O'Neil-Smith <j.oneil@example.org>", { name: "J. R. O'Neil-Smith", address: 'j.oneil@example.org' }],
     ['kiln@localhost', { address: 'kiln@localhost' }],
   ])('accepts %j', (input, mailbox) => {
     expect(parseMailbox(input)).toEqual({ ok: true, mailbox });
@@ -64,7 +64,10 @@ describe('mailboxFromAuthor', () => {
       ok: true,
       mailbox: { name: 'Jane JD Doe x', address: 'jane@example.org' },
     });
-    expect(mailboxFromAuthor({ name: '', email: 'jane@example.org' })).toEqual({ ok: true, mailbox: { address: 'jane@example.org' } });
+    expect(mailboxFromAuthor({ name: '', email: 'jane@example.org' })).toEqual({
+      ok: true,
+      mailbox: { address: 'jane@example.org' },
+    });
   });
 
   test('refuses an email that is not one bare address', () => {

@@ -52,7 +52,9 @@ export function parseMailbox(input: string): MailboxCheck {
   if (!name.ok) return name;
   const address = checkAddress(inner);
   if (!address.ok) return address;
-  return name.name === undefined ? address : { ok: true, mailbox: { name: name.name, address: address.mailbox.address } };
+  return name.name === undefined
+    ? address
+    : { ok: true, mailbox: { name: name.name, address: address.mailbox.address } };
 }
 
 /** A git author (name and email) as a mailbox; the name is display text only. */
@@ -117,7 +119,8 @@ function checkAddress(address: string): MailboxCheck {
   }
   if (domain.startsWith('[')) return refuse('uses an IP address literal instead of a domain');
   const labels = domain.split('.');
-  if (domain.length === 0 || !labels.every((l) => DOMAIN_LABEL.test(l))) return refuse('has an invalid domain (after "@")');
+  if (domain.length === 0 || !labels.every((l) => DOMAIN_LABEL.test(l)))
+    return refuse('has an invalid domain (after "@")');
   return { ok: true, mailbox: { address: `${local}@${domain.toLowerCase()}` } };
 }
 

@@ -15,6 +15,10 @@ export interface NotificationRecord {
   nextAttemptAt: Date;
   createdAt: Date;
   sentAt: Date | null;
+  /** For a suppressed repeat or a digest: the notification that was emailed first. */
+  repeatOf: string | null;
+  /** For a suppressed repeat: the digest that reported it, once there is one. */
+  digestId: string | null;
 }
 
 export interface NotificationRow {
@@ -29,10 +33,13 @@ export interface NotificationRow {
   next_attempt_at: Date;
   created_at: Date;
   sent_at: Date | null;
+  repeat_of: string | null;
+  digest_id: string | null;
 }
 
 export const NOTIFICATION_COLUMNS =
-  'id::text AS id, build_id, kind, recipient, subject, status, attempts, last_error, next_attempt_at, created_at, sent_at';
+  'id::text AS id, build_id, kind, recipient, subject, status, attempts, last_error, next_attempt_at, created_at, sent_at, ' +
+  'repeat_of::text AS repeat_of, digest_id::text AS digest_id';
 
 export function toNotificationRecord(row: NotificationRow): NotificationRecord {
   return {
@@ -47,5 +54,7 @@ export function toNotificationRecord(row: NotificationRow): NotificationRecord {
     nextAttemptAt: row.next_attempt_at,
     createdAt: row.created_at,
     sentAt: row.sent_at,
+    repeatOf: row.repeat_of,
+    digestId: row.digest_id,
   };
 }

@@ -1,9 +1,12 @@
 import { toError, type Logger, type Pool, type PoolClient, type Queryable } from '@kiln/shared';
+import { loadDigestEmailData } from './digest-email-data.js';
+import { gatherDueDigests } from './gather-digests.js';
 import { loadFailureEmailData, type LogTailLimits } from './load-failure-email-data.js';
 import { parseMailbox } from './mailbox.js';
 import { MailDeliveryError, type Mailer } from './mailer.js';
 import type { NotificationKind } from './notification-record.js';
 import { NOTIFICATION_CHANNEL } from './queue-failure-notification.js';
+import { renderDigestEmail } from './render-digest-email.js';
 import { renderFailureEmail, type RenderedEmail } from './render-failure-email.js';
 import { DEFAULT_RETRY, retryDelay, type RetryPolicy } from './retry-delay.js';
 
@@ -27,6 +30,11 @@ export interface NotificationSenderOptions {
    * Must exceed the mailer's worst case for one message.
    */
   claimMs?: number;
+  /**
+   * How long repeats of an emailed failure are collected before their digest
+   * goes out (default 1h). See queueFailureNotification's repeatWindowMs.
+   */
+  digestDelayMs?: number;
   /** Emails claimed per round (default 10). */
   batchSize?: number;
   log?: LogTailLimits;
@@ -39,6 +47,8 @@ export interface SendSummary {
   /** Given up: refused by the server for good, or out of attempts. */
   failed: number;
 }
+
+export const DEFAULT_DIGEST_DELAY_MS = 3_600_000;
 
 interface ClaimedRow {
   id: string;
@@ -177,6 +187,7 @@ export class NotificationSender {
 
   private async sendAllDue(): Promise<SendSummary> {
     const summary: SendSummary = { sent: 0, retrying: 0, failed: 0 };
+    await gatherDueDigests(this.options.db, this.options.digestDelayMs ?? DEFAULT_DIGEST_DELAY_MS);
     for (;;) {
       const claimed = await this.claim();
       for (const row of claimed) summary[await this.deliver(row)]++;
@@ -210,7 +221,7 @@ export class NotificationSender {
     try {
       email = await this.render(row);
       if (email === null) {
-        await this.finish(row, 'failed', null, 'the build no longer exists');
+        await this.finish(row, 'failed', null, 'the build (or the repeats of a digest) no longer exists');
         return 'failed';
       }
       await this.options.mailer.send({
@@ -251,11 +262,26 @@ export class NotificationSender {
   }
 
   private async render(row: ClaimedRow): Promise<RenderedEmail | null> {
-    const data = await loadFailureEmailData(this.options.db, row.build_id, this.options.log);
-    return data === null ? null : renderFailureEmail(data);
+    switch (row.kind) {
+      case 'failure': {
+        const data = await loadFailureEmailData(this.options.db, row.build_id, this.options.log);
+        return data === null ? null : renderFailureEmail(data);
+      }
+      case 'digest': {
+        const data = await loadDigestEmailData(this.options.db, row.id, this.options.log);
+        return data === null ? null : renderDigestEmail(data);
+      }
+      default:
+        throw new Error(`no email for notifications of kind "${row.kind}"`);
+    }
   }
 
-  private async finish(row: ClaimedRow, status: 'failed' | 'refused', subject: string | null, error: string): Promise<void> {
+  private async finish(
+    row: ClaimedRow,
+    status: 'failed' | 'refused',
+    subject: string | null,
+    error: string,
+  ): Promise<void> {
     await this.options.db.query(
       `UPDATE notifications SET status = $2, attempts = attempts + 1, last_error = $3, subject = coalesce($4, subject)
         WHERE id = $1 AND status = 'pending'`,

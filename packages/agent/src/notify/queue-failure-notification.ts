@@ -1,6 +1,12 @@
 import type { Queryable } from '@kiln/shared';
+import { findRepeatedFailure } from './find-repeated-failure.js';
 import { formatMailbox, mailboxFromAuthor, parseMailbox, type MailboxCheck } from './mailbox.js';
-import { NOTIFICATION_COLUMNS, toNotificationRecord, type NotificationRecord, type NotificationRow } from './notification-record.js';
+import {
+  NOTIFICATION_COLUMNS,
+  toNotificationRecord,
+  type NotificationRecord,
+  type NotificationRow,
+} from './notification-record.js';
 
 export interface FailureNotificationInput {
   buildId: string;
@@ -12,6 +18,17 @@ export interface FailureNotificationInput {
    */
   commitAuthor?: { name: string; email: string } | string | null;
 }
+
+export interface QueueFailureOptions {
+  /**
+   * A failure that repeats the previous build's (same package, stage, command,
+   * exit code, recipient) within this long of the first email is not emailed
+   * again but gathered into a digest. 0 emails every failure. Default 24h.
+   */
+  repeatWindowMs?: number;
+}
+
+export const DEFAULT_REPEAT_WINDOW_MS = 24 * 3_600_000;
 
 /** The channel a queued email is announced on, at commit, to every sender that listens. */
 export const NOTIFICATION_CHANNEL = 'kiln_notifications';
@@ -38,7 +55,11 @@ export function chooseRecipient(input: Pick<FailureNotificationInput, 'maintaine
       ? { ...check, shown: formatMailbox(check.mailbox) }
       : { ok: false, reason: `the commit author's email ${check.reason}`, shown: escapeForRecord(author.email) };
   }
-  return { ok: false, reason: 'no recipient: the manifest has no package.maintainer and the commit author is unknown', shown: null };
+  return {
+    ok: false,
+    reason: 'no recipient: the manifest has no package.maintainer and the commit author is unknown',
+    shown: null,
+  };
 }
 
 /**
@@ -48,15 +69,29 @@ export function chooseRecipient(input: Pick<FailureNotificationInput, 'maintaine
  * UNIQUE (build_id, kind) makes a redelivered job or a second attempt a no-op
  * that returns the first record. Nothing is sent here; a NotificationSender
  * does that after the commit, so the ack never waits for SMTP.
+ *
+ * A failure that merely repeats the previous build's is recorded as
+ * `suppressed` (`repeat_of` the email that was sent) and reaches the
+ * maintainer in a digest instead of as the same email again.
  */
-export async function queueFailureNotification(db: Queryable, input: FailureNotificationInput): Promise<NotificationRecord> {
+export async function queueFailureNotification(
+  db: Queryable,
+  input: FailureNotificationInput,
+  options: QueueFailureOptions = {},
+): Promise<NotificationRecord> {
   const choice = chooseRecipient(input);
+  const windowMs = options.repeatWindowMs ?? DEFAULT_REPEAT_WINDOW_MS;
+  const repeatOf =
+    choice.ok && choice.shown && windowMs > 0
+      ? await findRepeatedFailure(db, input.buildId, choice.shown, windowMs)
+      : null;
+  const status = !choice.ok ? 'refused' : repeatOf ? 'suppressed' : 'pending';
   const inserted = await db.query<NotificationRow>(
-    `INSERT INTO notifications (build_id, kind, recipient, status, last_error)
-     VALUES ($1, 'failure', $2, $3, $4)
+    `INSERT INTO notifications (build_id, kind, recipient, status, last_error, repeat_of)
+     VALUES ($1, 'failure', $2, $3, $4, $5)
      ON CONFLICT (build_id, kind) DO NOTHING
      RETURNING ${NOTIFICATION_COLUMNS}`,
-    [input.buildId, choice.shown, choice.ok ? 'pending' : 'refused', choice.ok ? null : choice.reason],
+    [input.buildId, choice.shown, status, choice.ok ? null : choice.reason, repeatOf],
   );
   if (inserted.rows[0]?.status === 'pending') {
     // Delivered by PostgreSQL only if and when this transaction commits: a
@@ -66,9 +101,10 @@ export async function queueFailureNotification(db: Queryable, input: FailureNoti
   const row =
     inserted.rows[0] ??
     (
-      await db.query<NotificationRow>(`SELECT ${NOTIFICATION_COLUMNS} FROM notifications WHERE build_id = $1 AND kind = 'failure'`, [
-        input.buildId,
-      ])
+      await db.query<NotificationRow>(
+        `SELECT ${NOTIFICATION_COLUMNS} FROM notifications WHERE build_id = $1 AND kind = 'failure'`,
+        [input.buildId],
+      )
     ).rows[0];
   if (!row) throw new Error(`notification for build ${input.buildId} neither inserted nor found`);
   return toNotificationRecord(row);
@@ -80,7 +116,9 @@ export async function queueFailureNotification(db: Queryable, input: FailureNoti
  */
 function splitAuthor(text: string): { name: string; email: string } {
   const match = /^([^<>]*)<([^<>]*)>\s*$/.exec(text);
-  return match ? { name: (match[1] ?? '').trim(), email: spaceTrim(match[2] ?? '') } : { name: '', email: spaceTrim(text) };
+  return match
+    ? { name: (match[1] ?? '').trim(), email: spaceTrim(match[2] ?? '') }
+    : { name: '', email: spaceTrim(text) };
 }
 
 // Only spaces: a line break stays in, for parseMailbox to refuse.

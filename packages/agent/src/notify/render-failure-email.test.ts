@@ -36,7 +36,11 @@ function failed(overrides: Partial<FailureEmailData> = {}): FailureEmailData {
       },
       { name: 'test', status: 'skipped', exitCode: null, durationMs: null, error: null, commands: [] },
     ],
-    logTail: ['gcc -c adler32.c', 'adler32.c:12:3: error: unknown type name ‘uLong’', 'make: *** [Makefile:3: all] Error 2'],
+    logTail: [
+      'gcc -c adler32.c',
+      'adler32.c:12:3: error: unknown type name ‘uLong’',
+      'make: *** [Makefile:3: all] Error 2',
+    ],
     logTruncated: true,
     ...overrides,
   };
@@ -70,7 +74,16 @@ describe('renderFailureEmail', () => {
       failed({
         exitCode: null,
         failure: { stage: 'build', command: 'make -j2', exitCode: null, reason: 'timed out after 20m' },
-        stages: [{ name: 'build', status: 'failed', exitCode: null, durationMs: 1_200_000, error: 'timed out after 20m', commands: [] }],
+        stages: [
+          {
+            name: 'build',
+            status: 'failed',
+            exitCode: null,
+            durationMs: 1_200_000,
+            error: 'timed out after 20m',
+            commands: [],
+          },
+        ],
       }),
     );
     expect(timeout.subject).toBe('[kiln] zlib-1.3.1 failed in build: make -j2 timed out after 20m');
@@ -80,7 +93,16 @@ describe('renderFailureEmail', () => {
     const oom = renderFailureEmail(
       failed({
         exitCode: 137,
-        stages: [{ name: 'build', status: 'failed', exitCode: 137, durationMs: 5_000, error: 'killed: out of memory', commands: [] }],
+        stages: [
+          {
+            name: 'build',
+            status: 'failed',
+            exitCode: 137,
+            durationMs: 5_000,
+            error: 'killed: out of memory',
+            commands: [],
+          },
+        ],
       }),
     );
     expect(oom.subject).toBe('[kiln] zlib-1.3.1 failed in build: make -j2 killed: out of memory');
@@ -91,14 +113,35 @@ describe('renderFailureEmail', () => {
   test('an invalid manifest names the file and line, with the whole error in the body', () => {
     const error = '.kiln.yml: stages[1]: "tset" has no section (line 14)\n.kiln.yml: imagee: unknown key (line 2)';
     const email = renderFailureEmail(
-      failed({ status: 'errored', error, failedStage: null, failedCommand: null, exitCode: null, failure: null, stages: [], logTail: [], logTruncated: false }),
+      failed({
+        status: 'errored',
+        error,
+        failedStage: null,
+        failedCommand: null,
+        exitCode: null,
+        failure: null,
+        stages: [],
+        logTail: [],
+        logTruncated: false,
+      }),
     );
     expect(email.subject).toBe('[kiln] zlib-1.3.1 errored: invalid manifest .kiln.yml line 14');
-    expect(email.text).toContain(`The manifest is invalid:\n  .kiln.yml: stages[1]: "tset" has no section (line 14)\n  .kiln.yml: imagee: unknown key (line 2)\n`);
+    expect(email.text).toContain(
+      `The manifest is invalid:\n  .kiln.yml: stages[1]: "tset" has no section (line 14)\n  .kiln.yml: imagee: unknown key (line 2)\n`,
+    );
     expect(email.text).not.toContain('lines of the log');
     expect(email.html).toContain('&quot;tset&quot; has no section (line 14)');
 
-    const buildr = renderFailureEmail(failed({ status: 'errored', error: '.buildr.yml: YAML: bad indentation', failedStage: 'manifest', failedCommand: null, exitCode: null, failure: null }));
+    const buildr = renderFailureEmail(
+      failed({
+        status: 'errored',
+        error: '.buildr.yml: YAML: bad indentation',
+        failedStage: 'manifest',
+        failedCommand: null,
+        exitCode: null,
+        failure: null,
+      }),
+    );
     expect(buildr.subject).toBe('[kiln] zlib-1.3.1 errored: invalid manifest .buildr.yml');
   });
 
@@ -114,7 +157,9 @@ describe('renderFailureEmail', () => {
         stages: [],
       }),
     );
-    expect(email.subject).toBe('[kiln] zlib-1.3.1 errored in clone: commit 0123456 is not on branch zlib-1.3.1 (was it force-pushed?)');
+    expect(email.subject).toBe(
+      '[kiln] zlib-1.3.1 errored in clone: commit 0123456 is not on branch zlib-1.3.1 (was it force-pushed?)',
+    );
     expect(email.text).toContain('Error:\n  clone: commit 0123456 is not on branch');
   });
 
@@ -136,7 +181,9 @@ describe('renderFailureEmail', () => {
       }),
     );
     expect(email.subject).not.toMatch(/[\r\n]/);
-    expect(email.subject).toBe('[kiln] zlib-1.3.1 failed in build: echo "<script>alert(1)</script>" Bcc: evil@example.org exited 2');
+    expect(email.subject).toBe(
+      '[kiln] zlib-1.3.1 failed in build: echo "<script>alert(1)</script>" Bcc: evil@example.org exited 2',
+    );
     expect(email.html).not.toContain('<script>');
     expect(email.html).not.toContain('<img');
     expect(email.html).toContain('&lt;/pre&gt;&lt;img src=x onerror=alert(1)&gt;\n&amp; done');

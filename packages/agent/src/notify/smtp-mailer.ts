@@ -51,13 +51,17 @@ class SmtpMailer implements Mailer {
         subject: message.subject,
         text: message.text,
         html: message.html,
-        messageId: message.key === undefined ? undefined : `<${message.key.replace(/[^A-Za-z0-9.-]/g, '')}@${this.from.address.split('@')[1] ?? 'kiln'}>`,
+        messageId:
+          message.key === undefined
+            ? undefined
+            : `<${message.key.replace(/[^A-Za-z0-9.-]/g, '')}@${this.from.address.split('@')[1] ?? 'kiln'}>`,
         headers: { 'Auto-Submitted': 'auto-generated', ...message.headers },
       });
       this.logger?.debug({ to: message.to.address, server: this.server }, 'email sent');
     } catch (thrown) {
       const err = toError(thrown) as Error & { responseCode?: number; permanent?: boolean; response?: string };
-      const permanent = err.permanent ?? (err.responseCode !== undefined && err.responseCode >= 500 && err.responseCode !== 503);
+      const permanent =
+        err.permanent ?? (err.responseCode !== undefined && err.responseCode >= 500 && err.responseCode !== 503);
       throw new MailDeliveryError(`SMTP ${this.server}: ${err.message}`, permanent, { cause: err });
     }
   }
