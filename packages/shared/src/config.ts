@@ -54,6 +54,8 @@ export const ConfigSchema = z.object({
   KILN_DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/kiln'),
   KILN_SMTP_URL: url(['smtp:', 'smtps:']).default('smtp://127.0.0.1:1025'),
   KILN_MAIL_FROM: z.string().min(3).default('Kiln <kiln@localhost>'),
+  // Repositories (as cloned, or * for all) whose successful builds are emailed too.
+  KILN_NOTIFY_SUCCESS_REPOS: list.default([]),
   KILN_REPOS: list.default([]),
   KILN_REPO_ROOT: z.string().optional(),
   KILN_POLL_INTERVAL: int(1, 86_400).default(60),
