@@ -165,6 +165,11 @@ export class AgentService {
     return this.stopped;
   }
 
+  /** Stops running builds now (they are requeued): a second Ctrl-C. */
+  abortRunningBuilds(): void {
+    this.shutdown.abort();
+  }
+
   private async doStop(): Promise<void> {
     const { logger, shutdownGraceMs } = this.options;
     this.stopping = true;

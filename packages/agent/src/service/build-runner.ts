@@ -123,7 +123,8 @@ export class BuildRunner {
       try {
         checkedOut = await this.options.checkout.checkout({ repo: job.repo, branch: job.branch, commit: job.commit, signal: abort.signal }, workspace);
       } catch (err) {
-        if (!(err instanceof CheckoutError)) throw err;
+        // Stopped on purpose (shutdown, lost lease): not the repository's fault.
+        if (abort.signal.aborted || !(err instanceof CheckoutError)) throw err;
         say('checkout', err.message);
         return await finish(errored(pkg, started, 'checkout', err.message));
       }
