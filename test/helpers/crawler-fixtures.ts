@@ -1,6 +1,15 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
+import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { connectAmqp, declareBuildQueue, type ChannelModel, type Logger, type Pool } from '@kiln/shared';
+
+const run = promisify(execFile);
 
 export interface LogLine {
   level: number;
@@ -105,4 +114,104 @@ export async function buildRows(pool: Pool): Promise<BuildRow[]> {
     'SELECT id, repo, branch, commit, package_name, package_version, trigger, status FROM builds ORDER BY queued_at, branch',
   );
   return rows;
+}
+
+/** Kiln's CLI as a real child process, from sources, with its JSON log lines readable. */
+export interface CliProcess {
+  child: ChildProcess;
+  lines: LogLine[];
+  stdout(): string;
+  waitForLog(test: (line: LogLine) => boolean, what: string, timeoutMs?: number): Promise<LogLine>;
+  exited: Promise<number | null>;
+}
+
+export function spawnCli(args: string[], env: Record<string, string>): CliProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: LogLine[] = [];
+  let out = '';
+  let pending = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    out += chunk.toString('utf8');
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    pending += chunk.toString('utf8');
+    const parts = pending.split('\n');
+    pending = parts.pop() ?? '';
+    for (const part of parts) {
+      try {
+        lines.push(JSON.parse(part) as LogLine);
+      } catch {
+        lines.push({ level: 60, msg: part });
+      }
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    lines,
+    stdout: () => out,
+    exited,
+    waitForLog: (test, what, timeoutMs) => waitFor(() => lines.find(test), what, timeoutMs),
+  };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/**
+ * A RabbitMQ node of the test's own (never the shared one), so a test can
+ * stop and start a broker under a running crawler.
+ */
+export interface OwnRabbit {
+  url: string;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export async function startOwnRabbit(): Promise<OwnRabbit> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-rabbit-'));
+  await writeFile(path.join(dir, 'enabled_plugins'), '[].\n');
+  const [port, distPort] = [await freePort(), await freePort()];
+  const node = `kilntest-${randomBytes(4).toString('hex')}@localhost`;
+  const pidFile = path.join(dir, 'pid');
+  // The Debian wrapper runs the node as the rabbitmq user when started by root.
+  if (process.getuid?.() === 0) await run('chown', ['-R', 'rabbitmq:rabbitmq', dir]);
+  const env = {
+    ...process.env,
+    RABBITMQ_NODENAME: node,
+    RABBITMQ_NODE_PORT: String(port),
+    RABBITMQ_DIST_PORT: String(distPort),
+    RABBITMQ_MNESIA_BASE: path.join(dir, 'mnesia'),
+    RABBITMQ_LOG_BASE: path.join(dir, 'log'),
+    RABBITMQ_ENABLED_PLUGINS_FILE: path.join(dir, 'enabled_plugins'),
+    RABBITMQ_PID_FILE: pidFile,
+  };
+  let up = false;
+  const rabbit: OwnRabbit = {
+    url: `amqp://guest:guest@127.0.0.1:${port}`,
+    async start() {
+      await run('rabbitmq-server', ['-detached'], { env, cwd: dir });
+      await run('rabbitmqctl', ['-n', node, 'wait', pidFile, '--timeout', '60'], { env });
+      up = true;
+    },
+    async stop() {
+      await run('rabbitmqctl', ['-n', node, 'stop', pidFile], { env });
+      up = false;
+    },
+    async [Symbol.asyncDispose]() {
+      if (up) await rabbit.stop().catch(() => {});
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  await rabbit.start();
+  return rabbit;
 }

@@ -95,7 +95,7 @@ export class OutboxRelay {
   private async run(): Promise<void> {
     const { logger } = this.options;
     const sweepMs = this.options.sweepMs ?? 10_000;
-    const maxRetryMs = this.options.maxRetryMs ?? 10_000;
+    const maxRetryMs = this.options.maxRetryMs ?? 5_000;
     let retryMs = 250;
     while (this.running) {
       this.woken = false;
