@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger, createPool, withTransaction, type Queryable } from '@kiln/shared';
 import {
+  queueSuccessNotification,
   NotificationSender,
   createSmtpMailer,
   queueFailureNotification,
@@ -601,5 +602,63 @@ describe('the same failure on hotfix after hotfix', () => {
       first.record.id,
     ]);
     expect(digests.rowCount).toBe(1);
+  });
+});
+
+describe('success emails, for repositories that opt in', () => {
+  let db: TestDatabase;
+  let sink: SmtpSink;
+  let mailer: Mailer;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('kiln_notify_success');
+    sink = await createSmtpSink();
+    mailer = createSmtpMailer({ url: sink.url, from: FROM, timeoutMs: 5_000 });
+  });
+  afterAll(async () => {
+    mailer.close?.();
+    await sink.stop();
+    await db[Symbol.asyncDispose]();
+  });
+
+  async function succeeded(repo: string, name = 'zlib'): Promise<string> {
+    const id = randomUUID();
+    await db.pool.query(
+      `INSERT INTO builds (id, repo, branch, commit, package_name, package_version, status, attempt, started_at, finished_at, duration_ms)
+       VALUES ($1, $2, $3 || '-1.3.1', 'abc123', $3, '1.3.1', 'succeeded', 1, now(), now(), 41234)`,
+      [id, repo, name],
+    );
+    await db.pool.query(
+      `INSERT INTO build_stages (build_id, position, name, status, exit_code, duration_ms) VALUES ($1, 0, 'build', 'succeeded', 0, 30000)`,
+      [id],
+    );
+    await db.pool.query(
+      `INSERT INTO packages (name, version, build_id, installed_size, file_count, artifact) VALUES ($2, '1.3.1', $1, 1258291, 3, NULL)`,
+      [id, name],
+    );
+    return id;
+  }
+
+  test('an opted-in repository hears about a success once; others do not', async () => {
+    const optIn = { repos: ['https://git.example.org/libs/zlib'] };
+    const wanted = await succeeded('https://***@git.example.org/libs/zlib.git');
+    const other = await succeeded('https://git.example.org/libs/openssl.git', 'openssl');
+    const queue = (buildId: string) =>
+      withTransaction(db.pool, (tx) =>
+        queueSuccessNotification(tx, { buildId, maintainer: 'jane@example.org' }, optIn),
+      );
+    expect(await queue(other)).toBeNull();
+    expect(await queue(wanted)).toMatchObject({ kind: 'success', status: 'pending' });
+    expect(await queue(wanted)).toMatchObject({ kind: 'success', status: 'pending' });
+    await new NotificationSender({ db: db.pool, mailer, logger }).sendDue();
+    const [mail] = await sink.waitForMessages(1);
+    expect(sink.messages).toHaveLength(1);
+    expect(mail!.envelopeTo).toEqual(['jane@example.org']);
+    expect(mail!.subject).toBe('[kiln] zlib-1.3.1 built in 41.2s');
+    expect(mail!.text).toMatch(/^Installed: +3 files, 1\.2 MiB$/m);
+    expect(mail!.text).toContain(`kiln logs ${wanted}`);
+    expect(await queueSuccessNotification(db.pool, { buildId: other }, { repos: ['*'] })).toMatchObject({
+      status: 'refused',
+    });
   });
 });

@@ -20,3 +20,6 @@ export { loadFailureEmailData, type LogTailLimits } from './load-failure-email-d
 export type { FailureEmailData, EmailStage } from './failure-email-data.js';
 export { renderDigestEmail } from './render-digest-email.js';
 export { loadDigestEmailData, type DigestEmailData, type DigestRepeat } from './digest-email-data.js';
+export { queueSuccessNotification, wantsSuccessEmail, type SuccessOptIn } from './queue-success-notification.js';
+export { renderSuccessEmail, type SuccessEmailData } from './render-success-email.js';
+export { loadSuccessEmailData } from './load-success-email-data.js';

@@ -96,8 +96,9 @@ export async function loadFailureEmailData(
   }
 
   const vars = Array.isArray(build.manifest?.environment?.vars) ? build.manifest.environment.vars : [];
-  const tail = logTail(await readLogEnd(db, buildId, build.attempt, limits.lines ?? 50), {
-    maxLines: limits.lines ?? 50,
+  const lines = limits.lines ?? 50;
+  const tail = logTail(lines > 0 ? await readLogEnd(db, buildId, build.attempt, lines) : '', {
+    maxLines: lines,
     maxLineLength: limits.lineLength ?? 500,
     secrets: secretValues(vars),
   });

@@ -22,7 +22,7 @@ export function logTail(text: string, options: LogTailOptions): { lines: string[
   if (all.length > 0 && all[all.length - 1] === '') all.pop();
   const truncated = all.length > options.maxLines;
   const secrets = (options.secrets ?? []).filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
-  const lines = all.slice(-options.maxLines).map((raw) => {
+  const lines = all.slice(all.length - Math.min(all.length, options.maxLines)).map((raw) => {
     // A progress bar rewrites its line with \r: what a terminal would show is the last version.
     let line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     line = line.slice(line.lastIndexOf('\r') + 1);

@@ -2,12 +2,14 @@ import { toError, type Logger, type Pool, type PoolClient, type Queryable } from
 import { loadDigestEmailData } from './digest-email-data.js';
 import { gatherDueDigests } from './gather-digests.js';
 import { loadFailureEmailData, type LogTailLimits } from './load-failure-email-data.js';
+import { loadSuccessEmailData } from './load-success-email-data.js';
 import { parseMailbox } from './mailbox.js';
 import { MailDeliveryError, type Mailer } from './mailer.js';
 import type { NotificationKind } from './notification-record.js';
 import { NOTIFICATION_CHANNEL } from './queue-failure-notification.js';
 import { renderDigestEmail } from './render-digest-email.js';
 import { renderFailureEmail, type RenderedEmail } from './render-failure-email.js';
+import { renderSuccessEmail } from './render-success-email.js';
 import { DEFAULT_RETRY, retryDelay, type RetryPolicy } from './retry-delay.js';
 
 export interface NotificationSenderOptions {
@@ -271,8 +273,12 @@ export class NotificationSender {
         const data = await loadDigestEmailData(this.options.db, row.id, this.options.log);
         return data === null ? null : renderDigestEmail(data);
       }
+      case 'success': {
+        const data = await loadSuccessEmailData(this.options.db, row.build_id);
+        return data === null ? null : renderSuccessEmail(data);
+      }
       default:
-        throw new Error(`no email for notifications of kind "${row.kind}"`);
+        throw new Error(`no email for notifications of kind "${String(row.kind)}"`);
     }
   }
 

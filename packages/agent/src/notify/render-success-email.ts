@@ -1,0 +1,59 @@
+import { formatDuration, redactRepo } from '@kiln/shared';
+import type { FailureEmailData } from './failure-email-data.js';
+import { escapeHtml, htmlDocument, packageLabel, sanitizeSubject, type RenderedEmail } from './render-failure-email.js';
+
+/** A build that worked, for the repositories that asked to hear so. */
+export interface SuccessEmailData extends Omit<FailureEmailData, 'logTail' | 'logTruncated'> {
+  installed: { sizeBytes: number; fileCount: number; artifact: string | null } | null;
+}
+
+export function renderSuccessEmail(data: SuccessEmailData): RenderedEmail {
+  const label = packageLabel(data);
+  const took = data.durationMs === null ? '' : ` in ${formatDuration(data.durationMs)}`;
+  const headline = `${label} built${took}`;
+  const subject = sanitizeSubject(`[kiln] ${headline}`);
+  const fields: [string, string][] = [['Repository', redactRepo(data.repo)]];
+  if (data.branch) fields.push(['Branch', data.branch]);
+  if (data.commit) fields.push(['Commit', data.commit]);
+  fields.push(['Build', data.buildId]);
+  if (data.installed) {
+    fields.push(['Installed', `${data.installed.fileCount} files, ${formatBytes(data.installed.sizeBytes)}`]);
+    if (data.installed.artifact) fields.push(['Artifact', data.installed.artifact]);
+  }
+  const stages = data.stages.map(
+    (s) => `${s.name} ${s.status}${s.durationMs === null ? '' : ` ${formatDuration(s.durationMs)}`}`,
+  );
+  const width = Math.max(...fields.map(([k]) => k.length)) + 2;
+  const text = [
+    headline,
+    '',
+    ...fields.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`),
+    ...(stages.length > 0 ? ['', 'Stages:', ...stages.map((s) => `  ${s}`)] : []),
+    '',
+    `The whole log: kiln logs ${data.buildId}`,
+    '',
+  ].join('\n');
+  const e = escapeHtml;
+  const html = htmlDocument(
+    subject,
+    [
+      `<h2>${e(headline)}</h2>`,
+      `<table>${fields.map(([k, v]) => `<tr><th align="left" style="padding-right:1em">${e(k)}</th><td><code>${e(v)}</code></td></tr>`).join('')}</table>`,
+      ...(stages.length > 0 ? ['<h3>Stages</h3><ul>', ...stages.map((s) => `<li>${e(s)}</li>`), '</ul>'] : []),
+      `<p>The whole log: <code>${e(`kiln logs ${data.buildId}`)}</code></p>`,
+    ].join('\n'),
+  );
+  return { subject, text, html };
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
