@@ -7,7 +7,7 @@ import {
   queueFailureNotification,
   type FailureNotificationInput,
   type Mailer,
-} from '../packages/agent/src/notify/index.js';
+} from '@kiln/agent';
 import { createSmtpSink, createTestDatabase, freePort, type SmtpSink, type TestDatabase } from './helpers/index.js';
 
 const logger = createLogger({ level: 'silent', pretty: false });
