@@ -1,1 +1,10 @@
 export * from './types.js';
+export { createDockerEngine, createBuildEngine, engineOptionsFromConfig, type EngineOptions } from './build-engine.js';
+export type * from './container-runtime.js';
+export { DockerRuntime, BUILD_CAPABILITIES } from './docker-runtime.js';
+export { LABEL, KEPT_ROLES, currentOwner, type Owner } from './labels.js';
+export { readElf, isElf, type ElfInfo, type ByteSource } from './elf-reader.js';
+export { classifyFile } from './file-kind.js';
+export { SecretMasker } from './secret-masker.js';
+export { DEFAULT_CACHE_REPOSITORY } from './prepare-cache.js';
+export { SECRET_NAME } from './build-environment.js';

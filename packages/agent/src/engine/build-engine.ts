@@ -1,0 +1,61 @@
+import Docker from 'dockerode';
+import type { Config, Logger } from '@kiln/shared';
+import { BuildSession } from './build-session.js';
+import type { ContainerRuntime } from './container-runtime.js';
+import { DockerRuntime } from './docker-runtime.js';
+import { currentOwner, type Owner } from './labels.js';
+import { DEFAULT_CACHE_REPOSITORY } from './prepare-cache.js';
+import { reapOrphans, removeBuildResources } from './reaper.js';
+import type { BuildEngine, ResourceLimits } from './types.js';
+
+export interface EngineOptions {
+  limits: ResourceLimits;
+  /** The operator's KILN_ALLOW_INHERIT_ENV: whether `environment.inherit: true` is honoured. */
+  allowInheritEnv: boolean;
+  logger?: Logger;
+  /** Repository of cached compiler images (default `kiln-cache/prepare`). */
+  cacheRepository?: string;
+  /** Who owns what this engine creates (default: this host and process). */
+  owner?: Owner;
+}
+
+/** The operator's limits and permissions from the configuration. */
+export function engineOptionsFromConfig(config: Config): Pick<EngineOptions, 'limits' | 'allowInheritEnv'> {
+  return {
+    limits: {
+      memoryBytes: config.KILN_MEMORY_LIMIT,
+      cpus: config.KILN_CPU_LIMIT,
+      pids: config.KILN_PIDS_LIMIT,
+      stageTimeoutMs: config.KILN_STAGE_TIMEOUT,
+      idleTimeoutMs: config.KILN_IDLE_TIMEOUT,
+      logLimitBytes: config.KILN_LOG_LIMIT,
+      network: config.KILN_NETWORK,
+    },
+    allowInheritEnv: config.KILN_ALLOW_INHERIT_ENV,
+  };
+}
+
+/**
+ * The build engine on the local Docker engine (or DOCKER_HOST's). Builds
+ * share it: it holds no state between them.
+ */
+export function createDockerEngine(options: EngineOptions & { docker?: Docker }): BuildEngine {
+  return createBuildEngine(new DockerRuntime(options.docker ?? new Docker(), options.logger), options);
+}
+
+export function createBuildEngine(runtime: ContainerRuntime, options: EngineOptions): BuildEngine {
+  const owner = options.owner ?? currentOwner();
+  const deps = {
+    runtime,
+    limits: options.limits,
+    allowInheritEnv: options.allowInheritEnv,
+    cacheRepository: options.cacheRepository ?? DEFAULT_CACHE_REPOSITORY,
+    owner,
+    ...(options.logger ? { logger: options.logger } : {}),
+  };
+  return {
+    build: (request) => new BuildSession(deps, request).run(),
+    reap: () => reapOrphans(runtime, owner, options.logger),
+    removeBuildResources: (buildId) => removeBuildResources(runtime, buildId, options.logger),
+  };
+}

@@ -1,0 +1,420 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { BuildReport, InstallReport, Logger, ManifestSection, StageReport } from '@kiln/shared';
+import { toError } from '@kiln/shared';
+import { writeArtifact } from './artifact-writer.js';
+import { resolveEnvironment, type BuildEnvironment } from './build-environment.js';
+import type { ContainerRuntime, ContainerSpec, ImageInfo, Mount } from './container-runtime.js';
+import { buildLabels, LABEL, type Owner, type ResourceRole } from './labels.js';
+import { formatBytes } from './limits-text.js';
+import { LogKeeper } from './log-keeper.js';
+import { collectPayload } from './payload-collector.js';
+import { inspectPayload } from './payload-inspector.js';
+import { prepareCacheKey, prepareCacheTag } from './prepare-cache.js';
+import { SecretMasker } from './secret-masker.js';
+import { prepareStage, type PreparedStage } from './stage-container.js';
+import { runStage, type StageResult } from './stage-runner.js';
+import { renderStageScript } from './stage-script.js';
+import { DESTDIR_PATH, WORKSPACE_PATH, type BuildOutcome, type BuildRequest, type LogStream, type ResourceLimits } from './types.js';
+
+export interface SessionDeps {
+  runtime: ContainerRuntime;
+  limits: ResourceLimits;
+  allowInheritEnv: boolean;
+  cacheRepository: string;
+  owner: Owner;
+  logger?: Logger;
+}
+
+interface PlannedStage {
+  name: string;
+  role: ResourceRole;
+  section: ManifestSection;
+}
+
+/** A stage's container being made ahead of time; a failure surfaces when it is needed. */
+type Pending = Promise<{ prepared: PreparedStage } | { error: Error }>;
+
+const KILN_DIR = path.posix.dirname(DESTDIR_PATH);
+const DOCKER_SOCKETS = ['/var/run/docker.sock', '/run/docker.sock'];
+
+/** A build could not run as asked (not a failing command): reported as `errored`. */
+class BuildError extends Error {}
+
+/**
+ * One build: prepare (or its cached image), each stage in a fresh container,
+ * install, payload inspection and artifact. Containers are always removed,
+ * whatever happens.
+ */
+export class BuildSession {
+  private readonly started = Date.now();
+  private readonly token = `::kiln-${randomBytes(16).toString('hex')}::`;
+  private readonly env: BuildEnvironment;
+  private readonly masker: SecretMasker;
+  private readonly log: LogKeeper;
+  private readonly stages: StageReport[] = [];
+  private readonly containers = new Set<PreparedStage>();
+  private readonly pending = new Set<Pending>();
+  private readonly removals: Array<Promise<Error | null>> = [];
+  private readonly logger?: Logger;
+
+  constructor(
+    private readonly deps: SessionDeps,
+    private readonly request: BuildRequest,
+  ) {
+    this.env = resolveEnvironment(request.manifest, request.hostEnv, deps.allowInheritEnv);
+    this.masker = new SecretMasker(this.env.secrets);
+    this.log = new LogKeeper(deps.limits.logLimitBytes);
+    this.logger = deps.logger?.child({ buildId: request.buildId });
+  }
+
+  async run(): Promise<BuildOutcome> {
+    let report: BuildReport;
+    try {
+      report = await this.execute();
+    } catch (err) {
+      if (this.request.signal?.aborted) {
+        report = this.finish('cancelled', 'cancelled', null);
+      } else if (err instanceof BuildError) {
+        report = this.finish('errored', this.masker.mask(err.message), null);
+      } else {
+        throw err;
+      }
+    } finally {
+      await this.cleanup();
+    }
+    return { report, log: this.log.chunks(), logTruncatedBytes: this.log.truncatedBytes };
+  }
+
+  private async execute(): Promise<BuildReport> {
+    const { manifest } = this.request;
+    for (const note of this.env.notes) this.system('', `${note}\n`);
+    await this.checkWorkspace();
+    const base = await this.ensureImage(manifest.image);
+    const plan: PlannedStage[] = manifest.stages.map((s) => ({ name: s.name, role: 'stage', section: s }));
+    if (manifest.install) plan.push({ name: 'install', role: 'install', section: manifest.install });
+    const skipRest = (from: number) => {
+      for (const s of plan.slice(from)) this.stages.push(skipped(s.name));
+    };
+
+    let compiler = { ref: manifest.image, info: base };
+    if (manifest.prepare) {
+      const prepared = await this.prepare(base, manifest.prepare);
+      if (prepared.status !== 'succeeded') {
+        const failed = this.stages.at(-1)!;
+        skipRest(0);
+        return this.finishAfter(prepared.status, failed, prepared.result);
+      }
+      compiler = prepared.compiler;
+    }
+
+    const mounts = await this.mounts();
+    const make = (index: number): Pending | null => {
+      const stage = plan[index];
+      return stage ? this.precreate(stage, compiler.info.id, mounts) : null;
+    };
+    let next = make(0);
+    let payload: InstallReport | null = null;
+    for (let i = 0; i < plan.length; i++) {
+      const stage = plan[i]!;
+      const current = await this.take(next!);
+      next = null;
+      const result = await this.runOne(stage, current, compiler.ref, () => {
+        // The next stage's container is made while this one runs: a fresh container per stage at no extra wait.
+        next = make(i + 1);
+      });
+      if (result.status !== 'succeeded') {
+        const failed = this.stages.at(-1)!;
+        skipRest(i + 1);
+        return this.finishAfter(result.status, failed, result);
+      }
+      if (stage.role === 'install') payload = await this.inspect(current);
+      else this.discard(current);
+    }
+    return this.finish('succeeded', null, payload);
+  }
+
+  private async prepare(
+    base: ImageInfo,
+    section: ManifestSection,
+  ): Promise<{ status: 'succeeded'; compiler: { ref: string; info: ImageInfo } } | { status: 'failed' | 'cancelled'; result: StageResult }> {
+    const key = prepareCacheKey(base.id, section, this.request.manifest.environment.vars);
+    const ref = `${this.deps.cacheRepository}:${prepareCacheTag(key)}`;
+    const cached = await this.deps.runtime.images.inspect(ref);
+    const position = this.stages.length;
+    if (cached) {
+      this.request.events?.stageStarted?.({ stage: 'prepare', position, image: ref });
+      this.system('prepare', `using the cached compiler image ${ref}\n`);
+      const report: StageReport = { name: 'prepare', status: 'succeeded', image: ref, exitCode: 0, durationMs: 0, commands: [], cached: true };
+      this.stages.push(report);
+      this.request.events?.stageFinished?.({ ...report, position });
+      return { status: 'succeeded', compiler: { ref, info: cached } };
+    }
+    // Prepare runs without the workspace: its result is cached by image and section alone.
+    const stage: PlannedStage = { name: 'prepare', role: 'prepare', section };
+    const prepared = await this.take(this.precreate(stage, base.id, [], '/'));
+    const result = await this.runOne(stage, prepared, this.request.manifest.image);
+    if (result.status !== 'succeeded') return { status: result.status, result };
+    const labels = {
+      [LABEL.role]: 'prepare-cache',
+      [LABEL.cacheKey]: key,
+      [LABEL.buildId]: this.request.buildId,
+      // Cleared, not inherited from the container: a cache belongs to no process.
+      [LABEL.owner]: '',
+      [LABEL.ownerPid]: '',
+      [LABEL.stage]: '',
+    };
+    const [repository, tag] = [ref.slice(0, ref.lastIndexOf(':')), ref.slice(ref.lastIndexOf(':') + 1)];
+    await prepared.container.commit({ repository, tag, labels, base });
+    const info = await this.deps.runtime.images.inspect(ref);
+    if (!info) throw new BuildError(`the compiler image ${ref} vanished right after it was made`);
+    this.system('prepare', `saved the compiler image ${ref}\n`);
+    return { status: 'succeeded', compiler: { ref, info } };
+  }
+
+  private async runOne(stage: PlannedStage, prepared: PreparedStage, image: string, onStarted?: () => void): Promise<StageResult> {
+    const position = this.stages.length;
+    const events = this.request.events;
+    const limits = this.deps.limits;
+    events?.stageStarted?.({ stage: stage.name, position, image });
+    this.logger?.info({ stage: stage.name, image }, 'stage started');
+    let startedHook = onStarted;
+    const result = await runStage(prepared, {
+      stage: stage.name,
+      lines: stage.section.script,
+      token: this.token,
+      timeoutMs: stage.section.timeoutMs ?? limits.stageTimeoutMs,
+      idleTimeoutMs: limits.idleTimeoutMs,
+      memoryBytes: limits.memoryBytes,
+      pids: limits.pids,
+      masker: this.masker,
+      ...(this.request.signal ? { signal: this.request.signal } : {}),
+      onOutput: (stream, text) => this.output(stage.name, stream, text),
+      onCommandStarted: (index, command) => {
+        startedHook?.();
+        startedHook = undefined;
+        this.system(stage.name, `$ ${command}\n`);
+        events?.commandStarted?.({ stage: stage.name, position, index, command });
+      },
+      onCommandFinished: (index, command) => {
+        events?.commandFinished?.({ stage: stage.name, position, index, command: command.command, exitCode: command.exitCode ?? -1, durationMs: command.durationMs });
+      },
+    }).catch((err: unknown) => {
+      const error = toError(err);
+      // An image without a shell cannot run any stage: the manifest's problem, not the host's.
+      if (/exec: "?\/bin\/sh"?|\/bin\/sh: no such file/i.test(error.message)) {
+        throw new BuildError(`image ${image} has no /bin/sh: Kiln runs each stage's script with it`, { cause: err });
+      }
+      throw error;
+    });
+    // A stage that ended before its first line still lets the next container be made.
+    startedHook?.();
+    if (result.endedEarly) this.system(stage.name, 'the script called exit 0 before its last line: later lines did not run\n');
+    const report: StageReport = {
+      name: stage.name,
+      status: result.status,
+      image,
+      exitCode: result.exitCode,
+      durationMs: result.durationMs,
+      commands: result.commands,
+      ...(result.error ? { error: result.error } : {}),
+    };
+    this.stages.push(report);
+    this.logger?.info({ stage: stage.name, status: result.status, exitCode: result.exitCode, durationMs: result.durationMs }, 'stage finished');
+    if (result.error) this.system(stage.name, `stage ${stage.name} ${result.status}: ${result.error}\n`);
+    events?.stageFinished?.({ ...report, position });
+    return result;
+  }
+
+  private precreate(stage: PlannedStage, image: string, mounts: Mount[], workdir = WORKSPACE_PATH): Pending {
+    const { limits, owner } = this.deps;
+    const spec: ContainerSpec = {
+      name: containerName(this.request.buildId, stage.name),
+      image,
+      entrypoint: ['/bin/sh'],
+      command: [`${KILN_DIR}/stage.sh`],
+      workingDir: workdir,
+      labels: buildLabels(owner, this.request.buildId, stage.role, stage.name),
+      mounts,
+      memoryBytes: limits.memoryBytes,
+      cpus: limits.cpus,
+      pids: limits.pids,
+      network: limits.network,
+    };
+    const script = renderStageScript({
+      lines: stage.section.script,
+      env: this.env.vars,
+      token: this.token,
+      workdir,
+      ...(stage.role === 'install' ? { destdir: DESTDIR_PATH } : {}),
+    });
+    const pending: Pending = prepareStage(this.deps.runtime, spec, script).then(
+      (prepared) => {
+        this.containers.add(prepared);
+        return { prepared };
+      },
+      (err: unknown) => ({ error: toError(err) }),
+    );
+    this.pending.add(pending);
+    return pending;
+  }
+
+  /** A finished stage's container goes at once, in the background: the next stage need not wait for it. */
+  private discard(stage: PreparedStage): void {
+    this.containers.delete(stage);
+    const removal = stage.container.remove().then(
+      () => null,
+      (err: unknown) => toError(err),
+    );
+    this.removals.push(removal);
+  }
+
+  private async take(pending: Pending): Promise<PreparedStage> {
+    const made = await pending;
+    this.pending.delete(pending);
+    if ('error' in made) throw imageProblem(made.error) ?? made.error;
+    return made.prepared;
+  }
+
+  private async inspect(install: PreparedStage): Promise<InstallReport> {
+    const staging = await mkdtemp(path.join(os.tmpdir(), 'kiln-payload-'));
+    try {
+      const entries = await collectPayload(install.container, {
+        destdir: DESTDIR_PATH,
+        kilnDir: KILN_DIR,
+        workspace: WORKSPACE_PATH,
+        stagingDir: staging,
+      });
+      const { files, sizeBytes } = await inspectPayload(entries);
+      this.system('install', `installed ${files.length} files, ${formatBytes(sizeBytes)}\n`);
+      const report: InstallReport = { sizeBytes, files };
+      if (this.request.artifactDir) {
+        report.artifact = await writeArtifact(entries, path.join(this.request.artifactDir, artifactName(this.request)));
+      }
+      return report;
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+  }
+
+  private async ensureImage(ref: string): Promise<ImageInfo> {
+    const images = this.deps.runtime.images;
+    const local = await images.inspect(ref);
+    if (local) return local;
+    this.system('', `pulling ${ref}\n`);
+    let lastShown = 0;
+    try {
+      await images.pull(
+        ref,
+        (progress) => {
+          const now = Date.now();
+          if (now - lastShown < 1000) return;
+          lastShown = now;
+          const amount = progress.total ? ` ${formatBytes(progress.current ?? 0)} of ${formatBytes(progress.total)}` : '';
+          this.system('', `pulling ${ref}: ${progress.status}${amount}\n`);
+        },
+        this.request.signal,
+      );
+    } catch (err) {
+      throw new BuildError(`image ${ref} is not on this host and could not be pulled: ${toError(err).message}`, { cause: err });
+    }
+    const pulled = await images.inspect(ref);
+    if (!pulled) throw new BuildError(`image ${ref} could not be found after pulling it`);
+    return pulled;
+  }
+
+  private async checkWorkspace(): Promise<void> {
+    const dir = path.resolve(this.request.workspace);
+    const info = await stat(dir).catch(() => null);
+    if (!info?.isDirectory()) throw new BuildError(`workspace ${dir} is not a directory`);
+    // Mounting a parent of Docker's socket would hand the build the host.
+    if (DOCKER_SOCKETS.some((socket) => socket === dir || socket.startsWith(dir === '/' ? '/' : `${dir}/`))) {
+      throw new BuildError(`workspace ${dir} contains the Docker socket: builds never get it`);
+    }
+  }
+
+  /** The manifest's `cache` paths: one volume per package and path, kept between builds. */
+  private async mounts(): Promise<Mount[]> {
+    const mounts: Mount[] = [{ type: 'bind', source: path.resolve(this.request.workspace), target: WORKSPACE_PATH }];
+    const owner = this.request.package?.name ?? this.request.manifest.package.name ?? path.basename(path.resolve(this.request.workspace));
+    for (const target of this.request.manifest.cache) {
+      const key = createHash('sha256').update(`${owner}\0${target}`).digest('hex').slice(0, 24);
+      const name = `kiln-cache-${key}`;
+      await this.deps.runtime.ensureVolume(name, { [LABEL.role]: 'cache', [LABEL.cacheKey]: `${owner}:${target}`, [LABEL.owner]: this.deps.owner.host });
+      mounts.push({ type: 'volume', source: name, target });
+    }
+    return mounts;
+  }
+
+  private output(stage: string, stream: LogStream, text: string): void {
+    const chunk = { stage, stream, text, at: Date.now() };
+    this.log.add(chunk);
+    this.request.events?.log?.(chunk);
+  }
+
+  private system(stage: string, text: string): void {
+    this.output(stage, 'system', this.masker.mask(text));
+  }
+
+  private finishAfter(status: 'failed' | 'cancelled', stage: StageReport, result: StageResult): BuildReport {
+    if (status === 'cancelled') return this.finish('cancelled', 'cancelled', null);
+    const index = result.failedIndex;
+    const command = index === undefined ? undefined : result.commands[index];
+    const where = index === undefined || !command ? '' : ` at line ${index + 1} (${command.command})`;
+    const reason = result.error ?? 'failed';
+    const report = this.finish('failed', `stage "${stage.name}" failed${where}: ${reason}`, null);
+    report.failure = {
+      stage: stage.name,
+      ...(command ? { command: command.command, exitCode: command.exitCode } : { exitCode: result.exitCode }),
+      reason,
+    };
+    return report;
+  }
+
+  private finish(status: BuildReport['status'], error: string | null, install: InstallReport | null): BuildReport {
+    if (error) this.system('', `build ${status}: ${error}\n`);
+    return {
+      status,
+      package: this.request.package,
+      durationMs: Date.now() - this.started,
+      stages: this.stages,
+      install,
+      error,
+    };
+  }
+
+  /** Every container this build made (or is still making) is removed, whatever happened. */
+  private async cleanup(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
+    const results = await Promise.allSettled([...this.containers].map((c) => c.container.remove()));
+    for (const result of results) {
+      if (result.status === 'rejected') this.logger?.warn({ err: result.reason }, 'could not remove a container');
+    }
+    for (const error of await Promise.all(this.removals)) {
+      if (error) this.logger?.warn({ err: error }, 'could not remove a container');
+    }
+  }
+}
+
+function skipped(name: string): StageReport {
+  return { name, status: 'skipped', exitCode: null, durationMs: 0, commands: [] };
+}
+
+/** A container that cannot even start because of its image is the manifest's problem, not the host's. */
+function imageProblem(err: Error): BuildError | null {
+  if (/no such image|not found: manifest unknown/i.test(err.message)) return new BuildError(err.message, { cause: err });
+  return null;
+}
+
+function containerName(buildId: string, stage: string): string {
+  const safe = (text: string) => text.replace(/[^A-Za-z0-9_.-]/g, '_');
+  return `kiln-${safe(buildId).slice(0, 40)}-${safe(stage)}-${randomBytes(3).toString('hex')}`;
+}
+
+function artifactName(request: BuildRequest): string {
+  const safe = (text: string) => text.replace(/[^A-Za-z0-9._+-]/g, '_');
+  const id = safe(request.buildId);
+  return request.package ? `${safe(request.package.name)}-${safe(request.package.version)}-${id}.tar.gz` : `${id}.tar.gz`;
+}

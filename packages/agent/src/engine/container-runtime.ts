@@ -1,0 +1,114 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * What the engine needs from a container engine, in Kiln's words. One
+ * implementation talks to Docker (docker-runtime.ts); nothing else in the
+ * engine sees dockerode.
+ */
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  entrypoint: string[];
+  command: string[];
+  workingDir: string;
+  labels: Record<string, string>;
+  mounts: Mount[];
+  memoryBytes: number;
+  cpus: number;
+  pids: number;
+  network: 'bridge' | 'none' | 'host';
+}
+
+export interface Mount {
+  type: 'bind' | 'volume';
+  source: string;
+  target: string;
+}
+
+export interface FileToPut {
+  /** Relative to the directory given to putFiles. */
+  path: string;
+  content: string | Buffer;
+  mode: number;
+}
+
+export type OutputStreamName = 'stdout' | 'stderr';
+export type OutputListener = (stream: OutputStreamName, chunk: Buffer) => void;
+
+export interface ContainerExit {
+  exitCode: number;
+  oomKilled: boolean;
+}
+
+export interface FileChange {
+  path: string;
+  change: 'added' | 'modified' | 'deleted';
+}
+
+export interface PathStat {
+  mode: number;
+  size: number;
+  isDirectory: boolean;
+}
+
+export interface StageContainer {
+  readonly id: string;
+  readonly name: string;
+  /** Writes files into the (created, not yet started) container's filesystem under `dir`. */
+  putFiles(dir: string, files: FileToPut[]): Promise<void>;
+  /** Connects to the output before the start, so nothing is missed; `ended` settles when the output closes. */
+  attach(listener: OutputListener): Promise<{ ended: Promise<void> }>;
+  start(): Promise<void>;
+  /** Resolves when the container has stopped. */
+  wait(): Promise<ContainerExit>;
+  /** Kills every process in the container; harmless when it has already stopped. */
+  kill(): Promise<void>;
+  /** The container's filesystem changes against its image (mounts excluded). */
+  changes(): Promise<FileChange[]>;
+  stat(path: string): Promise<PathStat | null>;
+  /** A tar stream of `path` (a file or a directory), named relative to its parent. */
+  readTar(path: string): Promise<Readable>;
+  /** Saves the filesystem as a new image; returns its id. */
+  commit(image: { repository: string; tag: string; labels: Record<string, string>; base: ImageInfo }): Promise<string>;
+  /** Removes the container and its anonymous volumes; harmless when already gone. */
+  remove(): Promise<void>;
+}
+
+export interface ImageInfo {
+  id: string;
+  labels: Record<string, string>;
+  entrypoint: string[] | null;
+  command: string[] | null;
+  workingDir: string;
+}
+
+export interface PullProgress {
+  status: string;
+  /** Bytes downloaded so far over all layers, and their total when known. */
+  current?: number;
+  total?: number;
+}
+
+export interface ImageStore {
+  /** The image as it is locally, or null when it is not there. */
+  inspect(ref: string): Promise<ImageInfo | null>;
+  pull(ref: string, onProgress: (progress: PullProgress) => void, signal?: AbortSignal): Promise<void>;
+}
+
+export type ResourceType = 'container' | 'volume' | 'image';
+
+export interface LabelledResource {
+  type: ResourceType;
+  id: string;
+  labels: Record<string, string>;
+}
+
+export interface ContainerRuntime {
+  readonly images: ImageStore;
+  create(spec: ContainerSpec): Promise<StageContainer>;
+  /** Creates the named volume unless it exists. */
+  ensureVolume(name: string, labels: Record<string, string>): Promise<void>;
+  /** Resources carrying every one of `labels` (a value of `null` means: the label is present). */
+  list(labels: Record<string, string | null>): Promise<LabelledResource[]>;
+  remove(resource: LabelledResource): Promise<void>;
+}

@@ -1,0 +1,186 @@
+import { StringDecoder } from 'node:string_decoder';
+import type { CommandReport } from '@kiln/shared';
+import type { OutputStreamName } from './container-runtime.js';
+import { formatBytes, formatLimitDuration } from './limits-text.js';
+import { MarkerSplitter } from './stage-markers.js';
+import type { SecretMasker } from './secret-masker.js';
+import type { PreparedStage } from './stage-container.js';
+
+export interface StageRun {
+  stage: string;
+  lines: readonly string[];
+  token: string;
+  timeoutMs: number;
+  idleTimeoutMs: number;
+  memoryBytes: number;
+  pids: number;
+  masker: SecretMasker;
+  signal?: AbortSignal;
+  /** Masked output, in order, with markers taken out. */
+  onOutput(stream: OutputStreamName, text: string): void;
+  onCommandStarted?(index: number, command: string): void;
+  onCommandFinished?(index: number, command: CommandReport): void;
+  now?: () => number;
+}
+
+export interface StageResult {
+  status: 'succeeded' | 'failed' | 'cancelled';
+  /** The container's exit code; null when Kiln stopped it (timeout, cancel). */
+  exitCode: number | null;
+  durationMs: number;
+  /** The lines that ran, in order; command text is masked. */
+  commands: CommandReport[];
+  /** Why the stage did not succeed, for people: `exited 2`, `timed out after 20m`. */
+  error?: string;
+  /** The line that failed (0-based), when one did. */
+  failedIndex?: number;
+  /** The script called `exit 0` before its last line: the stage succeeded, later lines did not run. */
+  endedEarly?: boolean;
+}
+
+/** What busybox, dash, bash and make print when fork() fails (EAGAIN: the pids limit). */
+const FORK_FAILURE = /can't fork|cannot fork|fork: retry|fork: Resource temporarily unavailable|vfork: Resource temporarily unavailable/i;
+
+/**
+ * Runs one stage in its prepared container: starts it, follows its output
+ * (markers out, secrets masked), enforces the stage and no-output timeouts and
+ * cancellation by killing the container, and reads back each line's exit code
+ * and time.
+ */
+export async function runStage(prepared: PreparedStage, run: StageRun): Promise<StageResult> {
+  const now = run.now ?? (() => performance.now());
+  const { container } = prepared;
+  const commands: Array<CommandReport & { startedAt: number; ended: boolean }> = [];
+  let done = false;
+  let forkFailed = false;
+  let stoppedFor: 'timeout' | 'idle' | 'cancel' | null = null;
+  let lastOutput = now();
+
+  const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+  const maskers = { stdout: run.masker.stream(), stderr: run.masker.stream() };
+  const splitter = new MarkerSplitter(run.token);
+  const emit = (stream: OutputStreamName, text: string) => {
+    if (!text) return;
+    if (FORK_FAILURE.test(text)) forkFailed = true;
+    const shown = maskers[stream].push(text);
+    if (shown) run.onOutput(stream, shown);
+  };
+  const handleStdout = (text: string) => {
+    for (const piece of splitter.push(text)) {
+      if ('text' in piece) {
+        emit('stdout', piece.text);
+        continue;
+      }
+      const marker = piece.marker;
+      if (marker.kind === 'done') {
+        done = true;
+      } else if (marker.kind === 'start') {
+        const command = run.masker.mask(run.lines[marker.index] ?? '');
+        commands.push({ command, exitCode: null, durationMs: 0, startedAt: now(), ended: false });
+        run.onCommandStarted?.(marker.index, command);
+      } else {
+        const entry = commands.at(-1);
+        if (!entry || entry.ended) continue;
+        entry.ended = true;
+        entry.exitCode = marker.exitCode;
+        entry.durationMs = Math.round(now() - entry.startedAt);
+        run.onCommandFinished?.(marker.index, strip(entry));
+      }
+    }
+  };
+  prepared.route((stream, chunk) => {
+    lastOutput = now();
+    const text = decoders[stream].write(chunk);
+    if (stream === 'stdout') handleStdout(text);
+    else emit('stderr', text);
+  });
+
+  const stop = (reason: 'timeout' | 'idle' | 'cancel') => {
+    if (stoppedFor) return;
+    stoppedFor = reason;
+    void container.kill();
+  };
+  const onAbort = () => stop('cancel');
+  if (run.signal?.aborted) {
+    return { status: 'cancelled', exitCode: null, durationMs: 0, commands: [], error: 'cancelled' };
+  }
+  run.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const startedAt = now();
+  let stageTimer: NodeJS.Timeout | undefined;
+  let idleTimer: NodeJS.Timeout | undefined;
+  try {
+    await container.start();
+    // A cancel that came while the container was starting found nothing to kill yet.
+    if (stoppedFor) void container.kill();
+    lastOutput = now();
+    stageTimer = setTimeout(() => stop('timeout'), run.timeoutMs);
+    // One timer re-armed to the last output, rather than one per chunk.
+    const armIdle = (delay: number) => {
+      idleTimer = setTimeout(() => {
+        const quiet = now() - lastOutput;
+        if (quiet >= run.idleTimeoutMs) stop('idle');
+        else armIdle(run.idleTimeoutMs - quiet);
+      }, delay);
+    };
+    armIdle(run.idleTimeoutMs);
+    const exit = await container.wait();
+    // The output closes with the container; a bounded wait covers a connection that lingers.
+    await Promise.race([prepared.ended, delay(2000)]);
+    const durationMs = Math.round(now() - startedAt);
+
+    handleStdout(decoders.stdout.end());
+    for (const piece of splitter.flush()) if ('text' in piece) emit('stdout', piece.text);
+    emit('stderr', decoders.stderr.end());
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const rest = maskers[stream].flush();
+      if (rest) run.onOutput(stream, rest);
+    }
+
+    const killed = stoppedFor !== null;
+    const open = commands.find((c) => !c.ended);
+    if (open) {
+      open.exitCode = killed ? null : exit.exitCode;
+      open.durationMs = Math.round(now() - open.startedAt);
+      open.ended = true;
+      run.onCommandFinished?.(commands.indexOf(open), strip(open));
+    }
+    const report = commands.map(strip);
+    const failedIndex = open ? commands.indexOf(open) : commands.findIndex((c) => c.exitCode !== 0);
+    const failure = failedIndex >= 0 ? { failedIndex } : {};
+    if (stoppedFor === 'cancel') return { status: 'cancelled', exitCode: null, durationMs, commands: report, error: 'cancelled', ...failure };
+    if (stoppedFor === 'timeout') {
+      return { status: 'failed', exitCode: null, durationMs, commands: report, error: `timed out after ${formatLimitDuration(run.timeoutMs)}`, ...failure };
+    }
+    if (stoppedFor === 'idle') {
+      return { status: 'failed', exitCode: null, durationMs, commands: report, error: `no output for ${formatLimitDuration(run.idleTimeoutMs)}`, ...failure };
+    }
+    if (exit.oomKilled) {
+      return {
+        status: 'failed',
+        exitCode: exit.exitCode,
+        durationMs,
+        commands: report,
+        error: `killed: out of memory (limit ${formatBytes(run.memoryBytes)})`,
+        ...failure,
+      };
+    }
+    if (exit.exitCode !== 0) {
+      const limit = forkFailed ? ` (could not start a process: the limit of ${run.pids} processes was reached)` : '';
+      return { status: 'failed', exitCode: exit.exitCode, durationMs, commands: report, error: `exited ${exit.exitCode}${limit}`, ...failure };
+    }
+    return { status: 'succeeded', exitCode: 0, durationMs, commands: report, ...(done ? {} : { endedEarly: true }) };
+  } finally {
+    clearTimeout(stageTimer);
+    clearTimeout(idleTimer);
+    run.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+function strip(entry: CommandReport & { startedAt: number; ended: boolean }): CommandReport {
+  return { command: entry.command, exitCode: entry.exitCode, durationMs: entry.durationMs };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
