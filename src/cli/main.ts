@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerAgent } from './commands/agent.js';
 import { registerCrawler } from './commands/crawler.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerLogs } from './commands/logs.js';
@@ -20,11 +21,7 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     description: "build a checkout's manifest locally with Docker (no broker or database) and print the report",
     options: [['--json', 'print the build report as JSON on stdout']],
   });
-  registerPending(program, io, {
-    name: 'agent',
-    description: 'consume build_queue and build jobs',
-    options: [['-c, --concurrency <n>', 'workers (default: KILN_CONCURRENCY or the number of cores)']],
-  });
+  registerAgent(program, io, done);
   registerCrawler(program, io, done);
   registerMigrate(program, io, done);
   registerSubmit(program, io, done);

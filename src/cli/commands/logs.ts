@@ -101,11 +101,13 @@ async function follow(pool: Pool, io: Io, id: string, signal: AbortSignal, pollM
       return state.status === 'succeeded' ? EXIT.ok : EXIT.failed;
     }
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, pollMs);
-      signal.addEventListener('abort', () => {
+      const done = (): void => {
         clearTimeout(timer);
+        signal.removeEventListener('abort', done);
         resolve();
-      }, { once: true });
+      };
+      const timer = setTimeout(done, pollMs);
+      signal.addEventListener('abort', done, { once: true });
     });
   }
   return EXIT.ok;

@@ -19,18 +19,23 @@ export function backoffDelay(attempt: number, options: BackoffOptions, random: (
   return Math.max(0, Math.min(options.maxMs, Math.round(base + spread)));
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/**
+ * Resolves after `ms`, or at once when any of the signals aborts (never
+ * rejects). Its listeners go when it resolves: long-lived signals (the
+ * agent's shutdown) are waited on thousands of times.
+ */
+export function sleep(ms: number, ...signals: Array<AbortSignal | undefined>): Promise<void> {
   return new Promise((resolve) => {
-    if (signal?.aborted) {
+    const live = signals.filter((s): s is AbortSignal => s !== undefined);
+    if (live.some((s) => s.aborted)) {
       resolve();
       return;
     }
     const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
+    for (const s of live) s.addEventListener('abort', done, { once: true });
     function done(): void {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
+      for (const s of live) s.removeEventListener('abort', done);
       resolve();
     }
   });

@@ -125,7 +125,7 @@ export class JobHandler {
           delivery.requeue();
           return;
         }
-        await sleep(this.options.busyPollMs ?? Math.min(5_000, Math.max(200, this.options.leaseMs / 3)), anySignal(delivery.channelClosed, lifecycle.shutdown));
+        await sleep(this.options.busyPollMs ?? Math.min(5_000, Math.max(200, this.options.leaseMs / 3)), delivery.channelClosed, lifecycle.shutdown);
         if (delivery.channelClosed.aborted) return;
         continue;
       }
@@ -172,7 +172,7 @@ export class JobHandler {
           return;
         }
         await store.release(ref).catch((err: unknown) => log.warn({ err }, 'could not give the build back; its lease will run out'));
-        await sleep(backoffDelay(delivery.previousDeliveries, this.retry), anySignal(delivery.channelClosed, lifecycle.shutdown));
+        await sleep(backoffDelay(delivery.previousDeliveries, this.retry), delivery.channelClosed, lifecycle.shutdown);
         delivery.requeue();
         metrics.jobs.inc({ status: 'requeued' });
         return;
@@ -234,8 +234,4 @@ export class JobHandler {
       }
     }
   }
-}
-
-function anySignal(...signals: AbortSignal[]): AbortSignal {
-  return AbortSignal.any(signals);
 }

@@ -105,9 +105,10 @@ export class QueueWorker {
       void channel.close().catch(() => undefined);
       return;
     }
-    const delivery = this.toDelivery(channel, msg);
+    const { delivery, release } = this.toDelivery(channel, msg);
     if (this.stopping.signal.aborted) {
       delivery.requeue();
+      release();
       return;
     }
     this.options.onBusy?.(true);
@@ -118,16 +119,19 @@ export class QueueWorker {
         delivery.requeue();
       })
       .finally(() => {
+        release();
         this.current = null;
         this.options.onBusy?.(false);
       });
     this.current = job;
   }
 
-  private toDelivery(channel: ConfirmChannel, msg: ConsumeMessage): JobDelivery {
+  /** The delivery, and `release` to drop its hold on the channel when the job is done. */
+  private toDelivery(channel: ConfirmChannel, msg: ConsumeMessage): { delivery: JobDelivery; release: () => void } {
     const { logger, queue, agentId } = this.options;
     const closed = new AbortController();
-    channel.once('close', () => closed.abort());
+    const onClose = (): void => closed.abort();
+    channel.once('close', onClose);
     let settled = false;
     const settle = (what: string, act: () => void): void => {
       if (settled) return;
@@ -162,7 +166,7 @@ export class QueueWorker {
         }
       });
 
-    return {
+    const delivery: JobDelivery = {
       body: msg.content,
       messageId: typeof msg.properties.messageId === 'string' ? msg.properties.messageId : undefined,
       headers,
@@ -180,6 +184,7 @@ export class QueueWorker {
       republish: (job: BuildJob & { id: string }) =>
         publish(queue, Buffer.from(JSON.stringify(job)), { ...withoutDeliveryHeaders(headers), 'x-kiln-admitted-by': agentId }, job.id),
     };
+    return { delivery, release: () => channel.off('close', onClose) };
   }
 }
 

@@ -1,0 +1,213 @@
+import { jest } from '@jest/globals';
+/**
+ * `kiln agent` against the real services: RabbitMQ (a vhost of its own),
+ * PostgreSQL (a database of its own), Docker (kiln/busybox) and git.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { runCli } from '../src/cli/main.js';
+import {
+  FAILING_MANIFEST,
+  builds,
+  containersOf,
+  helloManifest,
+  publishJob,
+  readyJobs,
+  releaseRepo,
+  startTestAgent,
+  takeDeadLetters,
+  waitUntil,
+} from './helpers/agent-fixtures.js';
+import { createSmtpSink, createTestDatabase, createTestVhost, type SmtpSink, type TestDatabase, type TestRepo, type TestVhost } from './helpers/index.js';
+
+jest.setTimeout(180_000);
+
+let db: TestDatabase;
+let vhost: TestVhost;
+let smtp: SmtpSink;
+let root: string;
+const repos: TestRepo[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase('kiln_agent');
+  vhost = await createTestVhost('kiln-agent');
+  smtp = await createSmtpSink();
+  root = await mkdtemp(path.join(os.tmpdir(), 'kiln-agent-repos-'));
+});
+afterAll(async () => {
+  for (const repo of repos) await repo[Symbol.asyncDispose]();
+  await smtp[Symbol.asyncDispose]();
+  await vhost[Symbol.asyncDispose]();
+  await db[Symbol.asyncDispose]();
+  await rm(root, { recursive: true, force: true });
+});
+
+async function release(name: string, version: string, manifest: string) {
+  const made = await releaseRepo(name, version, manifest, root);
+  repos.push(made.repo);
+  return made;
+}
+
+const finished = (status: string): boolean => ['succeeded', 'failed', 'errored', 'cancelled'].includes(status);
+
+function captureIo() {
+  let out = '';
+  let err = '';
+  return {
+    io: { out: (t: string) => void (out += t), err: (t: string) => void (err += t), isTty: false, env: { KILN_DATABASE_URL: db.url } },
+    out: () => out,
+    err: () => err,
+  };
+}
+
+describe('kiln agent', () => {
+  it('builds a release branch dropped as minimal JSON and records the package with its files', async () => {
+    const { repo, branch, commit } = await release('hello', '1.0.0', helloManifest());
+    await using _agent = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'agent-a', smtpUrl: smtp.url });
+    await publishJob(vhost.url, `{"repo": "${repo.bare}", "branch": "${branch}"}`);
+    const [build] = await waitUntil(async () => {
+      const rows = await builds(db.pool, 'branch = $1', [branch]);
+      return rows.length > 0 && rows.every((r) => finished(r.status)) && rows;
+    }, 'the hello build');
+    expect(build).toMatchObject({ status: 'succeeded', attempt: 1, agent: 'agent-a', commit, package_name: 'hello', package_version: '1.0.0' });
+    const pkg = await db.pool.query('SELECT build_id::text AS id, file_count FROM packages WHERE name = $1 AND version = $2', ['hello', '1.0.0']);
+    expect(pkg.rows[0]?.id).toBe(build?.id);
+    const files = await db.pool.query('SELECT path, kind FROM package_files WHERE build_id = $1 ORDER BY path', [build?.id]);
+    expect(files.rows).toContainEqual({ path: '/usr/bin/hello', kind: 'executable' });
+    const stages = await db.pool.query('SELECT name, status FROM build_stages WHERE build_id = $1 ORDER BY position', [build?.id]);
+    expect(stages.rows).toEqual([
+      { name: 'build', status: 'succeeded' },
+      { name: 'install', status: 'succeeded' },
+    ]);
+    const log = await db.pool.query("SELECT string_agg(chunk, '' ORDER BY seq) AS text FROM build_logs WHERE build_id = $1 AND attempt = 1", [build?.id]);
+    expect(log.rows[0]?.text).toContain('building\n');
+    expect(await containersOf(build?.id ?? '')).toEqual([]);
+    expect(await readyJobs(vhost.url)).toBe(0);
+
+    // kiln status / kiln logs read what the agent wrote.
+    const list = captureIo();
+    expect(await runCli(['node', 'kiln', 'status', '--json'], list.io)).toBe(0);
+    expect(JSON.parse(list.out())).toContainEqual(expect.objectContaining({ id: build?.id, status: 'succeeded', package: { name: 'hello', version: '1.0.0' } }));
+    const one = captureIo();
+    expect(await runCli(['node', 'kiln', 'status', (build?.id ?? '').slice(0, 8)], one.io)).toBe(0);
+    expect(one.out()).toMatch(/status\s+succeeded \(attempt 1 on agent-a\)/);
+    expect(one.out()).toContain('$ echo building');
+    const logs = captureIo();
+    expect(await runCli(['node', 'kiln', 'logs', build?.id ?? ''], logs.io)).toBe(0);
+    expect(logs.out()).toContain('building\n');
+  });
+
+  it('dead-letters garbage and wrong types with the reason, records an unknown repository errored, and serves the next job', async () => {
+    const { repo, branch } = await release('next', '2.0', helloManifest());
+    await using agent = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'agent-b', smtpUrl: smtp.url });
+    const unknownId = randomUUID();
+    await publishJob(vhost.url, 'this is not json', { messageId: 'garbage-1' });
+    await publishJob(vhost.url, { repo: 42, branch: ['x'] });
+    await publishJob(vhost.url, { id: unknownId, repo: path.join(root, 'does-not-exist.git'), branch: 'ghost-1.0' });
+    await publishJob(vhost.url, { repo: repo.bare, branch });
+
+    const [next] = await waitUntil(async () => {
+      const rows = await builds(db.pool, 'branch = $1', [branch]);
+      return rows.length > 0 && rows.every((r) => finished(r.status)) && rows;
+    }, 'the job after the bad ones');
+    expect(next?.status).toBe('succeeded');
+    const [ghost] = await builds(db.pool, 'id = $1', [unknownId]);
+    expect(ghost).toMatchObject({ status: 'errored', failed_stage: 'checkout' });
+    expect(ghost?.error).toMatch(/does-not-exist\.git/);
+
+    const dead = await waitUntil(async () => {
+      const taken = await takeDeadLetters(vhost.url);
+      return taken.length > 0 && taken;
+    }, 'dead letters');
+    expect(dead).toHaveLength(2);
+    expect(dead[0]?.body).toBe('this is not json');
+    expect(String(dead[0]?.headers['x-kiln-reason'])).toMatch(/^not valid JSON/);
+    expect(dead[0]?.headers['x-kiln-agent']).toBe('agent-b');
+    expect(String(dead[1]?.headers['x-kiln-reason'])).toMatch(/^not a BuildJob: repo: .*branch/);
+    const health = await fetch(`http://127.0.0.1:${agent.service.port}/healthz`);
+    expect(health.status).toBe(200);
+    const metrics = await (await fetch(`http://127.0.0.1:${agent.service.port}/metrics`)).text();
+    expect(metrics).toContain('kiln_agent_jobs_total{status="invalid"} 2');
+    expect(metrics).toContain('kiln_agent_jobs_total{status="errored"} 1');
+  });
+
+  it('records a failing build with its stage, command and exit code, and emails the maintainer', async () => {
+    const { repo, branch } = await release('broken', '0.1', FAILING_MANIFEST.replace('stages:', 'package:\n  maintainer: Jane Doe <jane@example.org>\nstages:'));
+    await using agent = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'agent-c', smtpUrl: smtp.url });
+    await publishJob(vhost.url, { repo: repo.bare, branch });
+    const [build] = await waitUntil(async () => {
+      const rows = await builds(db.pool, 'branch = $1', [branch]);
+      return rows.length > 0 && rows.every((r) => finished(r.status)) && rows;
+    }, 'the broken build');
+    expect(build).toMatchObject({ status: 'failed', failed_stage: 'build', failed_command: 'exit 3', exit_code: 3 });
+    const mail = await smtp.waitForMessages(1, 30_000);
+    expect(mail.some((m) => m.envelopeTo.includes('jane@example.org'))).toBe(true);
+    void agent;
+  });
+
+  it('acknowledges a second delivery of a finished job without building it again', async () => {
+    const { repo, branch, commit } = await release('twice', '1.0', helloManifest());
+    await using agent = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'agent-d', smtpUrl: smtp.url });
+    const id = randomUUID();
+    const job = { id, repo: repo.bare, branch, commit, trigger: 'cli' };
+    await publishJob(vhost.url, job);
+    await waitUntil(async () => (await builds(db.pool, 'id = $1', [id])).find((r) => finished(r.status)), 'the first delivery');
+    await publishJob(vhost.url, job);
+    const metrics = await (await fetch(`http://127.0.0.1:${agent.service.port}/metrics`)).text();
+    await waitUntil(async () => (await (await fetch(`http://127.0.0.1:${agent.service.port}/metrics`)).text()).includes('status="duplicate"} 1'), 'the duplicate to be acknowledged');
+    expect(metrics).toContain('kiln_agent_jobs_total{status="succeeded"} 1');
+    const [row] = await builds(db.pool, 'id = $1', [id]);
+    expect(row).toMatchObject({ status: 'succeeded', attempt: 1 });
+  });
+
+  it('follows a running build with kiln logs --follow, from its first line to its end', async () => {
+    const { repo, branch } = await release('slow', '1.0', helloManifest({ sleepSeconds: 3 }));
+    await using agent = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'agent-e', smtpUrl: smtp.url });
+    const id = randomUUID();
+    await publishJob(vhost.url, { id, repo: repo.bare, branch });
+    // Start following only once the build has printed something.
+    await waitUntil(async () => (await db.pool.query("SELECT 1 FROM build_logs WHERE build_id = $1 AND chunk LIKE '%building%'", [id])).rowCount, 'the first lines');
+    const follow = captureIo();
+    const code = await runCli(['node', 'kiln', 'logs', id, '--follow'], follow.io);
+    expect(code).toBe(0);
+    expect(follow.out()).toMatch(/fetching[\s\S]*building\n[\s\S]*slept\n[\s\S]*installed/);
+    expect(follow.err()).toContain('build succeeded');
+    void agent;
+  });
+
+  it('shares one queue between two agents: both build', async () => {
+    await using a = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'agent-one', smtpUrl: smtp.url });
+    await using b = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'agent-two', smtpUrl: smtp.url });
+    const jobs = await Promise.all(['p1', 'p2', 'p3', 'p4'].map((name) => release(name, '1.0', helloManifest({ sleepSeconds: 1 }))));
+    const ids = jobs.map(() => randomUUID());
+    for (const [i, job] of jobs.entries()) await publishJob(vhost.url, { id: ids[i], repo: job.repo.bare, branch: job.branch });
+    const rows = await waitUntil(async () => {
+      const found = await builds(db.pool, 'id = ANY($1::uuid[])', [ids]);
+      return found.length === ids.length && found.every((r) => r.status === 'succeeded') && found;
+    }, 'four builds on two agents');
+    expect(new Set(rows.map((r) => r.agent))).toEqual(new Set(['agent-one', 'agent-two']));
+    void a;
+    void b;
+  });
+
+  it('on stop, lets a running build finish within the grace period, else requeues it for the next agent', async () => {
+    const { repo, branch } = await release('graceful', '1.0', helloManifest({ sleepSeconds: 30 }));
+    const first = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'agent-leaving', grace: '1s', smtpUrl: smtp.url });
+    const id = randomUUID();
+    await publishJob(vhost.url, { id, repo: repo.bare, branch });
+    await waitUntil(async () => (await containersOf(id)).length > 0 && (await builds(db.pool, "id = $1 AND status = 'running'", [id])).length, 'the build to run');
+    await first[Symbol.asyncDispose]();
+    const [back] = await builds(db.pool, 'id = $1', [id]);
+    expect(back).toMatchObject({ status: 'queued', attempt: 1 });
+    expect(await containersOf(id)).toEqual([]);
+    expect(await readyJobs(vhost.url)).toBe(1);
+    // The next agent takes it as attempt 2 (stopped early: this test needs no 30s sleep).
+    await using second = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'agent-next', grace: '1s', smtpUrl: smtp.url });
+    await waitUntil(async () => (await builds(db.pool, "id = $1 AND status = 'running' AND attempt = 2", [id])).length, 'attempt 2 to start');
+    const [taken] = await builds(db.pool, 'id = $1', [id]);
+    expect(taken).toMatchObject({ agent: 'agent-next', attempt: 2 });
+    void second;
+  });
+});
