@@ -12,9 +12,7 @@ import { execFile, spawn } from 'node:child_process';
 import { access, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { pino } from 'pino';
-import { loadConfig } from '@kiln/shared';
-import { countUnpublished, Limiter, startCrawler } from '@kiln/crawler';
+import { Limiter } from '@kiln/crawler';
 import { createTestDatabase, createTestVhost } from '../test/helpers/index.js';
 
 const run = promisify(execFile);
@@ -65,98 +63,123 @@ async function plainLsRemote(repos: string[]): Promise<number> {
   return performance.now() - started;
 }
 
-function rssSampler(): { stop(): number } {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
-  }, 20);
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+/**
+ * The crawler runs in a process of its own, on plain node over the compiled
+ * packages (no tsx, no benchmark harness in its memory), and runs one cycle
+ * each time it is told to, so the baseline and the crawler alternate.
+ */
+const CHILD = `
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { pino } from 'pino';
+import { createPool, loadConfig } from '@kiln/shared';
+import { countUnpublished, startCrawler } from '@kiln/crawler';
+const config = loadConfig(process.env);
+const crawler = await startCrawler(config, pino({ level: 'warn' }), { poll: false, serve: false });
+const pool = createPool(config.KILN_DATABASE_URL, { max: 1 });
+const kb = (field) => Number(new RegExp(field + ':\\\\s+(\\\\d+)').exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
+const say = (o) => process.stdout.write(JSON.stringify({ ...o, rss: kb('VmRSS'), peak: kb('VmHWM') }) + '\\n');
+say({ ready: true });
+for await (const line of createInterface({ input: process.stdin })) {
+  const t = performance.now();
+  if (line === 'cycle') say({ stats: await crawler.crawler.pollOnce(), ms: performance.now() - t });
+  if (line === 'publish') {
+    await crawler.relay.drain();
+    while ((await countUnpublished(pool)) > 0) await new Promise((r) => setTimeout(r, 20));
+    say({ ms: performance.now() - t });
+  }
+  if (line === 'quit') break;
+}
+await crawler.close();
+await pool.end();
+`;
+
+interface ChildReport {
+  rss: number;
+  peak: number;
+  ms: number;
+  stats?: { builds: number; failed: number; checked: number };
+}
+
+function crawlerProcess(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const replies: Array<(r: ChildReport) => void> = [];
+  let buffered = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('utf8');
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      replies.shift()?.(JSON.parse(line) as ChildReport);
+    }
+  });
+  const next = () => new Promise<ChildReport>((resolve) => replies.push(resolve));
+  const ready = next();
   return {
-    stop() {
-      clearInterval(timer);
-      return Math.max(peak, process.memoryUsage().rss);
+    ready,
+    ask(command: 'cycle' | 'publish'): Promise<ChildReport> {
+      const reply = next();
+      child.stdin.write(`${command}\n`);
+      return reply;
+    },
+    async quit(): Promise<void> {
+      child.stdin.end('quit\n');
+      await new Promise((r) => child.on('exit', r));
     },
   };
 }
 
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
-const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-
 async function main(): Promise<void> {
-  let t = performance.now();
+  const t = performance.now();
   await fixture();
   const repos = (await readdir(ROOT)).filter((n) => n.endsWith('.git') && !n.startsWith('.')).map((n) => path.join(ROOT, n));
   console.log(`fixture: ${repos.length} bare repositories x ${BRANCHES} branches under ${ROOT} (${s(performance.now() - t)})`);
   console.log(`concurrency: ${CONCURRENCY}, cores: ${(await import('node:os')).availableParallelism()}`);
+  await run(process.execPath, ['node_modules/typescript/bin/tsc', '-b', 'packages/shared', 'packages/crawler']);
 
   await using db = await createTestDatabase('kiln_bench');
   await using vhost = await createTestVhost('kiln-bench');
-  const config = loadConfig({
+  const env = {
     KILN_DATABASE_URL: db.url,
     KILN_AMQP_URL: vhost.url,
     KILN_REPO_ROOT: ROOT,
     KILN_POLL_CONCURRENCY: String(CONCURRENCY),
     KILN_POLL_INTERVAL: '3600',
     KILN_GIT_TIMEOUT: '60s',
-  });
-  const logger = pino({ level: 'warn' });
+  };
 
   // Warm the page cache so neither side pays for the first read.
   await plainLsRemote(repos);
 
-  const baseRss = process.memoryUsage().rss;
-  const crawler = await startCrawler(config, logger, { poll: false, serve: false });
-  try {
-    let sampler = rssSampler();
-    t = performance.now();
-    const first = await crawler.crawler.pollOnce();
-    const firstMs = performance.now() - t;
-    const firstPeak = sampler.stop();
-    t = performance.now();
-    sampler = rssSampler();
-    // Drain, and wait for the background relay's batch in flight too.
-    await crawler.relay.drain();
-    while ((await countUnpublished(db.pool)) > 0) await new Promise((r) => setTimeout(r, 20));
-    const published = (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM job_outbox WHERE published_at IS NOT NULL')).rows[0]?.n;
-    const publishMs = performance.now() - t;
-    const publishPeak = sampler.stop();
-    console.log(`first cycle (every head new): ${s(firstMs)}, ${first.builds} builds recorded; publishing them: ${s(publishMs)} (${published} confirmed)`);
-
-    const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-    const plain: number[] = [];
-    const steady: number[] = [];
-    let steadyPeak = 0;
-    for (let i = 0; i < rounds; i++) {
-      plain.push(await plainLsRemote(repos));
-      sampler = rssSampler();
-      t = performance.now();
-      const stats = await crawler.crawler.pollOnce();
-      steady.push(performance.now() - t);
-      steadyPeak = Math.max(steadyPeak, sampler.stop());
-      if (stats.builds !== 0 || stats.failed !== 0) throw new Error(`steady cycle was not steady: ${JSON.stringify(stats)}`);
-    }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-    const p = median(plain);
-    const c = median(steady);
-    console.log(`plain git ls-remote --heads, ${repos.length} repos: ${plain.map(s).join(', ')} (median ${s(p)})`);
-    console.log(`crawler steady-state cycle:                ${steady.map(s).join(', ')} (median ${s(c)})`);
-    console.log(`ratio crawler / plain: ${(c / p).toFixed(2)}x (goal <= 1.2x); first cycle ${(firstMs / p).toFixed(2)}x`);
-    console.log(
-      `peak RSS of this process: before crawler ${mb(baseRss)}, first cycle ${mb(firstPeak)}, publishing ${mb(publishPeak)}, steady cycles ${mb(steadyPeak)}; maxRSS ${mb(process.resourceUsage().maxRSS * 1024)} (goal < 200 MB)`,
-    );
-  } finally {
-    await crawler.close();
-  }
-
-  // The crawler as its own process (`kiln crawler --once`, from sources via tsx): a cold
-  // cycle over known heads (it reloads them from the database), peak RSS by the kernel.
-  const once = await run('/usr/bin/time', ['-f', '%e %M', process.execPath, '--import', 'tsx', 'src/cli/run.ts', 'crawler', '--once', '--json'], {
-    env: { ...process.env, KILN_DATABASE_URL: db.url, KILN_AMQP_URL: vhost.url, KILN_REPO_ROOT: ROOT, KILN_POLL_CONCURRENCY: String(CONCURRENCY), KILN_LOG_LEVEL: 'warn' },
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const [wall, maxKb] = once.stderr.trim().split('\n').pop()?.split(' ') ?? [];
-  const cycle = JSON.parse(once.stdout) as { durationMs: number; builds: number };
+  const crawler = crawlerProcess(env);
+  const idle = await crawler.ready;
+  const first = await crawler.ask('cycle');
+  const published = await crawler.ask('publish');
   console.log(
-    `kiln crawler --once (separate process, heads loaded from the database): cycle ${s(cycle.durationMs)}, ${cycle.builds} builds, process wall ${wall} s, peak RSS ${mb(Number(maxKb) * 1024)}`,
+    `first cycle (every head new): ${s(first.ms)}, ${first.stats?.builds} builds recorded; publishing them: ${s(published.ms)}; crawler peak RSS so far ${mb(published.peak)} (idle ${mb(idle.rss)})`,
+  );
+
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+  const plain: number[] = [];
+  const steady: ChildReport[] = [];
+  for (let i = 0; i < rounds; i++) {
+    plain.push(await plainLsRemote(repos));
+    const report = await crawler.ask('cycle');
+    if (report.stats?.builds !== 0 || report.stats.failed !== 0) throw new Error(`steady cycle was not steady: ${JSON.stringify(report.stats)}`);
+    steady.push(report);
+  }
+  await crawler.quit();
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+  const p = median(plain);
+  const c = median(steady.map((r) => r.ms));
+  console.log(`plain git ls-remote --heads, ${repos.length} repos: ${plain.map(s).join(', ')} (median ${s(p)})`);
+  console.log(`crawler steady-state cycle:                ${steady.map((r) => s(r.ms)).join(', ')} (median ${s(c)})`);
+  console.log(`ratio crawler / plain: ${(c / p).toFixed(2)}x (goal <= 1.2x); first cycle ${(first.ms / p).toFixed(2)}x`);
+  console.log(
+    `crawler RSS after each steady cycle: ${steady.map((r) => mb(r.rss)).join(', ')}; peak over the whole run (VmHWM) ${mb(steady.at(-1)?.peak ?? NaN)} (goal < 200 MB)`,
   );
 }
 

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, createTestRepo, createTestVhost, git, type TestDatabase, type TestRepo, type TestVhost } from './helpers/index.js';
-import { buildRows, QueueReader, sleep, spawnCli, startOwnRabbit, waitFor, type CliProcess } from './helpers/crawler-fixtures.js';
+import { buildPackages, buildRows, QueueReader, sleep, spawnCli, startOwnRabbit, waitFor, type CliProcess } from './helpers/crawler-fixtures.js';
 
 jest.setTimeout(120_000);
 
@@ -18,6 +18,7 @@ describe('kiln crawler process', () => {
   const children: CliProcess[] = [];
 
   beforeAll(async () => {
+    await buildPackages();
     db = await createTestDatabase('kiln_crawler_proc');
     root = await mkdtemp(path.join(os.tmpdir(), 'kiln-root-'));
   });

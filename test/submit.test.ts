@@ -2,7 +2,7 @@ import { jest } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createTestDatabase, createTestRepo, createTestVhost, type TestDatabase, type TestRepo, type TestVhost } from './helpers/index.js';
-import { buildRows, QueueReader } from './helpers/crawler-fixtures.js';
+import { buildPackages, buildRows, QueueReader } from './helpers/crawler-fixtures.js';
 
 jest.setTimeout(60_000);
 
@@ -23,6 +23,7 @@ describe('kiln submit', () => {
   let commit: string;
 
   beforeAll(async () => {
+    await buildPackages();
     [db, vhost, repo] = await Promise.all([createTestDatabase('kiln_submit'), createTestVhost('kiln-submit'), createTestRepo({ name: 'zlib' })]);
     commit = await repo.pushBranch('zlib-1.3.1', { 'zlib.c': '1\n' });
     queue = await QueueReader.open(vhost.url);

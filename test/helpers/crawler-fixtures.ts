@@ -215,3 +215,12 @@ export async function startOwnRabbit(): Promise<OwnRabbit> {
   await rabbit.start();
   return rabbit;
 }
+
+/**
+ * `src/cli/run.ts` under tsx imports @kiln/crawler and @kiln/shared from their
+ * `dist/` (the packages' exports): build them first so a process test never
+ * runs yesterday's code. Incremental, so usually well under a second.
+ */
+export async function buildPackages(): Promise<void> {
+  await run(process.execPath, ['node_modules/typescript/bin/tsc', '-b', 'packages/shared', 'packages/crawler']);
+}

@@ -11,6 +11,7 @@ import {
 import { GitHeadLister, type HeadLister } from './git/ls-remote.js';
 import { countUnpublished } from './outbox/outbox-store.js';
 import { OutboxRelay } from './outbox/outbox-relay.js';
+import { garbageCollector } from './poll/collect-garbage.js';
 import { Crawler } from './poll/crawler.js';
 import { AmqpJobPublisher } from './publish/amqp-job-publisher.js';
 import type { JobPublisher } from './publish/job-publisher.js';
@@ -68,6 +69,7 @@ export async function startCrawler(config: Config, logger: Logger, options: Star
       logger,
       intervalMs: config.KILN_POLL_INTERVAL * 1000,
       concurrency: config.KILN_POLL_CONCURRENCY,
+      afterCycle: garbageCollector(),
     });
     if (!config.KILN_REPO_ROOT && watchList.repos.length === 0) {
       logger.warn('no repositories to watch: set KILN_REPOS or KILN_REPO_ROOT');

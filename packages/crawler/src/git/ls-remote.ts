@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { checkRepoLocation, InvalidInputError } from '@kiln/shared';
 import { GitCommandError } from './git-error.js';
-import { runGit, type RunGitOptions } from './run-git.js';
+import { runGit, runGitBuffer, type RunGitOptions } from './run-git.js';
 
 const SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 const HEADS = 'refs/heads/';
@@ -8,9 +9,26 @@ const HEADS = 'refs/heads/';
 /** Branch name → commit id, as the server advertises them. */
 export type Heads = Map<string, string>;
 
+/**
+ * One answer of a server. The digest lets a poll that finds nothing new
+ * stop there: no parsing, no strings, no database (the steady state of a
+ * thousand repositories is almost all such polls).
+ */
+export interface HeadListing {
+  digest: string;
+  heads(): Heads;
+}
+
 /** What the crawler asks of a git server; a seam so the poll logic can be tested without git. */
 export interface HeadLister {
-  listHeads(location: string): Promise<Heads>;
+  listHeads(location: string): Promise<HeadListing>;
+}
+
+export function headListing(stdout: Buffer): HeadListing {
+  return {
+    digest: createHash('sha1').update(stdout).digest('base64'),
+    heads: () => parseHeads(stdout.toString('utf8')),
+  };
 }
 
 function assertLocation(location: string): void {
@@ -22,10 +40,9 @@ function assertLocation(location: string): void {
  * `git ls-remote --heads -- <location>`. The location is checked before git
  * sees it, and comes after `--`, so it can never read as an option.
  */
-export async function listHeads(location: string, options: RunGitOptions): Promise<Heads> {
+export async function listHeads(location: string, options: RunGitOptions): Promise<HeadListing> {
   assertLocation(location);
-  const stdout = await runGit(['ls-remote', '--heads', '--', location], options);
-  return parseHeads(stdout);
+  return headListing(await runGitBuffer(['ls-remote', '--heads', '--', location], options));
 }
 
 export function parseHeads(stdout: string): Heads {
@@ -47,7 +64,7 @@ export function parseHeads(stdout: string): Heads {
 
 export class GitHeadLister implements HeadLister {
   constructor(private readonly options: RunGitOptions) {}
-  listHeads(location: string): Promise<Heads> {
+  listHeads(location: string): Promise<HeadListing> {
     return listHeads(location, this.options);
   }
 }

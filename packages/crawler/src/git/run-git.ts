@@ -10,12 +10,17 @@ export interface RunGitOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** Runs git without a shell and returns its stdout as text. */
+export async function runGit(args: readonly string[], options: RunGitOptions): Promise<string> {
+  return (await runGitBuffer(args, options)).toString('utf8');
+}
+
 /**
- * Runs git without a shell and returns its stdout. git runs in its own
+ * Runs git without a shell and returns its stdout as bytes. git runs in its own
  * process group so a timeout kills what it spawned too (upload-pack, ssh,
  * a credential helper), not just git itself.
  */
-export async function runGit(args: readonly string[], options: RunGitOptions): Promise<string> {
+export async function runGitBuffer(args: readonly string[], options: RunGitOptions): Promise<Buffer> {
   const maxBytes = options.maxOutputBytes ?? 64 * 1024 * 1024;
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, {
@@ -58,7 +63,7 @@ export async function runGit(args: readonly string[], options: RunGitOptions): P
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (failure) return reject(failure);
-      if (code === 0) return resolve(Buffer.concat(out).toString('utf8'));
+      if (code === 0) return resolve(out.length === 1 && out[0] ? out[0] : Buffer.concat(out));
       const last = errText.trim().split('\n').filter(Boolean).pop() ?? `exited with ${code ?? signal}`;
       reject(new GitCommandError(redactUrls(last.slice(0, 500)), 'exit'));
     });

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import type { BuildJob, Trigger } from '@kiln/shared';
-import type { HeadLister, Heads } from '../git/ls-remote.js';
+import { headListing, type HeadLister, type HeadListing, type Heads } from '../git/ls-remote.js';
 import type { ReleaseHead } from '../refs/ref-diff.js';
 import type { RefStore } from '../refs/ref-store.js';
 import { WatchList } from '../sources/watch-list.js';
@@ -16,12 +16,12 @@ class FakeServer implements HeadLister {
   calls = 0;
   gate: Promise<void> | null = null;
   failWith: Error | null = null;
-  async listHeads(): Promise<Heads> {
+  async listHeads(): Promise<HeadListing> {
     this.calls++;
-    const snapshot = new Map(this.heads);
+    const snapshot = [...this.heads].map(([branch, sha]) => `${sha}\trefs/heads/${branch}\n`).join('');
     await this.gate;
     if (this.failWith) throw this.failWith;
-    return snapshot;
+    return headListing(Buffer.from(snapshot));
   }
 }
 

@@ -1,5 +1,5 @@
 import { toError, type BuildJob, type Logger, type Trigger } from '@kiln/shared';
-import type { HeadLister, Heads } from '../git/ls-remote.js';
+import type { HeadLister, HeadListing, Heads } from '../git/ls-remote.js';
 import { diffRefs, hasChanges } from '../refs/ref-diff.js';
 import type { RefStore } from '../refs/ref-store.js';
 import type { WatchedRepo, WatchList } from '../sources/watch-list.js';
@@ -18,6 +18,8 @@ export interface CrawlerOptions {
   /** Longest wait between attempts at a failing repository (default 15 min, or the interval if longer). */
   maxBackoffMs?: number;
   now?: () => number;
+  /** Runs after every poll cycle (main.ts passes a full garbage collection; see collect-garbage.ts). */
+  afterCycle?: () => void;
 }
 
 export interface CheckResult {
@@ -48,7 +50,8 @@ interface Check {
 
 interface RepoState {
   repo: WatchedRepo;
-  known: Map<string, string> | null;
+  /** Digest of the last listing whose changes were recorded: the same answer again means nothing to do. */
+  digest: string | null;
   backoff: Backoff;
   active: Check | null;
   next: Check | null;
@@ -103,25 +106,32 @@ export class Crawler {
     const repos = await this.options.watchList.refresh();
     const stats: CycleStats = { repos: repos.length, checked: 0, failed: 0, deferred: 0, builds: 0, durationMs: 0 };
     const live = new Set<string>();
-    const checks: Array<Promise<CheckResult>> = [];
+    const due: RepoState[] = [];
     for (const repo of repos) {
       live.add(repo.location);
       const state = this.stateOf(repo);
-      if (!state.backoff.isDue(started)) {
-        stats.deferred++;
-        continue;
+      if (state.backoff.isDue(started)) due.push(state);
+      else stats.deferred++;
+    }
+    // A fixed set of workers rather than a promise per repository: nothing
+    // waits in memory for its turn, and each check's garbage dies young.
+    let next = 0;
+    const worker = async () => {
+      while (next < due.length) {
+        const state = due[next++];
+        if (!state) break;
+        const result = await this.schedule(state, 'poll');
+        stats.checked++;
+        if (!result.ok) stats.failed++;
+        stats.builds += result.jobs.length;
       }
-      checks.push(this.schedule(state, 'poll'));
-    }
-    for (const result of await Promise.all(checks)) {
-      stats.checked++;
-      if (!result.ok) stats.failed++;
-      stats.builds += result.jobs.length;
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, due.length) }, worker));
     // Forget repositories no longer watched (their refs stay in the database).
     for (const [location, state] of this.states) {
       if (!live.has(location) && !state.active && !state.next) this.states.delete(location);
     }
+    this.options.afterCycle?.();
     stats.durationMs = this.now() - started;
     this.cycles++;
     this.options.logger.debug(stats, 'poll cycle done');
@@ -138,7 +148,7 @@ export class Crawler {
     if (!state) {
       const base = this.options.intervalMs;
       const max = Math.max(this.options.maxBackoffMs ?? 15 * 60_000, base);
-      state = { repo, known: null, backoff: new Backoff(base, max), active: null, next: null, reported: new Set() };
+      state = { repo, digest: null, backoff: new Backoff(base, max), active: null, next: null, reported: new Set() };
       this.states.set(repo.location, state);
     }
     return state;
@@ -176,45 +186,52 @@ export class Crawler {
   private async check(state: RepoState, check: Check): Promise<CheckResult> {
     const { logger, lister } = this.options;
     const { repo } = state;
+    // The slot is held until the changes are recorded, so that a first cycle
+    // (every head new) cannot list faster than the database takes the builds.
     const slot = this.limiter.acquire(check.urgent);
     check.slot = slot;
-    let heads: Heads;
     try {
       await slot.ready;
       check.listing = true;
-      heads = await lister.listHeads(repo.location);
-    } catch (err) {
-      const message = toError(err).message;
-      const retryInMs = state.backoff.fail(this.now(), message);
-      if (state.backoff.failures === 1) logger.warn({ repo: repo.label, err: message, retryInMs }, 'cannot list branches; backing off');
-      else logger.debug({ repo: repo.label, err: message, failures: state.backoff.failures, retryInMs }, 'still cannot list branches');
-      return { repo: repo.label, ok: false, jobs: [], error: message };
+      let listing: HeadListing;
+      try {
+        listing = await lister.listHeads(repo.location);
+      } catch (err) {
+        const message = toError(err).message;
+        const retryInMs = state.backoff.fail(this.now(), message);
+        if (state.backoff.failures === 1) logger.warn({ repo: repo.label, err: message, retryInMs }, 'cannot list branches; backing off');
+        else logger.debug({ repo: repo.label, err: message, failures: state.backoff.failures, retryInMs }, 'still cannot list branches');
+        return { repo: repo.label, ok: false, jobs: [], error: message };
+      }
+      const failures = state.backoff.succeed();
+      if (failures > 0) logger.info({ repo: repo.label, failures }, 'repository reachable again');
+      if (listing.digest === state.digest) return { repo: repo.label, ok: true, jobs: [] };
+      try {
+        const jobs = await this.apply(state, listing.heads(), check.trigger);
+        state.digest = listing.digest;
+        if (this.storeFailing) {
+          this.storeFailing = false;
+          logger.info('recording release heads again');
+        }
+        return { repo: repo.label, ok: true, jobs };
+      } catch (err) {
+        const message = toError(err).message;
+        // The digest is not kept, so the next check finds the same changes again.
+        if (!this.storeFailing) logger.warn({ repo: repo.label, err: message }, 'cannot record release heads in the database; will retry');
+        this.storeFailing = true;
+        return { repo: repo.label, ok: false, jobs: [], error: message };
+      }
     } finally {
       slot.release();
-    }
-    const failures = state.backoff.succeed();
-    if (failures > 0) logger.info({ repo: repo.label, failures }, 'repository reachable again');
-    try {
-      const jobs = await this.apply(state, heads, check.trigger);
-      if (this.storeFailing) {
-        this.storeFailing = false;
-        logger.info('recording release heads again');
-      }
-      return { repo: repo.label, ok: true, jobs };
-    } catch (err) {
-      const message = toError(err).message;
-      // Nothing was remembered, so the next check finds the same changes again.
-      if (!this.storeFailing) logger.warn({ repo: repo.label, err: message }, 'cannot record release heads in the database; will retry');
-      this.storeFailing = true;
-      return { repo: repo.label, ok: false, jobs: [], error: message };
     }
   }
 
   private async apply(state: RepoState, heads: Heads, trigger: Trigger): Promise<BuildJob[]> {
     const { logger, store } = this.options;
     const { repo } = state;
-    state.known ??= await store.loadHeads(repo.location);
-    const known = state.known;
+    // Known heads come from the database each time something changed: memory
+    // stays flat however many refs are watched, and two crawlers agree.
+    const known = await store.loadHeads(repo.location);
     const changes = diffRefs(known, heads);
     for (const branch of changes.unsafe) {
       if (state.reported.has(branch)) continue;
@@ -224,9 +241,7 @@ export class Crawler {
     }
     if (!hasChanges(changes)) return [];
     const jobs = await store.record(repo.location, { moved: changes.moved, deleted: changes.deleted, trigger });
-    for (const head of changes.moved) known.set(head.branch, head.commit);
     for (const branch of changes.deleted) {
-      known.delete(branch);
       logger.info({ repo: repo.label, branch }, 'release branch deleted (recorded, nothing to build)');
     }
     for (const job of jobs) {
