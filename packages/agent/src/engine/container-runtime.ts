@@ -61,6 +61,8 @@ export interface StageContainer {
   start(): Promise<void>;
   /** Resolves when the container has stopped. */
   wait(): Promise<ContainerExit>;
+  /** How many processes run in the container now, against its limit; null when it cannot be told. */
+  processCount(): Promise<{ current: number; limit: number } | null>;
   /** Kills every process in the container; harmless when it has already stopped. */
   kill(): Promise<void>;
   /** The container's filesystem changes against its image (mounts excluded). */

@@ -169,6 +169,19 @@ class DockerStageContainer implements StageContainer {
     return { exitCode: result.StatusCode ?? state.ExitCode, oomKilled: Boolean(state.OOMKilled) };
   }
 
+  async processCount(): Promise<{ current: number; limit: number } | null> {
+    try {
+      // one-shot: the current numbers at once, without the second CPU sample.
+      const stats = (await this.container.stats({ stream: false, 'one-shot': true } as { stream: false })) as {
+        pids_stats?: { current?: number; limit?: number };
+      };
+      const { current, limit } = stats.pids_stats ?? {};
+      return current === undefined || limit === undefined ? null : { current, limit };
+    } catch {
+      return null;
+    }
+  }
+
   async kill(): Promise<void> {
     try {
       await this.container.kill();

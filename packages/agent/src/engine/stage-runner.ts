@@ -39,7 +39,15 @@ export interface StageResult {
 }
 
 /** What busybox, dash, bash and make print when fork() fails (EAGAIN: the pids limit). */
-const FORK_FAILURE = /can't fork|cannot fork|fork: retry|fork: Resource temporarily unavailable|vfork: Resource temporarily unavailable/i;
+const FORK_FAILURE = /can't fork|cannot fork|fork: retry|fork: Resource temporarily unavailable/i;
+/**
+ * A failed fork alone may be a build printing that text, or a momentary peak
+ * that bash retries through. When the container is at its process limit, or
+ * failures keep coming, it is a fork bomb: the stage is killed rather than
+ * left to saturate the host until its timeout.
+ */
+const FORK_FAILURE_MAX = 100;
+const PIDS_CHECK_INTERVAL_MS = 1000;
 
 /**
  * Runs one stage in its prepared container: starts it, follows its output
@@ -52,8 +60,9 @@ export async function runStage(prepared: PreparedStage, run: StageRun): Promise<
   const { container } = prepared;
   const commands: Array<CommandReport & { startedAt: number; ended: boolean }> = [];
   let done = false;
-  let forkFailed = false;
-  let stoppedFor: 'timeout' | 'idle' | 'cancel' | null = null;
+  let forkFailures = 0;
+  let lastPidsCheck = Number.NEGATIVE_INFINITY;
+  let stoppedFor: 'timeout' | 'idle' | 'cancel' | 'pids' | null = null;
   let lastOutput = now();
 
   const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
@@ -61,7 +70,17 @@ export async function runStage(prepared: PreparedStage, run: StageRun): Promise<
   const splitter = new MarkerSplitter(run.token);
   const emit = (stream: OutputStreamName, text: string) => {
     if (!text) return;
-    if (FORK_FAILURE.test(text)) forkFailed = true;
+    if (FORK_FAILURE.test(text)) {
+      forkFailures++;
+      if (forkFailures >= FORK_FAILURE_MAX) stop('pids');
+      else if (now() - lastPidsCheck >= PIDS_CHECK_INTERVAL_MS) {
+        lastPidsCheck = now();
+        void container.processCount().then((pids) => {
+          // At the limit give or take the few that exit between the failure and the look.
+          if (pids && pids.limit > 0 && pids.current >= pids.limit - 2) stop('pids');
+        });
+      }
+    }
     const shown = maskers[stream].push(text);
     if (shown) run.onOutput(stream, shown);
   };
@@ -95,7 +114,7 @@ export async function runStage(prepared: PreparedStage, run: StageRun): Promise<
     else emit('stderr', text);
   });
 
-  const stop = (reason: 'timeout' | 'idle' | 'cancel') => {
+  const stop = (reason: 'timeout' | 'idle' | 'cancel' | 'pids') => {
     if (stoppedFor) return;
     stoppedFor = reason;
     void container.kill();
@@ -155,6 +174,10 @@ export async function runStage(prepared: PreparedStage, run: StageRun): Promise<
     if (stoppedFor === 'idle') {
       return { status: 'failed', exitCode: null, durationMs, commands: report, error: `no output for ${formatLimitDuration(run.idleTimeoutMs)}`, ...failure };
     }
+    const pidsLimit = `the limit of ${run.pids} processes was reached`;
+    if (stoppedFor === 'pids') {
+      return { status: 'failed', exitCode: null, durationMs, commands: report, error: `killed: ${pidsLimit} (a fork bomb?)`, ...failure };
+    }
     if (exit.oomKilled) {
       return {
         status: 'failed',
@@ -166,7 +189,7 @@ export async function runStage(prepared: PreparedStage, run: StageRun): Promise<
       };
     }
     if (exit.exitCode !== 0) {
-      const limit = forkFailed ? ` (could not start a process: the limit of ${run.pids} processes was reached)` : '';
+      const limit = forkFailures > 0 ? ` (could not start a process: ${pidsLimit})` : '';
       return { status: 'failed', exitCode: exit.exitCode, durationMs, commands: report, error: `exited ${exit.exitCode}${limit}`, ...failure };
     }
     return { status: 'succeeded', exitCode: 0, durationMs, commands: report, ...(done ? {} : { endedEarly: true }) };
