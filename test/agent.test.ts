@@ -147,6 +147,36 @@ describe('kiln agent', () => {
     void agent;
   });
 
+  it('records an invalid manifest errored with its key and line, emails the commit author, and queues a success email where asked', async () => {
+    const bad = await release('badman', '1.0', 'image: kiln/busybox:latest\nstages: [build]\nbuild:\n  script: [true]\n  colour: blue\n');
+    const good = await release('cheer', '1.0', helloManifest());
+    await using _agent = await startTestAgent({
+      db,
+      amqpUrl: vhost.url,
+      agentId: 'agent-m',
+      smtpUrl: smtp.url,
+      env: { KILN_NOTIFY_SUCCESS_REPOS: good.repo.bare },
+    });
+    const before = smtp.messages.length;
+    await publishJob(vhost.url, { repo: bad.repo.bare, branch: bad.branch });
+    await publishJob(vhost.url, { repo: good.repo.bare, branch: good.branch });
+    const rows = await waitUntil(async () => {
+      const found = await builds(db.pool, 'branch = ANY($1)', [[bad.branch, good.branch]]);
+      return found.length === 2 && found.every((r) => finished(r.status)) && found;
+    }, 'both builds');
+    const errored = rows.find((r) => r.branch === bad.branch);
+    expect(errored).toMatchObject({ status: 'errored', failed_stage: 'manifest', commit: bad.commit });
+    expect(errored?.error).toMatch(/\.kiln\.yml: .*colour.*line 5/);
+    const notes = await db.pool.query('SELECT b.branch, n.kind, n.recipient FROM notifications n JOIN builds b ON b.id = n.build_id WHERE b.branch = ANY($1) ORDER BY n.kind', [
+      [bad.branch, good.branch],
+    ]);
+    expect(notes.rows).toEqual([
+      { branch: bad.branch, kind: 'failure', recipient: 'Test Maintainer <maintainer@example.org>' },
+      { branch: good.branch, kind: 'success', recipient: 'Test Maintainer <maintainer@example.org>' },
+    ]);
+    await smtp.waitForMessages(before + 2, 30_000);
+  });
+
   it('acknowledges a second delivery of a finished job without building it again', async () => {
     const { repo, branch, commit } = await release('twice', '1.0', helloManifest());
     await using agent = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'agent-d', smtpUrl: smtp.url });

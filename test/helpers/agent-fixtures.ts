@@ -47,6 +47,8 @@ export interface TestAgentOptions {
   grace?: string;
   smtpUrl?: string;
   logger?: Logger;
+  /** More KILN_* variables. */
+  env?: Record<string, string>;
 }
 
 /** A real agent in this process: the composition root `kiln agent` uses, with its own folders. */
@@ -85,6 +87,7 @@ export function agentEnv(options: TestAgentOptions & { dirs: string }): Record<s
     KILN_MEMORY_LIMIT: '256m',
     KILN_NETWORK: 'none',
     KILN_LOG_LEVEL: process.env.KILN_TEST_LOG ?? 'info',
+    ...options.env,
   };
 }
 

@@ -7,7 +7,7 @@ import {
   type Logger,
 } from '@kiln/shared';
 import type { BuildEngine } from './engine/types.js';
-import { NotificationSender, createSmtpMailer, queueFailureNotification } from './notify/index.js';
+import { NotificationSender, createSmtpMailer, queueFailureNotification, queueSuccessNotification } from './notify/index.js';
 import { AgentService, createGitCheckout, type FailureNotifications } from './service/index.js';
 
 export interface StartAgentOptions {
@@ -54,6 +54,9 @@ export async function startAgent(config: Config, options: StartAgentOptions): Pr
   const notifications: FailureNotifications = {
     async queue(db, failure) {
       await queueFailureNotification(db, failure);
+    },
+    async queueSuccess(db, success) {
+      await queueSuccessNotification(db, success, { repos: config.KILN_NOTIFY_SUCCESS_REPOS });
     },
   };
   const service = new AgentService({

@@ -222,13 +222,9 @@ export class BuildStore {
       if (report.status === 'succeeded' && report.install && result.package) {
         await writePackage(db, ref.buildId, result.package, report);
       }
-      if (report.status === 'failed' || report.status === 'errored') {
-        await this.notifications.queue(db, {
-          buildId: ref.buildId,
-          maintainer: result.maintainer,
-          commitAuthor: result.commitAuthor,
-        });
-      }
+      const notification = { buildId: ref.buildId, maintainer: result.maintainer, commitAuthor: result.commitAuthor };
+      if (report.status === 'failed' || report.status === 'errored') await this.notifications.queue(db, notification);
+      if (report.status === 'succeeded') await this.notifications.queueSuccess?.(db, notification);
       return true;
     });
   }

@@ -6,5 +6,15 @@ import type { Queryable } from '@kiln/shared';
  * recorded (a background sender delivers it).
  */
 export interface FailureNotifications {
-  queue(db: Queryable, failure: { buildId: string; maintainer?: string; commitAuthor?: string }): Promise<void>;
+  queue(db: Queryable, failure: NotificationInput): Promise<void>;
+  /** A succeeded build's email, for repositories that opted in; same transaction. */
+  queueSuccess?(db: Queryable, success: NotificationInput): Promise<void>;
+}
+
+export interface NotificationInput {
+  buildId: string;
+  /** The manifest's package.maintainer, as written. */
+  maintainer?: string;
+  /** `Name <email>` of the built commit's author. */
+  commitAuthor?: string;
 }
