@@ -172,3 +172,31 @@ describe('crawler webhooks and post-receive hook', () => {
     expect(await health.json()).toMatchObject({ status: 'ok', unpublished: 0 });
   });
 });
+
+describe('without KILN_WEBHOOK_SECRET', () => {
+  test('webhooks are refused; the post-receive endpoint answers this host', async () => {
+    await using db = await createTestDatabase('kiln_webhook_nosecret');
+    await using vhost = await createTestVhost('kiln-webhook-nosecret');
+    await using zlib = await createTestRepo({ name: 'zlib' });
+    const logs = captureLogs();
+    const config = loadConfig({ KILN_DATABASE_URL: db.url, KILN_AMQP_URL: vhost.url, KILN_REPOS: zlib.bare, KILN_POLL_INTERVAL: '3600', KILN_WEBHOOK_PORT: '0' });
+    const crawler = await startCrawler(config, logs.logger, { poll: false });
+    const queue = await QueueReader.open(vhost.url);
+    try {
+      const base = `http://127.0.0.1:${crawler.port}`;
+      const body = JSON.stringify({ repository: { clone_url: zlib.bare } });
+      const webhook = await fetch(`${base}/webhooks/github`, { method: 'POST', body, headers: { 'x-github-event': 'push' } });
+      expect(webhook.status).toBe(403);
+      expect(await webhook.json()).toEqual({ error: expect.stringContaining('set KILN_WEBHOOK_SECRET') });
+      const commit = await zlib.pushBranch('zlib-1.3.1', { a: '1' });
+      const hook = await fetch(`${base}/hooks/post-receive`, { method: 'POST', body: `${zlib.bare}\n` });
+      expect(hook.status).toBe(202);
+      const [message] = await queue.take(1);
+      expect(message?.body).toMatchObject({ commit, trigger: 'hook' });
+      expect(logs.lines.some((l) => String(l.msg).startsWith('KILN_WEBHOOK_SECRET is not set'))).toBe(true);
+    } finally {
+      await queue.close();
+      await crawler.close();
+    }
+  });
+});
