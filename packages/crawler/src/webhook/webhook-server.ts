@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { toError, type Logger } from '@kiln/shared';
+import { InfrastructureError, toError, type Logger } from '@kiln/shared';
 import type { WatchedRepo, WatchList } from '../sources/watch-list.js';
 import { DeliveryCache } from './delivery-cache.js';
 import { parsePayload, payloadRepoUrls } from './payload-urls.js';
@@ -61,13 +61,17 @@ export class WebhookServer {
 
   /** Resolves to the port it listens on (useful with port 0). */
   async listen(port: number, host?: string): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.server.once('error', reject);
+        this.server.listen(port, host, () => {
+          this.server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (err) {
+      throw new InfrastructureError(`cannot serve webhooks on port ${port}: ${toError(err).message} (set KILN_WEBHOOK_PORT)`, { cause: err });
+    }
     return (this.server.address() as AddressInfo).port;
   }
 
