@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { connectAmqp } from '@kiln/shared';
 import { runCli } from '../src/cli/main.js';
 import {
   FAILING_MANIFEST,
@@ -175,6 +176,16 @@ describe('kiln agent', () => {
       { branch: good.branch, kind: 'success', recipient: 'Test Maintainer <maintainer@example.org>' },
     ]);
     await smtp.waitForMessages(before + 2, 30_000);
+  });
+
+  it('stops with a clear error when the broker refuses its queue declaration', async () => {
+    await using other = await createTestVhost('kiln-agent-classic');
+    const connection = await connectAmqp(other.url);
+    const channel = await connection.createChannel();
+    await channel.assertQueue('build_queue', { durable: true });
+    await connection.close();
+    await using agent = await startTestAgent({ db, amqpUrl: other.url, agentId: 'agent-x', smtpUrl: smtp.url });
+    await expect(agent.failed).rejects.toThrow(/RabbitMQ refused to declare build_queue: .*PRECONDITION_FAILED/);
   });
 
   it('acknowledges a second delivery of a finished job without building it again', async () => {

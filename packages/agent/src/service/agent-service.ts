@@ -193,6 +193,8 @@ export class AgentService {
 
   private async setup(connection: ChannelModel): Promise<void> {
     const channel = await connection.createChannel();
+    // A refused declaration closes the channel with an 'error' event: the rejected call below reports it.
+    channel.on('error', () => undefined);
     try {
       await declareBuildQueue(channel, { queue: this.options.queue, deliveryLimit: this.options.deliveryLimit });
       await channel.assertExchange(this.options.eventsExchange, 'topic', { durable: true });

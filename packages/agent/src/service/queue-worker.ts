@@ -147,7 +147,7 @@ export class QueueWorker {
       }
     };
     const headers = (msg.properties.headers ?? {}) as Record<string, unknown>;
-    const publish = (target: string, body: Buffer, extraHeaders: Record<string, unknown>, messageId?: string): Promise<void> =>
+    const publish = (target: string, body: Buffer, extraHeaders: Record<string, unknown>, messageId?: string, contentType?: string): Promise<void> =>
       new Promise<void>((resolve, reject) => {
         try {
           channel.sendToQueue(
@@ -155,7 +155,7 @@ export class QueueWorker {
             body,
             {
               persistent: true,
-              contentType: msg.properties.contentType ?? 'application/json',
+              contentType: contentType ?? msg.properties.contentType ?? 'application/json',
               messageId: messageId ?? msg.properties.messageId,
               headers: extraHeaders,
             },
@@ -182,7 +182,7 @@ export class QueueWorker {
           'x-kiln-queue': queue,
         }),
       republish: (job: BuildJob & { id: string }) =>
-        publish(queue, Buffer.from(JSON.stringify(job)), { ...withoutDeliveryHeaders(headers), 'x-kiln-admitted-by': agentId }, job.id),
+        publish(queue, Buffer.from(JSON.stringify(job)), { ...withoutDeliveryHeaders(headers), 'x-kiln-admitted-by': agentId }, job.id, 'application/json'),
     };
     return { delivery, release: () => channel.off('close', onClose) };
   }
