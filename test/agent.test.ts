@@ -188,6 +188,16 @@ describe('kiln agent', () => {
     await expect(agent.failed).rejects.toThrow(/RabbitMQ refused to declare build_queue: .*PRECONDITION_FAILED/);
   });
 
+  it('kiln status and kiln logs say plainly when a build does not exist or an id is mistyped', async () => {
+    const missing = captureIo();
+    expect(await runCli(['node', 'kiln', 'status', randomUUID()], missing.io)).toBe(1);
+    expect(missing.err()).toMatch(/^kiln: no build .* \(run "kiln status" to list recent builds\)\n$/);
+    const typo = captureIo();
+    expect(await runCli(['node', 'kiln', 'logs', 'zz-not-an-id'], typo.io)).toBe(2);
+    expect(typo.err()).toMatch(/^kiln: "zz-not-an-id" is not a build id/);
+    expect(typo.out()).toBe('');
+  });
+
   it('acknowledges a second delivery of a finished job without building it again', async () => {
     const { repo, branch, commit } = await release('twice', '1.0', helloManifest());
     await using agent = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'agent-d', smtpUrl: smtp.url });
