@@ -55,13 +55,30 @@ async function fixture(): Promise<void> {
   await writeFile(marker, `${REPOS}x${BRANCHES}\n`);
 }
 
-/** The baseline: nothing but `git ls-remote --heads` over every repository, C at a time. */
-async function plainLsRemote(repos: string[]): Promise<number> {
-  const limiter = new Limiter(CONCURRENCY);
-  const started = performance.now();
-  await Promise.all(repos.map((r) => limiter.run(() => run('git', ['ls-remote', '--heads', '--', r], { maxBuffer: 64 * 1024 * 1024 }))));
-  return performance.now() - started;
+/**
+ * The baseline: nothing but `git ls-remote --heads` over every repository, C
+ * at a time, from a plain node process of its own like the crawler's (fork
+ * cost grows with the parent's memory, so both sides spawn from a small one).
+ */
+const BASELINE = `
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+const repos = JSON.parse(process.env.BENCH_REPO_LIST);
+const C = Number(process.env.KILN_POLL_CONCURRENCY);
+const lsRemote = (r) => new Promise((resolve, reject) =>
+  execFile('git', ['ls-remote', '--heads', '--', r], { maxBuffer: 64 * 1024 * 1024 }, (err) => (err ? reject(err) : resolve())));
+const kb = (field) => Number(new RegExp(field + ':\\\\s+(\\\\d+)').exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
+const say = (o) => process.stdout.write(JSON.stringify({ ...o, rss: kb('VmRSS'), peak: kb('VmHWM') }) + '\\n');
+say({ ready: true });
+for await (const line of createInterface({ input: process.stdin })) {
+  if (line !== 'cycle') break;
+  const t = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: C }, async () => { while (next < repos.length) await lsRemote(repos[next++]); }));
+  say({ ms: performance.now() - t });
 }
+`;
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -104,8 +121,8 @@ interface ChildReport {
   stats?: { builds: number; failed: number; checked: number };
 }
 
-function crawlerProcess(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+function benchProcess(script: string, env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
   const replies: Array<(r: ChildReport) => void> = [];
   let buffered = '';
   child.stdout.on('data', (chunk: Buffer) => {
@@ -151,10 +168,12 @@ async function main(): Promise<void> {
     KILN_GIT_TIMEOUT: '60s',
   };
 
+  const baseline = benchProcess(BASELINE, { ...env, BENCH_REPO_LIST: JSON.stringify(repos) });
+  await baseline.ready;
   // Warm the page cache so neither side pays for the first read.
-  await plainLsRemote(repos);
+  await baseline.ask('cycle');
 
-  const crawler = crawlerProcess(env);
+  const crawler = benchProcess(CHILD, env);
   const idle = await crawler.ready;
   const first = await crawler.ask('cycle');
   const published = await crawler.ask('publish');
@@ -166,12 +185,13 @@ async function main(): Promise<void> {
   const plain: number[] = [];
   const steady: ChildReport[] = [];
   for (let i = 0; i < rounds; i++) {
-    plain.push(await plainLsRemote(repos));
+    plain.push((await baseline.ask('cycle')).ms);
     const report = await crawler.ask('cycle');
     if (report.stats?.builds !== 0 || report.stats.failed !== 0) throw new Error(`steady cycle was not steady: ${JSON.stringify(report.stats)}`);
     steady.push(report);
   }
   await crawler.quit();
+  await baseline.quit();
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
   const p = median(plain);
   const c = median(steady.map((r) => r.ms));

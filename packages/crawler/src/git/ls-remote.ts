@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { checkRepoLocation, InvalidInputError } from '@kiln/shared';
+import { gitEnv } from './git-env.js';
 import { GitCommandError } from './git-error.js';
 import { runGit, runGitBuffer, type RunGitOptions } from './run-git.js';
 
@@ -63,7 +64,11 @@ export function parseHeads(stdout: string): Heads {
 }
 
 export class GitHeadLister implements HeadLister {
-  constructor(private readonly options: RunGitOptions) {}
+  private readonly options: RunGitOptions;
+  constructor(options: RunGitOptions) {
+    // One environment for every call, not a copy of process.env per spawn.
+    this.options = { ...options, env: options.env ?? gitEnv() };
+  }
   listHeads(location: string): Promise<HeadListing> {
     return listHeads(location, this.options);
   }

@@ -13,9 +13,11 @@ export async function isBareRepo(dir: string): Promise<boolean> {
  * Every bare repository under `root` (a plain git server's directory),
  * including namespaced ones (`root/team/app.git`) up to `maxDepth` levels.
  * It does not descend into repositories or hidden directories. Sorted, so
- * the order of polling is stable.
+ * the order of polling is stable. Directories in `known` (the last scan's
+ * answer) are taken as repositories without being examined again, which
+ * makes a rescan of a thousand repositories one readdir.
  */
-export async function findBareRepos(root: string, maxDepth = 3): Promise<string[]> {
+export async function findBareRepos(root: string, maxDepth = 3, known: ReadonlySet<string> = new Set()): Promise<string[]> {
   const found: string[] = [];
   async function walk(dir: string, depth: number): Promise<void> {
     let entries;
@@ -29,6 +31,10 @@ export async function findBareRepos(root: string, maxDepth = 3): Promise<string[
       entries.map(async (entry) => {
         if (entry.name.startsWith('.')) return;
         const full = path.join(dir, entry.name);
+        if (known.has(full)) {
+          found.push(full);
+          return;
+        }
         const isDir = entry.isDirectory() || (entry.isSymbolicLink() && (await stat(full).catch(() => null))?.isDirectory());
         if (!isDir) return;
         if (await isBareRepo(full)) found.push(full);

@@ -53,7 +53,7 @@ export class WatchList {
     if (!root) return this.current;
     let found: string[];
     try {
-      found = await findBareRepos(root);
+      found = await findBareRepos(root, 3, new Set(this.current.map((r) => r.location)));
       if (this.rootProblem) logger.info({ root }, 'repository root readable again');
       this.rootProblem = null;
     } catch (err) {
