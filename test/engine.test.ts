@@ -268,12 +268,22 @@ look:
   test('a fork bomb ends as a failed build with the process limit named; the host is unharmed', async () => {
     const out = await h.build(
       h.engine({ pids: 64 }),
-      `image: ${IMAGE}\nstages: [bomb]\nbomb: {script: ["bomb() { bomb | bomb & }; bomb; sleep 30; echo survived"]}\n`,
+      `image: ${IMAGE}\nstages: [bomb]\nbomb: {script: ["bomb() { bomb | bomb & }; bomb; sleep 5; echo survived"]}\n`,
       await h.workspace(),
     );
     expect(out.report.status).toBe('failed');
     expect(out.report.stages[0]!.error).toMatch(/limit of 64 processes was reached/);
     expect(out.report.error).toContain('stage "bomb" failed at line 1');
+    // A silent one that burns out and lets the line exit 0: the kernel's count of refused forks gives it away.
+    const silent = await h.build(
+      h.engine({ pids: 64 }),
+      `image: ${IMAGE}\nstages: [bomb]\nbomb: {script: ["bomb() { bomb | bomb & }; bomb 2>/dev/null; sleep 1", "echo after"]}\n`,
+      await h.workspace(),
+    );
+    expect(silent.report.status).toBe('failed');
+    expect(silent.report.stages[0]!.error).toMatch(/^killed: the limit of 64 processes was reached, \d+ process starts refused/);
+    expect(silent.report.failure).toMatchObject({ stage: 'bomb', command: expect.stringContaining('bomb()') });
+    expect(logText(silent.log, { stream: 'stdout' })).not.toContain('after');
     // The host still starts processes and containers.
     const after = await h.build(h.engine(), `image: ${IMAGE}\nstages: [ok]\nok: {script: ["echo fine"]}\n`, await h.workspace());
     expect(after.report.status).toBe('succeeded');

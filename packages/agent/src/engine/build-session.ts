@@ -130,7 +130,7 @@ export class BuildSession {
         skipRest(i + 1);
         return this.finishAfter(result.status, failed, result);
       }
-      if (stage.role === 'install') payload = await this.inspect(current);
+      if (stage.role === 'install') payload = await this.inspect(current, mounts);
       else this.discard(current);
     }
     return this.finish('succeeded', null, payload);
@@ -278,13 +278,14 @@ export class BuildSession {
     return made.prepared;
   }
 
-  private async inspect(install: PreparedStage): Promise<InstallReport> {
+  private async inspect(install: PreparedStage, mounts: Mount[]): Promise<InstallReport> {
     const staging = await mkdtemp(path.join(os.tmpdir(), 'kiln-payload-'));
     try {
       const entries = await collectPayload(install.container, {
         destdir: DESTDIR_PATH,
         kilnDir: KILN_DIR,
         workspace: WORKSPACE_PATH,
+        mountTargets: mounts.map((m) => m.target),
         stagingDir: staging,
       });
       const { files, sizeBytes } = await inspectPayload(entries);

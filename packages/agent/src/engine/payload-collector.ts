@@ -46,6 +46,7 @@ const NOT_PAYLOAD = [
   '/etc/ld.so.cache',
   // Where Docker mounts its init (Init: true): an empty placeholder in the container's layer.
   '/sbin/docker-init',
+  '/usr/sbin/docker-init',
 ];
 
 export interface CollectOptions {
@@ -54,6 +55,8 @@ export interface CollectOptions {
   /** Kiln's own directory in the container (holds DESTDIR); nothing else in it is payload. */
   kilnDir: string;
   workspace: string;
+  /** Where volumes are mounted (Docker leaves an empty mount point in the layer). */
+  mountTargets: readonly string[];
   /** Host directory for the content of files (the caller removes it). */
   stagingDir: string;
 }
@@ -165,6 +168,6 @@ function isPayloadPath(p: string, options: CollectOptions): boolean {
   const under = (dir: string) => p === dir || p.startsWith(`${dir}/`);
   if (under(options.destdir)) return true;
   if (under(options.kilnDir)) return false;
-  if (under(options.workspace)) return false;
+  if (under(options.workspace) || options.mountTargets.some(under)) return false;
   return !NOT_PAYLOAD.some(under);
 }

@@ -16,12 +16,12 @@ function collect(chunks: string[]): MarkedPiece[] {
 }
 
 describe('MarkerSplitter', () => {
-  const stream = `hello\n${formatMarkerLine(TOKEN, { kind: 'start', index: 0 })}out\n${formatMarkerLine(TOKEN, { kind: 'end', index: 0, exitCode: 2 })}${formatMarkerLine(TOKEN, { kind: 'done' })}tail`;
+  const stream = `hello\n${formatMarkerLine(TOKEN, { kind: 'start', index: 0 })}out\n${formatMarkerLine(TOKEN, { kind: 'end', index: 0, exitCode: 2, refused: 0 })}${formatMarkerLine(TOKEN, { kind: 'done' })}tail`;
   const expected: MarkedPiece[] = [
     { text: 'hello\n' },
     { marker: { kind: 'start', index: 0 } },
     { text: 'out\n' },
-    { marker: { kind: 'end', index: 0, exitCode: 2 } },
+    { marker: { kind: 'end', index: 0, exitCode: 2, refused: 0 } },
     { marker: { kind: 'done' } },
     { text: 'tail' },
   ];

@@ -6,7 +6,8 @@
  */
 export type StageMarker =
   | { kind: 'start'; index: number }
-  | { kind: 'end'; index: number; exitCode: number }
+  /** `refused`: forks the process limit has refused in this container so far (cgroup pids.events). */
+  | { kind: 'end'; index: number; exitCode: number; refused: number }
   /** The wrapper reached the end of the script. */
   | { kind: 'done' };
 
@@ -59,19 +60,20 @@ export class MarkerSplitter {
 
 export function formatMarkerLine(token: string, marker: StageMarker): string {
   if (marker.kind === 'start') return `${token} s ${marker.index}\n`;
-  if (marker.kind === 'end') return `${token} e ${marker.index} ${marker.exitCode}\n`;
+  if (marker.kind === 'end') return `${token} e ${marker.index} ${marker.exitCode} ${marker.refused}\n`;
   return `${token} d\n`;
 }
 
 function parseMarker(rest: string): StageMarker | null {
-  const [code, index, exit] = rest.trim().split(' ');
+  const [code, index, exit, refused] = rest.trim().split(' ');
   const kind = CODES[code as keyof typeof CODES];
   if (kind === 'done') return { kind };
   const i = Number(index);
   if (!kind || !Number.isInteger(i) || i < 0) return null;
   if (kind === 'start') return { kind, index: i };
   const exitCode = Number(exit);
-  return Number.isInteger(exitCode) ? { kind, index: i, exitCode } : null;
+  const refusedForks = Number(refused ?? 0);
+  return Number.isInteger(exitCode) && Number.isInteger(refusedForks) ? { kind, index: i, exitCode, refused: refusedForks } : null;
 }
 
 function addText(pieces: MarkedPiece[], text: string): void {

@@ -46,7 +46,7 @@ const FORK_FAILURE = /can't fork|cannot fork|fork: retry|fork: Resource temporar
  * failures keep coming, it is a fork bomb: the stage is killed rather than
  * left to saturate the host until its timeout.
  */
-const FORK_FAILURE_MAX = 100;
+const FORK_FAILURE_MAX = 10;
 const PIDS_CHECK_INTERVAL_MS = 1000;
 
 /**
@@ -55,34 +55,47 @@ const PIDS_CHECK_INTERVAL_MS = 1000;
  * cancellation by killing the container, and reads back each line's exit code
  * and time.
  */
+type StopReason = 'timeout' | 'idle' | 'cancel' | 'pids';
+
 export async function runStage(prepared: PreparedStage, run: StageRun): Promise<StageResult> {
   const now = run.now ?? (() => performance.now());
   const { container } = prepared;
   const commands: Array<CommandReport & { startedAt: number; ended: boolean }> = [];
   let done = false;
   let forkFailures = 0;
+  let refusedForks = 0;
   let lastPidsCheck = Number.NEGATIVE_INFINITY;
-  let stoppedFor: 'timeout' | 'idle' | 'cancel' | 'pids' | null = null;
+  let stoppedFor: StopReason | null = null;
+  /** The line that failed or that Kiln stopped at. */
+  let failedIndex: number | undefined;
   let lastOutput = now();
 
+  const stop = (reason: StopReason) => {
+    if (stoppedFor) return;
+    stoppedFor = reason;
+    const open = commands.findIndex((c) => !c.ended);
+    if (open >= 0) failedIndex = open;
+    void container.kill();
+  };
   const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
   const maskers = { stdout: run.masker.stream(), stderr: run.masker.stream() };
   const splitter = new MarkerSplitter(run.token);
   const emit = (stream: OutputStreamName, text: string) => {
     if (!text) return;
-    if (FORK_FAILURE.test(text)) {
-      forkFailures++;
-      if (forkFailures >= FORK_FAILURE_MAX) stop('pids');
-      else if (now() - lastPidsCheck >= PIDS_CHECK_INTERVAL_MS) {
-        lastPidsCheck = now();
-        void container.processCount().then((pids) => {
-          // At the limit give or take the few that exit between the failure and the look.
-          if (pids && pids.limit > 0 && pids.current >= pids.limit - 2) stop('pids');
-        });
-      }
-    }
+    if (FORK_FAILURE.test(text)) onForkFailure();
     const shown = maskers[stream].push(text);
     if (shown) run.onOutput(stream, shown);
+  };
+  // Output saying a fork failed: if the container is at its process limit, it is a fork bomb; stop it now.
+  const onForkFailure = () => {
+    forkFailures++;
+    if (forkFailures >= FORK_FAILURE_MAX) return stop('pids');
+    if (now() - lastPidsCheck < PIDS_CHECK_INTERVAL_MS) return;
+    lastPidsCheck = now();
+    void container.processCount().then((pids) => {
+      // At the limit, give or take the few that exit between the failure and the look.
+      if (pids && pids.limit > 0 && pids.current >= pids.limit - 2) stop('pids');
+    });
   };
   const handleStdout = (text: string) => {
     for (const piece of splitter.push(text)) {
@@ -104,6 +117,13 @@ export async function runStage(prepared: PreparedStage, run: StageRun): Promise<
         entry.exitCode = marker.exitCode;
         entry.durationMs = Math.round(now() - entry.startedAt);
         run.onCommandFinished?.(marker.index, strip(entry));
+        if (marker.exitCode !== 0 && failedIndex === undefined) failedIndex = commands.length - 1;
+        // The kernel refused forks during this line: whatever its exit code, the build ran into the process limit.
+        if (marker.refused > 0 && !stoppedFor) {
+          refusedForks = marker.refused;
+          failedIndex = commands.length - 1;
+          stop('pids');
+        }
       }
     }
   };
@@ -114,11 +134,6 @@ export async function runStage(prepared: PreparedStage, run: StageRun): Promise<
     else emit('stderr', text);
   });
 
-  const stop = (reason: 'timeout' | 'idle' | 'cancel' | 'pids') => {
-    if (stoppedFor) return;
-    stoppedFor = reason;
-    void container.kill();
-  };
   const onAbort = () => stop('cancel');
   if (run.signal?.aborted) {
     return { status: 'cancelled', exitCode: null, durationMs: 0, commands: [], error: 'cancelled' };
@@ -157,42 +172,44 @@ export async function runStage(prepared: PreparedStage, run: StageRun): Promise<
     }
 
     const killed = stoppedFor !== null;
-    const open = commands.find((c) => !c.ended);
-    if (open) {
-      open.exitCode = killed ? null : exit.exitCode;
-      open.durationMs = Math.round(now() - open.startedAt);
-      open.ended = true;
-      run.onCommandFinished?.(commands.indexOf(open), strip(open));
+    const open = commands.findIndex((c) => !c.ended);
+    if (open >= 0) {
+      const entry = commands[open]!;
+      entry.exitCode = killed ? null : exit.exitCode;
+      entry.durationMs = Math.round(now() - entry.startedAt);
+      entry.ended = true;
+      run.onCommandFinished?.(open, strip(entry));
+      failedIndex ??= open;
     }
-    const report = commands.map(strip);
-    const failedIndex = open ? commands.indexOf(open) : commands.findIndex((c) => c.exitCode !== 0);
-    const failure = failedIndex >= 0 ? { failedIndex } : {};
-    if (stoppedFor === 'cancel') return { status: 'cancelled', exitCode: null, durationMs, commands: report, error: 'cancelled', ...failure };
-    if (stoppedFor === 'timeout') {
-      return { status: 'failed', exitCode: null, durationMs, commands: report, error: `timed out after ${formatLimitDuration(run.timeoutMs)}`, ...failure };
-    }
-    if (stoppedFor === 'idle') {
-      return { status: 'failed', exitCode: null, durationMs, commands: report, error: `no output for ${formatLimitDuration(run.idleTimeoutMs)}`, ...failure };
-    }
+    const result = (status: StageResult['status'], exitCode: number | null, error?: string): StageResult => ({
+      status,
+      exitCode,
+      durationMs,
+      commands: commands.map(strip),
+      ...(error ? { error } : {}),
+      ...(status !== 'succeeded' && failedIndex !== undefined ? { failedIndex } : {}),
+      ...(status === 'succeeded' && !done ? { endedEarly: true } : {}),
+    });
     const pidsLimit = `the limit of ${run.pids} processes was reached`;
-    if (stoppedFor === 'pids') {
-      return { status: 'failed', exitCode: null, durationMs, commands: report, error: `killed: ${pidsLimit} (a fork bomb?)`, ...failure };
+    // Set from callbacks, which the compiler cannot see: read it afresh.
+    switch (stoppedFor as StopReason | null) {
+      case 'cancel':
+        return result('cancelled', null, 'cancelled');
+      case 'timeout':
+        return result('failed', null, `timed out after ${formatLimitDuration(run.timeoutMs)}`);
+      case 'idle':
+        return result('failed', null, `no output for ${formatLimitDuration(run.idleTimeoutMs)}`);
+      case 'pids': {
+        const refused = refusedForks > 0 ? `, ${refusedForks} process starts refused` : '';
+        return result('failed', null, `killed: ${pidsLimit}${refused} (a fork bomb?)`);
+      }
     }
-    if (exit.oomKilled) {
-      return {
-        status: 'failed',
-        exitCode: exit.exitCode,
-        durationMs,
-        commands: report,
-        error: `killed: out of memory (limit ${formatBytes(run.memoryBytes)})`,
-        ...failure,
-      };
-    }
+    if (exit.oomKilled) return result('failed', exit.exitCode, `killed: out of memory (limit ${formatBytes(run.memoryBytes)})`);
     if (exit.exitCode !== 0) {
-      const limit = forkFailures > 0 ? ` (could not start a process: ${pidsLimit})` : '';
-      return { status: 'failed', exitCode: exit.exitCode, durationMs, commands: report, error: `exited ${exit.exitCode}${limit}`, ...failure };
+      const detail = forkFailures > 0 ? ` (could not start a process: ${pidsLimit})` : '';
+      return result('failed', exit.exitCode, `exited ${exit.exitCode}${detail}`);
     }
-    return { status: 'succeeded', exitCode: 0, durationMs, commands: report, ...(done ? {} : { endedEarly: true }) };
+    return result('succeeded', 0);
   } finally {
     clearTimeout(stageTimer);
     clearTimeout(idleTimer);

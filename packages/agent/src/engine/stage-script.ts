@@ -1,5 +1,8 @@
 import { formatMarkerLine } from './stage-markers.js';
 
+/** The wrapper's exit status when the process limit refused forks during a line. */
+export const REFUSED_EXIT = 125;
+
 /** Where the wrapper is put inside a stage container (it deletes itself at once). */
 export const STAGE_SCRIPT_PATH = '/kiln/stage.sh';
 
@@ -30,6 +33,10 @@ export function renderStageScript(input: StageScriptInput): string {
     `rm -f ${STAGE_SCRIPT_PATH}`,
     'exec 9>&1',
     'umask 022',
+    // Forks refused by the process limit so far, read with builtins only (a fork may be what is refused).
+    '__kiln_refused() { __kiln_n=0; for __kiln_f in /sys/fs/cgroup/pids/pids.events /sys/fs/cgroup/pids.events; do' +
+      ' if [ -r "$__kiln_f" ] && read -r __kiln_l < "$__kiln_f"; then __kiln_n=${__kiln_l#max }; break; fi; done 2>/dev/null;' +
+      ' case $__kiln_n in ""|*[!0-9]*) __kiln_n=0;; esac; }',
     ...input.env.map(({ name, value }) => `export ${name}=${shellQuote(value)}`),
   ];
   if (input.destdir) out.push(`export DESTDIR=${shellQuote(input.destdir)}`, 'mkdir -p "$DESTDIR"');
@@ -39,8 +46,11 @@ export function renderStageScript(input: StageScriptInput): string {
       `printf '%s' ${shellQuote(formatMarkerLine(t, { kind: 'start', index }))} >&9`,
       `eval ${shellQuote(line)}`,
       '__kiln_rc=$?',
-      `printf '${t} e ${index} %d\\n' "$__kiln_rc" >&9`,
+      '__kiln_refused',
+      `printf '${t} e ${index} %d %d\\n' "$__kiln_rc" "$__kiln_n" >&9`,
       '[ "$__kiln_rc" -eq 0 ] || exit "$__kiln_rc"',
+      // Past the process limit nothing later can be trusted to run: stop (the engine names the reason).
+      `[ "$__kiln_n" -eq 0 ] || exit ${REFUSED_EXIT}`,
     );
   });
   out.push(`printf '%s' ${shellQuote(formatMarkerLine(t, { kind: 'done' }))} >&9`, 'exit 0', '');
