@@ -6,7 +6,7 @@
  */
 import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createPool } from '@kiln/shared';
@@ -78,7 +78,8 @@ describe('an agent killed with -9 in the middle of a build', () => {
     await first.exited;
     expect(await containersOf(id)).toEqual(leftBehind);
 
-    await using _second = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'agent-2', lease: '3s' });
+    // The new agent shares the dead one's work folder, as agents on one host do.
+    await using _second = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'agent-2', lease: '3s', env: { KILN_WORK_DIR: path.join(dirs, 'work') } });
     const done = await waitUntil(async () => {
       const rows = await builds(db.pool, 'id = $1', [id]);
       return rows[0] && ['succeeded', 'failed', 'errored'].includes(rows[0].status) && rows[0];
@@ -90,6 +91,8 @@ describe('an agent killed with -9 in the middle of a build', () => {
     const attempts = await db.pool.query('SELECT DISTINCT attempt FROM build_logs WHERE build_id = $1 ORDER BY attempt', [id]);
     expect(attempts.rows.map((r) => r.attempt)).toEqual([1, 2]);
     expect(await readyJobs(vhost.url)).toBe(0);
+    // Attempt 1's checkout went when attempt 2 began; attempt 2's when it finished.
+    expect(await readdir(path.join(dirs, 'work'))).toEqual([]);
   });
 });
 

@@ -11,6 +11,7 @@ import type { FailureNotifications } from './failure-notifications.js';
 import { startHealthServer, type AgentHealth, type HealthServer } from './health-server.js';
 import { JobHandler } from './job-handler.js';
 import { QueueWorker } from './queue-worker.js';
+import { sweepWorkspaces } from './workspace-sweeper.js';
 
 export interface AgentServiceOptions {
   agentId: string;
@@ -88,6 +89,11 @@ export class AgentService {
       return 0;
     });
     if (reaped > 0) options.logger.info({ reaped }, 'removed containers and volumes of builds whose agent is gone');
+    const swept = await sweepWorkspaces(options.pool, options.workDir, options.logger).catch((err: unknown) => {
+      options.logger.warn({ err }, 'could not sweep stale workspaces');
+      return 0;
+    });
+    if (swept > 0) options.logger.info({ swept }, 'removed checkouts of builds whose agent is gone');
     const runner = new BuildRunner({
       store,
       db: options.pool,

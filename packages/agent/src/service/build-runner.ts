@@ -91,6 +91,10 @@ export class BuildRunner {
       live.append(chunk);
     };
     const workspace = path.join(this.options.workDir, `${ref.buildId}-${ref.attempt}`);
+    // Earlier attempts' checkouts, if they died on this host (agents of a host share the work folder).
+    for (let earlier = 1; earlier < ref.attempt; earlier++) {
+      await rm(path.join(this.options.workDir, `${ref.buildId}-${earlier}`), { recursive: true, force: true }).catch(() => undefined);
+    }
     const started = Date.now();
     const stageStartedAt: Array<Date | undefined> = [];
     let pkg = packageOf(job, job.branch ?? null, null);

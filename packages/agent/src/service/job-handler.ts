@@ -68,7 +68,7 @@ export class JobHandler {
     } catch (err) {
       // Reached only when the database or broker failed us outside a build.
       logger.error({ err }, 'could not handle the job; it goes back to the queue');
-      await sleep(backoffDelay(delivery.previousDeliveries, this.retry), delivery.channelClosed);
+      await sleep(backoffDelay(delivery.previousDeliveries, this.retry), delivery.channelClosed, this.options.lifecycle.shutdown);
       delivery.requeue();
     }
   }
@@ -130,7 +130,9 @@ export class JobHandler {
         continue;
       }
       const ref: AttemptRef = { buildId: job.id, attempt: claim.attempt, agent: agentId };
-      metrics.queueWait.observe(Math.max(0, claim.startedAt.getTime() - Date.parse(job.requestedAt ?? claim.queuedAt.toISOString())) / 1000);
+      if (claim.attempt === 1) {
+        metrics.queueWait.observe(Math.max(0, claim.startedAt.getTime() - Date.parse(job.requestedAt ?? claim.queuedAt.toISOString())) / 1000);
+      }
       await this.runAttempt(delivery, job, ref, log);
       return;
     }

@@ -89,7 +89,13 @@ export class QueueWorker {
         await sleep(backoffDelay(failures++, { initialMs: 250, maxMs: 10_000 }), this.stopping.signal);
         continue;
       }
-      await Promise.race([closed, new Promise<void>((resolve) => this.stopping.signal.addEventListener('abort', () => resolve(), { once: true }))]);
+      let onStop = (): void => undefined;
+      const stopped = new Promise<void>((resolve) => {
+        onStop = resolve;
+        this.stopping.signal.addEventListener('abort', onStop, { once: true });
+      });
+      await Promise.race([closed, stopped]);
+      this.stopping.signal.removeEventListener('abort', onStop);
       // A job taken on this channel finishes before this worker takes another (concurrency stays N).
       await this.idle();
       this.consumerTag = null;
