@@ -22,7 +22,13 @@ const run = promisify(execFile);
 const COMMITS = Number(process.env.BENCH_COMMITS ?? 300);
 const FILES = Number(process.env.BENCH_FILES ?? 3000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const env = { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@example.org', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@example.org' };
+const env = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'b',
+  GIT_AUTHOR_EMAIL: 'b@example.org',
+  GIT_COMMITTER_NAME: 'b',
+  GIT_COMMITTER_EMAIL: 'b@example.org',
+};
 
 async function git(cwd: string, ...args: string[]): Promise<string> {
   return (await run('git', args, { cwd, env, maxBuffer: 1 << 26 })).stdout.trim();
@@ -55,7 +61,11 @@ try {
   await git(root, 'clone', '--quiet', '--bare', work, bare);
   const url = `file://${bare}`;
 
-  const checkout = createGitCheckout({ cacheDir: path.join(root, 'cache'), timeoutMs: 120_000, logger: createLogger({ level: 'silent', pretty: false }) });
+  const checkout = createGitCheckout({
+    cacheDir: path.join(root, 'cache'),
+    timeoutMs: 120_000,
+    logger: createLogger({ level: 'silent', pretty: false }),
+  });
   const plain: number[] = [];
   const cached: number[] = [];
   let first = 0;
@@ -78,8 +88,12 @@ try {
   const base = median(plain);
   console.log(`repository: ${FILES} files, ${COMMITS + 1} commits; ${ROUNDS} release branches after the first`);
   console.log(`plain shallow clone per build (baseline): median ${base.toFixed(0)} ms`);
-  console.log(`kiln, first build (mirror clone + shallow fetch): ${first.toFixed(0)} ms  (${(first / base).toFixed(2)}x baseline)`);
-  console.log(`kiln, later builds (fetch into mirror + shallow fetch): median ${median(cached).toFixed(0)} ms  (${(median(cached) / base).toFixed(2)}x baseline)`);
+  console.log(
+    `kiln, first build (mirror clone + shallow fetch): ${first.toFixed(0)} ms  (${(first / base).toFixed(2)}x baseline)`,
+  );
+  console.log(
+    `kiln, later builds (fetch into mirror + shallow fetch): median ${median(cached).toFixed(0)} ms  (${(median(cached) / base).toFixed(2)}x baseline)`,
+  );
 } finally {
   await rm(root, { recursive: true, force: true });
 }

@@ -25,9 +25,13 @@ const dir = (name: string): string => path.join(root, 'ws', name);
 
 describe('git checkout', () => {
   it('checks out a branch head shallowly and names its commit and author', async () => {
-    const sha = await repo.pushBranch('zlib-1.3.1', { 'VERSION': '1.3.1\n' });
+    const sha = await repo.pushBranch('zlib-1.3.1', { VERSION: '1.3.1\n' });
     const out = await checkout.checkout({ repo: repo.bare, branch: 'zlib-1.3.1' }, dir('a'));
-    expect(out).toEqual({ commit: sha, branch: 'zlib-1.3.1', author: { name: 'Test Maintainer', email: 'maintainer@example.org' } });
+    expect(out).toEqual({
+      commit: sha,
+      branch: 'zlib-1.3.1',
+      author: { name: 'Test Maintainer', email: 'maintainer@example.org' },
+    });
     expect(await readFile(path.join(dir('a'), 'VERSION'), 'utf8')).toBe('1.3.1\n');
     expect(await git(dir('a'), 'rev-parse', '--is-shallow-repository')).toBe('true');
   });
@@ -54,20 +58,30 @@ describe('git checkout', () => {
   });
 
   it('refuses unknown repositories, branches and commits with a reason', async () => {
-    await expect(checkout.checkout({ repo: path.join(root, 'nope.git'), branch: 'x-1' }, dir('e'))).rejects.toThrow(CheckoutError);
-    await expect(checkout.checkout({ repo: repo.bare, branch: 'absent-1.0' }, dir('e'))).rejects.toThrow(/branch absent-1.0 does not exist/);
-    await expect(checkout.checkout({ repo: repo.bare, commit: 'f'.repeat(40) }, dir('e'))).rejects.toThrow(/commit f{40} is not in/);
+    await expect(checkout.checkout({ repo: path.join(root, 'nope.git'), branch: 'x-1' }, dir('e'))).rejects.toThrow(
+      CheckoutError,
+    );
+    await expect(checkout.checkout({ repo: repo.bare, branch: 'absent-1.0' }, dir('e'))).rejects.toThrow(
+      /branch absent-1.0 does not exist/,
+    );
+    await expect(checkout.checkout({ repo: repo.bare, commit: 'f'.repeat(40) }, dir('e'))).rejects.toThrow(
+      /commit f{40} is not in/,
+    );
   });
 
   it('refuses plain http, remote helpers and option-looking input before running git', async () => {
     await expect(checkout.checkout({ repo: 'http://127.0.0.1:9/x.git' }, dir('f'))).rejects.toThrow(/plain http/);
     await expect(checkout.checkout({ repo: 'ext::sh -c touch% /tmp/pwned' }, dir('f'))).rejects.toThrow(CheckoutError);
-    await expect(checkout.checkout({ repo: repo.bare, branch: '--upload-pack=touch' }, dir('f'))).rejects.toThrow(/safe git branch/);
+    await expect(checkout.checkout({ repo: repo.bare, branch: '--upload-pack=touch' }, dir('f'))).rejects.toThrow(
+      /safe git branch/,
+    );
   });
 
   it('fails at once, never prompting, when a server wants credentials; the token never shows', async () => {
     // Nothing listens on port 9: the point is that git gives up instead of asking, and the message is redacted.
-    const err = await checkout.checkout({ repo: 'https://user:s3cret-token@127.0.0.1:9/x.git' }, dir('g')).catch((e: unknown) => e);
+    const err = await checkout
+      .checkout({ repo: 'https://user:s3cret-token@127.0.0.1:9/x.git' }, dir('g'))
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CheckoutError);
     expect(String((err as Error).message)).not.toContain('s3cret-token');
   });

@@ -22,7 +22,13 @@ import {
   waitUntil,
 } from './helpers/agent-fixtures.js';
 import { spawnCli, startOwnRabbit, type CliProcess } from './helpers/crawler-fixtures.js';
-import { createTestDatabase, createTestVhost, type TestDatabase, type TestRepo, type TestVhost } from './helpers/index.js';
+import {
+  createTestDatabase,
+  createTestVhost,
+  type TestDatabase,
+  type TestRepo,
+  type TestVhost,
+} from './helpers/index.js';
 import { startOwnPostgres } from './helpers/own-postgres.js';
 
 jest.setTimeout(240_000);
@@ -67,7 +73,9 @@ describe('an agent killed with -9 in the middle of a build', () => {
     const id = randomUUID();
     await publishJob(vhost.url, { id, repo: repo.bare, branch, trigger: 'cli' });
     await waitUntil(async () => {
-      const logged = await db.pool.query("SELECT 1 FROM build_logs WHERE build_id = $1 AND chunk LIKE '%building%'", [id]);
+      const logged = await db.pool.query("SELECT 1 FROM build_logs WHERE build_id = $1 AND chunk LIKE '%building%'", [
+        id,
+      ]);
       return (logged.rowCount ?? 0) > 0 && (await containersOf(id)).length > 0;
     }, 'attempt 1 to be inside its stage');
     const [running] = await builds(db.pool, 'id = $1', [id]);
@@ -79,16 +87,29 @@ describe('an agent killed with -9 in the middle of a build', () => {
     expect(await containersOf(id)).toEqual(leftBehind);
 
     // The new agent shares the dead one's work folder, as agents on one host do.
-    await using _second = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'agent-2', lease: '3s', env: { KILN_WORK_DIR: path.join(dirs, 'work') } });
-    const done = await waitUntil(async () => {
-      const rows = await builds(db.pool, 'id = $1', [id]);
-      return rows[0] && ['succeeded', 'failed', 'errored'].includes(rows[0].status) && rows[0];
-    }, 'attempt 2 to finish', 120_000);
+    await using _second = await startTestAgent({
+      db,
+      amqpUrl: vhost.url,
+      agentId: 'agent-2',
+      lease: '3s',
+      env: { KILN_WORK_DIR: path.join(dirs, 'work') },
+    });
+    const done = await waitUntil(
+      async () => {
+        const rows = await builds(db.pool, 'id = $1', [id]);
+        return rows[0] && ['succeeded', 'failed', 'errored'].includes(rows[0].status) && rows[0];
+      },
+      'attempt 2 to finish',
+      120_000,
+    );
     expect(done).toMatchObject({ status: 'succeeded', attempt: 2, agent: 'agent-2' });
     expect(await builds(db.pool, 'branch = $1', [branch])).toHaveLength(1);
     expect(await containersOf(id)).toEqual([]);
     for (const container of leftBehind) expect(await containersOf(id)).not.toContain(container);
-    const attempts = await db.pool.query('SELECT DISTINCT attempt FROM build_logs WHERE build_id = $1 ORDER BY attempt', [id]);
+    const attempts = await db.pool.query(
+      'SELECT DISTINCT attempt FROM build_logs WHERE build_id = $1 ORDER BY attempt',
+      [id],
+    );
     expect(attempts.rows.map((r) => r.attempt)).toEqual([1, 2]);
     expect(await readyJobs(vhost.url)).toBe(0);
     // Attempt 1's checkout went when attempt 2 began; attempt 2's when it finished.
@@ -113,19 +134,29 @@ describe('RabbitMQ restarted while a build runs', () => {
     }, 'the agent to notice');
     await rabbit.start();
 
-    const [row] = await waitUntil(async () => {
-      const rows = await builds(db.pool, 'id = $1', [id]);
-      return rows[0]?.status === 'succeeded' && rows;
-    }, 'the build to be recorded', 120_000);
+    const [row] = await waitUntil(
+      async () => {
+        const rows = await builds(db.pool, 'id = $1', [id]);
+        return rows[0]?.status === 'succeeded' && rows;
+      },
+      'the build to be recorded',
+      120_000,
+    );
     expect(row).toMatchObject({ attempt: 1, agent: 'agent-r' });
     // The message the dead channel could not ack comes back, is seen as done, and is acknowledged.
-    await waitUntil(async () => (await readyJobs(rabbit.url)) === 0 && (await agent.service.checkHealth()).workers.busy === 0, 'the queue to drain');
+    await waitUntil(
+      async () => (await readyJobs(rabbit.url)) === 0 && (await agent.service.checkHealth()).workers.busy === 0,
+      'the queue to drain',
+    );
     const metrics = await (await fetch(`http://127.0.0.1:${agent.service.port}/metrics`)).text();
     expect(metrics).toContain('kiln_agent_jobs_total{status="duplicate"} 1');
 
     const { repo: repo2, branch: branch2 } = await release('after', '1.0', helloManifest());
     await publishJob(rabbit.url, { repo: repo2.bare, branch: branch2 });
-    await waitUntil(async () => (await builds(db.pool, "branch = $1 AND status = 'succeeded'", [branch2])).length, 'a job after the restart');
+    await waitUntil(
+      async () => (await builds(db.pool, "branch = $1 AND status = 'succeeded'", [branch2])).length,
+      'a job after the restart',
+    );
     expect(await builds(db.pool, 'true')).toHaveLength(2);
   });
 });
@@ -143,13 +174,21 @@ describe('PostgreSQL restarted in the middle of a build', () => {
       await waitUntil(async () => (await containersOf(id)).length > 0, 'the build to run');
       await pg.stop();
       // Down across the end of the build: the result must wait for the database.
-      await waitUntil(async () => (await containersOf(id)).length === 0, 'the build to end while the database is down', 60_000);
+      await waitUntil(
+        async () => (await containersOf(id)).length === 0,
+        'the build to end while the database is down',
+        60_000,
+      );
       await new Promise((r) => setTimeout(r, 1_000));
       await pg.start();
-      const [row] = await waitUntil(async () => {
-        const rows = await builds(pool, 'id = $1', [id]).catch(() => []);
-        return rows[0]?.status === 'succeeded' && rows;
-      }, 'the result after the restart', 120_000);
+      const [row] = await waitUntil(
+        async () => {
+          const rows = await builds(pool, 'id = $1', [id]).catch(() => []);
+          return rows[0]?.status === 'succeeded' && rows;
+        },
+        'the result after the restart',
+        120_000,
+      );
       expect(row).toMatchObject({ attempt: 1, agent: 'agent-p' });
       const pkg = await pool.query("SELECT build_id::text AS id FROM packages WHERE name = 'durable'");
       expect(pkg.rows[0]?.id).toBe(id);

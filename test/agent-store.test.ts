@@ -17,18 +17,38 @@ const succeeded = (files: Array<{ path: string; size: number }> = []): BuildRepo
   package: { name: 'zlib', version: '1.3.1' },
   durationMs: 1234,
   stages: [
-    { name: 'build', status: 'succeeded', image: 'kiln/busybox', exitCode: 0, durationMs: 1000, commands: [{ command: 'make', exitCode: 0, durationMs: 900 }] },
+    {
+      name: 'build',
+      status: 'succeeded',
+      image: 'kiln/busybox',
+      exitCode: 0,
+      durationMs: 1000,
+      commands: [{ command: 'make', exitCode: 0, durationMs: 900 }],
+    },
   ],
   install: {
     sizeBytes: files.reduce((sum, f) => sum + f.size, 0),
-    files: files.map((f) => ({ ...f, mode: '0755', kind: 'executable' as const, linkage: 'dynamic' as const, needed: ['libc.so.6'], sha256: 'a'.repeat(64) })),
+    files: files.map((f) => ({
+      ...f,
+      mode: '0755',
+      kind: 'executable' as const,
+      linkage: 'dynamic' as const,
+      needed: ['libc.so.6'],
+      sha256: 'a'.repeat(64),
+    })),
   },
   error: null,
 });
 
 async function newBuild(store: BuildStore, queuedAt?: string): Promise<string> {
   const id = randomUUID();
-  await store.ensureQueued({ id, repo: 'https://bob:token@git.example.org/zlib.git', branch: 'zlib-1.3.1', trigger: 'webhook', requestedAt: queuedAt });
+  await store.ensureQueued({
+    id,
+    repo: 'https://bob:token@git.example.org/zlib.git',
+    branch: 'zlib-1.3.1',
+    trigger: 'webhook',
+    requestedAt: queuedAt,
+  });
   return id;
 }
 
@@ -38,7 +58,12 @@ describe('BuildStore', () => {
     const id = await newBuild(store);
     await store.ensureQueued({ id, repo: '/other' });
     const row = (await db.pool.query('SELECT repo, status, attempt, trigger FROM builds WHERE id = $1', [id])).rows[0];
-    expect(row).toEqual({ repo: 'https://***@git.example.org/zlib.git', status: 'queued', attempt: 0, trigger: 'webhook' });
+    expect(row).toEqual({
+      repo: 'https://***@git.example.org/zlib.git',
+      status: 'queued',
+      attempt: 0,
+      trigger: 'webhook',
+    });
   });
 
   it('lets one claim win; a live lease keeps others out; an expired one lets the next attempt in', async () => {
@@ -62,9 +87,23 @@ describe('BuildStore', () => {
     if (second.kind !== 'claimed') throw new Error('not claimed');
     const stale: AttemptRef = { buildId: id, attempt: first.attempt, agent: 'agent-a' };
     expect(await store.heartbeat(stale, 60_000)).toBe(false);
-    expect(await store.finish(stale, { report: succeeded(), manifest: null, commit: null, package: { name: 'zlib', version: '1.3.1' } })).toBe(false);
+    expect(
+      await store.finish(stale, {
+        report: succeeded(),
+        manifest: null,
+        commit: null,
+        package: { name: 'zlib', version: '1.3.1' },
+      }),
+    ).toBe(false);
     const fresh: AttemptRef = { buildId: id, attempt: second.attempt, agent: 'agent-b' };
-    expect(await store.finish(fresh, { report: succeeded(), manifest: null, commit: 'c'.repeat(40), package: { name: 'zlib', version: '1.3.1' } })).toBe(true);
+    expect(
+      await store.finish(fresh, {
+        report: succeeded(),
+        manifest: null,
+        commit: 'c'.repeat(40),
+        package: { name: 'zlib', version: '1.3.1' },
+      }),
+    ).toBe(true);
     const row = (await db.pool.query('SELECT status, attempt, agent FROM builds WHERE id = $1', [id])).rows[0];
     expect(row).toEqual({ status: 'succeeded', attempt: 2, agent: 'agent-b' });
     expect(await store.claim(id, 'agent-c', 60_000)).toEqual({ kind: 'finished', status: 'succeeded' });
@@ -73,19 +112,32 @@ describe('BuildStore', () => {
   it('writes stages, commands, package and files in one transaction; a hotfix build takes the package over', async () => {
     const store = new BuildStore(db.pool, noFailureNotifications);
     const ids: string[] = [];
-    for (const [i, files] of [[{ path: '/usr/bin/a', size: 10 }], [{ path: '/usr/bin/a', size: 12 }, { path: '/usr/bin/b', size: 3 }]].entries()) {
+    for (const [i, files] of [
+      [{ path: '/usr/bin/a', size: 10 }],
+      [
+        { path: '/usr/bin/a', size: 12 },
+        { path: '/usr/bin/b', size: 3 },
+      ],
+    ].entries()) {
       const id = await newBuild(store, new Date(Date.now() + i).toISOString());
       const claim = await store.claim(id, 'agent-a', 60_000);
       if (claim.kind !== 'claimed') throw new Error('not claimed');
-      await store.finish({ buildId: id, attempt: claim.attempt, agent: 'agent-a' }, {
-        report: succeeded(files),
-        manifest: null,
-        commit: null,
-        package: { name: 'zlib', version: '1.3.1' },
-      });
+      await store.finish(
+        { buildId: id, attempt: claim.attempt, agent: 'agent-a' },
+        {
+          report: succeeded(files),
+          manifest: null,
+          commit: null,
+          package: { name: 'zlib', version: '1.3.1' },
+        },
+      );
       ids.push(id);
     }
-    const pkg = (await db.pool.query("SELECT build_id::text AS build_id, file_count, installed_size::int AS size FROM packages WHERE name = 'zlib'")).rows;
+    const pkg = (
+      await db.pool.query(
+        "SELECT build_id::text AS build_id, file_count, installed_size::int AS size FROM packages WHERE name = 'zlib'",
+      )
+    ).rows;
     expect(pkg).toEqual([{ build_id: ids[1], file_count: 2, size: 15 }]);
     const files = await db.pool.query('SELECT build_id::text AS b, path, needed FROM package_files ORDER BY b, path');
     expect(files.rows.filter((r) => r.b === ids[0])).toHaveLength(1);
@@ -101,12 +153,15 @@ describe('BuildStore', () => {
     for (const id of [newer, older]) {
       const claim = await store.claim(id, 'agent-a', 60_000);
       if (claim.kind !== 'claimed') throw new Error('not claimed');
-      await store.finish({ buildId: id, attempt: claim.attempt, agent: 'agent-a' }, {
-        report: succeeded([{ path: '/x', size: 1 }]),
-        manifest: null,
-        commit: null,
-        package: { name: 'late', version: '1.0' },
-      });
+      await store.finish(
+        { buildId: id, attempt: claim.attempt, agent: 'agent-a' },
+        {
+          report: succeeded([{ path: '/x', size: 1 }]),
+          manifest: null,
+          commit: null,
+          package: { name: 'late', version: '1.0' },
+        },
+      );
     }
     const row = (await db.pool.query("SELECT build_id::text AS id FROM packages WHERE name = 'late'")).rows[0];
     expect(row?.id).toBe(newer);
@@ -117,7 +172,9 @@ describe('BuildStore', () => {
     const failing: FailureNotifications = {
       async queue(q, failure) {
         seen.push(failure.buildId);
-        await q.query("INSERT INTO notifications (build_id, recipient) VALUES ($1, 'x@example.org')", [failure.buildId]);
+        await q.query("INSERT INTO notifications (build_id, recipient) VALUES ($1, 'x@example.org')", [
+          failure.buildId,
+        ]);
         throw new Error('mail queue broken');
       },
     };
@@ -125,8 +182,19 @@ describe('BuildStore', () => {
     const id = await newBuild(store);
     const claim = await store.claim(id, 'agent-a', 60_000);
     if (claim.kind !== 'claimed') throw new Error('not claimed');
-    const report: BuildReport = { ...succeeded(), status: 'failed', install: null, error: 'build: make exited 2', failure: { stage: 'build', command: 'make', exitCode: 2, reason: 'exited 2' } };
-    await expect(store.finish({ buildId: id, attempt: claim.attempt, agent: 'agent-a' }, { report, manifest: null, commit: null, package: null })).rejects.toThrow('mail queue broken');
+    const report: BuildReport = {
+      ...succeeded(),
+      status: 'failed',
+      install: null,
+      error: 'build: make exited 2',
+      failure: { stage: 'build', command: 'make', exitCode: 2, reason: 'exited 2' },
+    };
+    await expect(
+      store.finish(
+        { buildId: id, attempt: claim.attempt, agent: 'agent-a' },
+        { report, manifest: null, commit: null, package: null },
+      ),
+    ).rejects.toThrow('mail queue broken');
     expect(seen).toEqual([id]);
     const row = (await db.pool.query('SELECT status FROM builds WHERE id = $1', [id])).rows[0];
     expect(row?.status).toBe('running');

@@ -21,7 +21,15 @@ import {
   takeDeadLetters,
   waitUntil,
 } from './helpers/agent-fixtures.js';
-import { createSmtpSink, createTestDatabase, createTestVhost, type SmtpSink, type TestDatabase, type TestRepo, type TestVhost } from './helpers/index.js';
+import {
+  createSmtpSink,
+  createTestDatabase,
+  createTestVhost,
+  type SmtpSink,
+  type TestDatabase,
+  type TestRepo,
+  type TestVhost,
+} from './helpers/index.js';
 
 jest.setTimeout(180_000);
 
@@ -57,7 +65,12 @@ function captureIo() {
   let out = '';
   let err = '';
   return {
-    io: { out: (t: string) => void (out += t), err: (t: string) => void (err += t), isTty: false, env: { KILN_DATABASE_URL: db.url } },
+    io: {
+      out: (t: string) => void (out += t),
+      err: (t: string) => void (err += t),
+      isTty: false,
+      env: { KILN_DATABASE_URL: db.url },
+    },
     out: () => out,
     err: () => err,
   };
@@ -72,17 +85,34 @@ describe('kiln agent', () => {
       const rows = await builds(db.pool, 'branch = $1', [branch]);
       return rows.length > 0 && rows.every((r) => finished(r.status)) && rows;
     }, 'the hello build');
-    expect(build).toMatchObject({ status: 'succeeded', attempt: 1, agent: 'agent-a', commit, package_name: 'hello', package_version: '1.0.0' });
-    const pkg = await db.pool.query('SELECT build_id::text AS id, file_count FROM packages WHERE name = $1 AND version = $2', ['hello', '1.0.0']);
+    expect(build).toMatchObject({
+      status: 'succeeded',
+      attempt: 1,
+      agent: 'agent-a',
+      commit,
+      package_name: 'hello',
+      package_version: '1.0.0',
+    });
+    const pkg = await db.pool.query(
+      'SELECT build_id::text AS id, file_count FROM packages WHERE name = $1 AND version = $2',
+      ['hello', '1.0.0'],
+    );
     expect(pkg.rows[0]?.id).toBe(build?.id);
-    const files = await db.pool.query('SELECT path, kind FROM package_files WHERE build_id = $1 ORDER BY path', [build?.id]);
+    const files = await db.pool.query('SELECT path, kind FROM package_files WHERE build_id = $1 ORDER BY path', [
+      build?.id,
+    ]);
     expect(files.rows).toContainEqual({ path: '/usr/bin/hello', kind: 'executable' });
-    const stages = await db.pool.query('SELECT name, status FROM build_stages WHERE build_id = $1 ORDER BY position', [build?.id]);
+    const stages = await db.pool.query('SELECT name, status FROM build_stages WHERE build_id = $1 ORDER BY position', [
+      build?.id,
+    ]);
     expect(stages.rows).toEqual([
       { name: 'build', status: 'succeeded' },
       { name: 'install', status: 'succeeded' },
     ]);
-    const log = await db.pool.query("SELECT string_agg(chunk, '' ORDER BY seq) AS text FROM build_logs WHERE build_id = $1 AND attempt = 1", [build?.id]);
+    const log = await db.pool.query(
+      "SELECT string_agg(chunk, '' ORDER BY seq) AS text FROM build_logs WHERE build_id = $1 AND attempt = 1",
+      [build?.id],
+    );
     expect(log.rows[0]?.text).toContain('building\n');
     expect(await containersOf(build?.id ?? '')).toEqual([]);
     expect(await readyJobs(vhost.url)).toBe(0);
@@ -90,7 +120,9 @@ describe('kiln agent', () => {
     // kiln status / kiln logs read what the agent wrote.
     const list = captureIo();
     expect(await runCli(['node', 'kiln', 'status', '--json'], list.io)).toBe(0);
-    expect(JSON.parse(list.out())).toContainEqual(expect.objectContaining({ id: build?.id, status: 'succeeded', package: { name: 'hello', version: '1.0.0' } }));
+    expect(JSON.parse(list.out())).toContainEqual(
+      expect.objectContaining({ id: build?.id, status: 'succeeded', package: { name: 'hello', version: '1.0.0' } }),
+    );
     const one = captureIo();
     expect(await runCli(['node', 'kiln', 'status', (build?.id ?? '').slice(0, 8)], one.io)).toBe(0);
     expect(one.out()).toMatch(/status\s+succeeded \(attempt 1 on agent-a\)/);
@@ -135,7 +167,11 @@ describe('kiln agent', () => {
   });
 
   it('records a failing build with its stage, command and exit code, and emails the maintainer', async () => {
-    const { repo, branch } = await release('broken', '0.1', FAILING_MANIFEST.replace('stages:', 'package:\n  maintainer: Jane Doe <jane@example.org>\nstages:'));
+    const { repo, branch } = await release(
+      'broken',
+      '0.1',
+      FAILING_MANIFEST.replace('stages:', 'package:\n  maintainer: Jane Doe <jane@example.org>\nstages:'),
+    );
     await using agent = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'agent-c', smtpUrl: smtp.url });
     await publishJob(vhost.url, { repo: repo.bare, branch });
     const [build] = await waitUntil(async () => {
@@ -149,7 +185,11 @@ describe('kiln agent', () => {
   });
 
   it('records an invalid manifest errored with its key and line, emails the commit author, and queues a success email where asked', async () => {
-    const bad = await release('badman', '1.0', 'image: kiln/busybox:latest\nstages: [build]\nbuild:\n  script: [true]\n  colour: blue\n');
+    const bad = await release(
+      'badman',
+      '1.0',
+      'image: kiln/busybox:latest\nstages: [build]\nbuild:\n  script: [true]\n  colour: blue\n',
+    );
     const good = await release('cheer', '1.0', helloManifest());
     await using _agent = await startTestAgent({
       db,
@@ -168,9 +208,10 @@ describe('kiln agent', () => {
     const errored = rows.find((r) => r.branch === bad.branch);
     expect(errored).toMatchObject({ status: 'errored', failed_stage: 'manifest', commit: bad.commit });
     expect(errored?.error).toMatch(/\.kiln\.yml: .*colour.*line 5/);
-    const notes = await db.pool.query('SELECT b.branch, n.kind, n.recipient FROM notifications n JOIN builds b ON b.id = n.build_id WHERE b.branch = ANY($1) ORDER BY n.kind', [
-      [bad.branch, good.branch],
-    ]);
+    const notes = await db.pool.query(
+      'SELECT b.branch, n.kind, n.recipient FROM notifications n JOIN builds b ON b.id = n.build_id WHERE b.branch = ANY($1) ORDER BY n.kind',
+      [[bad.branch, good.branch]],
+    );
     expect(notes.rows).toEqual([
       { branch: bad.branch, kind: 'failure', recipient: 'Test Maintainer <maintainer@example.org>' },
       { branch: good.branch, kind: 'success', recipient: 'Test Maintainer <maintainer@example.org>' },
@@ -204,10 +245,19 @@ describe('kiln agent', () => {
     const id = randomUUID();
     const job = { id, repo: repo.bare, branch, commit, trigger: 'cli' };
     await publishJob(vhost.url, job);
-    await waitUntil(async () => (await builds(db.pool, 'id = $1', [id])).find((r) => finished(r.status)), 'the first delivery');
+    await waitUntil(
+      async () => (await builds(db.pool, 'id = $1', [id])).find((r) => finished(r.status)),
+      'the first delivery',
+    );
     await publishJob(vhost.url, job);
     const metrics = await (await fetch(`http://127.0.0.1:${agent.service.port}/metrics`)).text();
-    await waitUntil(async () => (await (await fetch(`http://127.0.0.1:${agent.service.port}/metrics`)).text()).includes('status="duplicate"} 1'), 'the duplicate to be acknowledged');
+    await waitUntil(
+      async () =>
+        (await (await fetch(`http://127.0.0.1:${agent.service.port}/metrics`)).text()).includes(
+          'status="duplicate"} 1',
+        ),
+      'the duplicate to be acknowledged',
+    );
     expect(metrics).toContain('kiln_agent_jobs_total{status="succeeded"} 1');
     const [row] = await builds(db.pool, 'id = $1', [id]);
     expect(row).toMatchObject({ status: 'succeeded', attempt: 1 });
@@ -219,7 +269,12 @@ describe('kiln agent', () => {
     const id = randomUUID();
     await publishJob(vhost.url, { id, repo: repo.bare, branch });
     // Start following only once the build has printed something.
-    await waitUntil(async () => (await db.pool.query("SELECT 1 FROM build_logs WHERE build_id = $1 AND chunk LIKE '%building%'", [id])).rowCount, 'the first lines');
+    await waitUntil(
+      async () =>
+        (await db.pool.query("SELECT 1 FROM build_logs WHERE build_id = $1 AND chunk LIKE '%building%'", [id]))
+          .rowCount,
+      'the first lines',
+    );
     const follow = captureIo();
     const code = await runCli(['node', 'kiln', 'logs', id, '--follow'], follow.io);
     expect(code).toBe(0);
@@ -231,9 +286,12 @@ describe('kiln agent', () => {
   it('shares one queue between two agents: both build', async () => {
     await using a = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'agent-one', smtpUrl: smtp.url });
     await using b = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'agent-two', smtpUrl: smtp.url });
-    const jobs = await Promise.all(['p1', 'p2', 'p3', 'p4'].map((name) => release(name, '1.0', helloManifest({ sleepSeconds: 1 }))));
+    const jobs = await Promise.all(
+      ['p1', 'p2', 'p3', 'p4'].map((name) => release(name, '1.0', helloManifest({ sleepSeconds: 1 }))),
+    );
     const ids = jobs.map(() => randomUUID());
-    for (const [i, job] of jobs.entries()) await publishJob(vhost.url, { id: ids[i], repo: job.repo.bare, branch: job.branch });
+    for (const [i, job] of jobs.entries())
+      await publishJob(vhost.url, { id: ids[i], repo: job.repo.bare, branch: job.branch });
     const rows = await waitUntil(async () => {
       const found = await builds(db.pool, 'id = ANY($1::uuid[])', [ids]);
       return found.length === ids.length && found.every((r) => r.status === 'succeeded') && found;
@@ -245,18 +303,37 @@ describe('kiln agent', () => {
 
   it('on stop, lets a running build finish within the grace period, else requeues it for the next agent', async () => {
     const { repo, branch } = await release('graceful', '1.0', helloManifest({ sleepSeconds: 30 }));
-    const first = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'agent-leaving', grace: '1s', smtpUrl: smtp.url });
+    const first = await startTestAgent({
+      db,
+      amqpUrl: vhost.url,
+      agentId: 'agent-leaving',
+      grace: '1s',
+      smtpUrl: smtp.url,
+    });
     const id = randomUUID();
     await publishJob(vhost.url, { id, repo: repo.bare, branch });
-    await waitUntil(async () => (await containersOf(id)).length > 0 && (await builds(db.pool, "id = $1 AND status = 'running'", [id])).length, 'the build to run');
+    await waitUntil(
+      async () =>
+        (await containersOf(id)).length > 0 && (await builds(db.pool, "id = $1 AND status = 'running'", [id])).length,
+      'the build to run',
+    );
     await first[Symbol.asyncDispose]();
     const [back] = await builds(db.pool, 'id = $1', [id]);
     expect(back).toMatchObject({ status: 'queued', attempt: 1 });
     expect(await containersOf(id)).toEqual([]);
     expect(await readyJobs(vhost.url)).toBe(1);
     // The next agent takes it as attempt 2 (stopped early: this test needs no 30s sleep).
-    await using second = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'agent-next', grace: '1s', smtpUrl: smtp.url });
-    await waitUntil(async () => (await builds(db.pool, "id = $1 AND status = 'running' AND attempt = 2", [id])).length, 'attempt 2 to start');
+    await using second = await startTestAgent({
+      db,
+      amqpUrl: vhost.url,
+      agentId: 'agent-next',
+      grace: '1s',
+      smtpUrl: smtp.url,
+    });
+    await waitUntil(
+      async () => (await builds(db.pool, "id = $1 AND status = 'running' AND attempt = 2", [id])).length,
+      'attempt 2 to start',
+    );
     const [taken] = await builds(db.pool, 'id = $1', [id]);
     expect(taken).toMatchObject({ agent: 'agent-next', attempt: 2 });
     void second;

@@ -3,7 +3,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { connectAmqp, createLogger, declareBuildQueue, deadLetterQueueName, loadConfig, type Logger, type Pool } from '@kiln/shared';
+import {
+  connectAmqp,
+  createLogger,
+  declareBuildQueue,
+  deadLetterQueueName,
+  loadConfig,
+  type Logger,
+  type Pool,
+} from '@kiln/shared';
 import { createDockerEngine, engineOptionsFromConfig, startAgent, type RunningAgent } from '@kiln/agent';
 import { createTestRepo, type TestRepo } from './git.js';
 
@@ -28,10 +36,23 @@ export function helloManifest(options: { sleepSeconds?: number; maintainer?: str
   ].join('\n');
 }
 
-export const FAILING_MANIFEST = ['image: kiln/busybox:latest', 'stages: [build]', 'build:', '  script:', '    - echo about to fail', '    - exit 3', ''].join('\n');
+export const FAILING_MANIFEST = [
+  'image: kiln/busybox:latest',
+  'stages: [build]',
+  'build:',
+  '  script:',
+  '    - echo about to fail',
+  '    - exit 3',
+  '',
+].join('\n');
 
 /** A bare repository with one release branch carrying `manifest`. */
-export async function releaseRepo(name: string, version: string, manifest: string, root?: string): Promise<{ repo: TestRepo; branch: string; commit: string }> {
+export async function releaseRepo(
+  name: string,
+  version: string,
+  manifest: string,
+  root?: string,
+): Promise<{ repo: TestRepo; branch: string; commit: string }> {
   const repo = await createTestRepo({ root, name });
   const branch = `${name}-${version}`;
   const commit = await repo.pushBranch(branch, { '.kiln.yml': manifest });
@@ -52,7 +73,9 @@ export interface TestAgentOptions {
 }
 
 /** A real agent in this process: the composition root `kiln agent` uses, with its own folders. */
-export async function startTestAgent(options: TestAgentOptions): Promise<RunningAgent & { dirs: string; [Symbol.asyncDispose](): Promise<void> }> {
+export async function startTestAgent(
+  options: TestAgentOptions,
+): Promise<RunningAgent & { dirs: string; [Symbol.asyncDispose](): Promise<void> }> {
   const dirs = await mkdtemp(path.join(os.tmpdir(), `kiln-agent-${options.agentId}-`));
   const env = agentEnv({ ...options, dirs });
   const config = loadConfig(env);
@@ -92,7 +115,11 @@ export function agentEnv(options: TestAgentOptions & { dirs: string }): Record<s
 }
 
 /** Publishes a message body as a person or the crawler would (persistent, confirmed). */
-export async function publishJob(url: string, body: string | Record<string, unknown>, properties: { messageId?: string } = {}): Promise<void> {
+export async function publishJob(
+  url: string,
+  body: string | Record<string, unknown>,
+  properties: { messageId?: string } = {},
+): Promise<void> {
   const connection = await connectAmqp(url);
   try {
     const channel = await connection.createConfirmChannel();
@@ -117,7 +144,10 @@ export async function takeDeadLetters(url: string): Promise<Array<{ body: string
     for (;;) {
       const msg = await channel.get(deadLetterQueueName('build_queue'), { noAck: true });
       if (!msg) return taken;
-      taken.push({ body: msg.content.toString('utf8'), headers: (msg.properties.headers ?? {}) as Record<string, unknown> });
+      taken.push({
+        body: msg.content.toString('utf8'),
+        headers: (msg.properties.headers ?? {}) as Record<string, unknown>,
+      });
     }
   } finally {
     await connection.close().catch(() => undefined);
@@ -148,7 +178,11 @@ export async function builds(pool: Pool, where = 'true', values: unknown[] = [])
   return rows;
 }
 
-export async function waitUntil<T>(check: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 60_000): Promise<T> {
+export async function waitUntil<T>(
+  check: () => Promise<T | undefined | null | false>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -7,7 +7,12 @@ import {
   type Logger,
 } from '@kiln/shared';
 import type { BuildEngine } from './engine/types.js';
-import { NotificationSender, createSmtpMailer, queueFailureNotification, queueSuccessNotification } from './notify/index.js';
+import {
+  NotificationSender,
+  createSmtpMailer,
+  queueFailureNotification,
+  queueSuccessNotification,
+} from './notify/index.js';
 import { AgentService, createGitCheckout, type FailureNotifications } from './service/index.js';
 
 export interface StartAgentOptions {
@@ -35,11 +40,15 @@ export async function startAgent(config: Config, options: StartAgentOptions): Pr
   const { logger } = options;
   const concurrency = options.concurrency ?? config.KILN_CONCURRENCY;
   // Per worker: the claim and result, live logs, stage progress; plus the sender and health checks.
-  const pool = createPool(config.KILN_DATABASE_URL, { max: Math.min(100, concurrency * 3 + 4), applicationName: `kiln-agent ${config.KILN_AGENT_ID}` });
+  const pool = createPool(config.KILN_DATABASE_URL, {
+    max: Math.min(100, concurrency * 3 + 4),
+    applicationName: `kiln-agent ${config.KILN_AGENT_ID}`,
+  });
   try {
     await assertDatabaseReachable(pool, config.KILN_DATABASE_URL);
     const { pending } = await migrationStatus(pool);
-    if (pending.length > 0) throw new InvalidInputError(`the database lacks migrations ${pending.join(', ')}: run "kiln migrate" first`);
+    if (pending.length > 0)
+      throw new InvalidInputError(`the database lacks migrations ${pending.join(', ')}: run "kiln migrate" first`);
   } catch (err) {
     await pool.end().catch(() => undefined);
     throw err;
@@ -68,7 +77,12 @@ export async function startAgent(config: Config, options: StartAgentOptions): Pr
     concurrency,
     pool,
     engine: options.engine,
-    checkout: createGitCheckout({ cacheDir: config.KILN_CACHE_DIR, timeoutMs: config.KILN_GIT_TIMEOUT, logger, env: options.env }),
+    checkout: createGitCheckout({
+      cacheDir: config.KILN_CACHE_DIR,
+      timeoutMs: config.KILN_GIT_TIMEOUT,
+      logger,
+      env: options.env,
+    }),
     notifications,
     logger,
     workDir: config.KILN_WORK_DIR,

@@ -27,13 +27,19 @@ Examples:
     )
     .action(async (id: string | undefined, opts: { json?: boolean; limit: string; status?: string }) => {
       const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidInputError(`--limit must be a whole number from 1 to 1000 (got "${opts.limit}")`);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+        throw new InvalidInputError(`--limit must be a whole number from 1 to 1000 (got "${opts.limit}")`);
       const status = opts.status as (typeof STATUSES)[number] | undefined;
-      if (status !== undefined && !STATUSES.includes(status)) throw new InvalidInputError(`--status must be one of ${STATUSES.join(', ')}`);
+      if (status !== undefined && !STATUSES.includes(status))
+        throw new InvalidInputError(`--status must be one of ${STATUSES.join(', ')}`);
       const config = loadConfig(io.env);
       const pool = createPool(config.KILN_DATABASE_URL, { max: 2, applicationName: 'kiln-status' });
       try {
-        done(await (id === undefined ? showList(pool, io, { limit, status, json: opts.json }) : showOne(pool, io, id, opts.json)));
+        done(
+          await (id === undefined
+            ? showList(pool, io, { limit, status, json: opts.json })
+            : showOne(pool, io, id, opts.json)),
+        );
       } catch (err) {
         throw databaseError(err, config.KILN_DATABASE_URL);
       } finally {
@@ -42,7 +48,11 @@ Examples:
     });
 }
 
-async function showList(pool: Pool, io: Io, opts: { limit: number; status?: BuildSummary['status']; json?: boolean }): Promise<number> {
+async function showList(
+  pool: Pool,
+  io: Io,
+  opts: { limit: number; status?: BuildSummary['status']; json?: boolean },
+): Promise<number> {
   const builds = await listBuilds(pool, { limit: opts.limit, status: opts.status });
   if (opts.json) {
     io.out(`${JSON.stringify(builds)}\n`);
@@ -59,7 +69,11 @@ async function showList(pool: Pool, io: Io, opts: { limit: number; status?: Buil
     b.package?.version ?? '-',
     paint(b.status, io),
     String(b.attempt),
-    b.durationMs !== null ? formatDuration(b.durationMs) : b.startedAt ? `${formatDuration(now - Date.parse(b.startedAt))}…` : '-',
+    b.durationMs !== null
+      ? formatDuration(b.durationMs)
+      : b.startedAt
+        ? `${formatDuration(now - Date.parse(b.startedAt))}…`
+        : '-',
     `${formatAge(now - Date.parse(b.queuedAt))} ago`,
   ]);
   io.out(table(['ID', 'PACKAGE', 'VERSION', 'STATUS', 'ATTEMPT', 'DURATION', 'QUEUED'], rows));
@@ -92,7 +106,8 @@ export function describe(b: BuildDetails, io: Pick<Io, 'isTty'>): string {
   lines.push(`trigger   ${b.trigger}`);
   lines.push(`queued    ${b.queuedAt}`);
   if (b.startedAt) lines.push(`started   ${b.startedAt}`);
-  if (b.finishedAt) lines.push(`finished  ${b.finishedAt}${b.durationMs !== null ? ` (${formatDuration(b.durationMs)})` : ''}`);
+  if (b.finishedAt)
+    lines.push(`finished  ${b.finishedAt}${b.durationMs !== null ? ` (${formatDuration(b.durationMs)})` : ''}`);
   else if (b.status === 'running' && b.heartbeatAt) lines.push(`heartbeat ${b.heartbeatAt}`);
   if (b.error) lines.push(`error     ${b.error.split('\n').join('\n          ')}`);
   if (b.stages.length > 0) {
@@ -133,7 +148,14 @@ function table(header: string[], rows: string[][]): string {
   return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }
 
-const COLOURS: Record<string, string> = { succeeded: '32', failed: '31', errored: '31', running: '33', queued: '36', cancelled: '35' };
+const COLOURS: Record<string, string> = {
+  succeeded: '32',
+  failed: '31',
+  errored: '31',
+  running: '33',
+  queued: '36',
+  cancelled: '35',
+};
 
 function paint(status: string, io: Pick<Io, 'isTty'>): string {
   const colour = COLOURS[status];

@@ -25,9 +25,21 @@ export class AgentMetrics {
     buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
     registers: [this.registry],
   });
-  readonly workers = new Gauge({ name: 'kiln_agent_workers', help: 'Workers of this agent', registers: [this.registry] });
-  readonly busy = new Gauge({ name: 'kiln_agent_workers_busy', help: 'Workers handling a job now', registers: [this.registry] });
-  readonly brokerUp = new Gauge({ name: 'kiln_agent_broker_connected', help: '1 while connected to RabbitMQ', registers: [this.registry] });
+  readonly workers = new Gauge({
+    name: 'kiln_agent_workers',
+    help: 'Workers of this agent',
+    registers: [this.registry],
+  });
+  readonly busy = new Gauge({
+    name: 'kiln_agent_workers_busy',
+    help: 'Workers handling a job now',
+    registers: [this.registry],
+  });
+  readonly brokerUp = new Gauge({
+    name: 'kiln_agent_broker_connected',
+    help: '1 while connected to RabbitMQ',
+    registers: [this.registry],
+  });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'kiln_agent_' });

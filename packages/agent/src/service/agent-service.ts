@@ -71,7 +71,12 @@ export class AgentService {
       setup: (connection) => this.setup(connection),
       onFatal: (err) => {
         options.logger.fatal({ err: err.message }, 'RabbitMQ refused the build queue declaration');
-        this.fatal?.(new Error(`RabbitMQ refused to declare ${options.queue}: ${err.message} (another definition of the queue exists?)`, { cause: err }));
+        this.fatal?.(
+          new Error(
+            `RabbitMQ refused to declare ${options.queue}: ${err.message} (another definition of the queue exists?)`,
+            { cause: err },
+          ),
+        );
       },
       onStateChange: (up) => this.metrics.brokerUp.set(up ? 1 : 0),
     });
@@ -136,7 +141,10 @@ export class AgentService {
         logger: options.logger,
       }).catch((err: unknown) => {
         // A second agent on one host: builds matter more than its metrics.
-        options.logger.error({ err, port: options.metricsPort }, 'could not serve /metrics and /healthz; going on without');
+        options.logger.error(
+          { err, port: options.metricsPort },
+          'could not serve /metrics and /healthz; going on without',
+        );
         return null;
       });
     }
@@ -184,14 +192,19 @@ export class AgentService {
     if (busy > 0) logger.info({ busy, graceMs: shutdownGraceMs }, 'stopping: waiting for running builds');
     const allIdle = Promise.all(this.workers.map((w) => w.idle()));
     const graceOver = new AbortController();
-    const inTime = await Promise.race([allIdle.then(() => true), sleep(shutdownGraceMs, graceOver.signal).then(() => false)]);
+    const inTime = await Promise.race([
+      allIdle.then(() => true),
+      sleep(shutdownGraceMs, graceOver.signal).then(() => false),
+    ]);
     graceOver.abort();
     if (!inTime) {
       logger.warn('grace period over: stopping the running builds and requeueing them');
       this.shutdown.abort();
       await allIdle;
     }
-    await Promise.all(this.workers.map((w) => w.close().catch((err: unknown) => logger.warn({ err }, 'closing a worker failed'))));
+    await Promise.all(
+      this.workers.map((w) => w.close().catch((err: unknown) => logger.warn({ err }, 'closing a worker failed'))),
+    );
     await this.session.close().catch((err: unknown) => logger.warn({ err }, 'closing the RabbitMQ connection failed'));
     await this.health?.close().catch(() => undefined);
     logger.info('agent stopped');

@@ -86,7 +86,9 @@ export class BrokerSession {
       }
       const closed = new Promise<Error | undefined>((resolve) => connection.once('close', resolve));
       connection.on('error', (err: Error) => logger.warn({ err: err.message }, 'RabbitMQ connection error'));
-      connection.on('blocked', (reason: string) => logger.warn({ reason }, 'RabbitMQ blocked this connection (resource alarm)'));
+      connection.on('blocked', (reason: string) =>
+        logger.warn({ reason }, 'RabbitMQ blocked this connection (resource alarm)'),
+      );
       try {
         await this.options.setup(connection);
       } catch (err) {
@@ -97,7 +99,10 @@ export class BrokerSession {
           return;
         }
         const delay = backoffDelay(failures++, reconnect);
-        logger.warn({ err: (err as Error).message, retryInMs: delay }, 'could not set up the RabbitMQ connection; retrying');
+        logger.warn(
+          { err: (err as Error).message, retryInMs: delay },
+          'could not set up the RabbitMQ connection; retrying',
+        );
         await sleep(delay, this.closing.signal);
         continue;
       }

@@ -97,7 +97,10 @@ function toSummary(row: SummaryRow): BuildSummary {
   };
 }
 
-export async function listBuilds(db: Queryable, options: { limit?: number; status?: BuildStatus } = {}): Promise<BuildSummary[]> {
+export async function listBuilds(
+  db: Queryable,
+  options: { limit?: number; status?: BuildStatus } = {},
+): Promise<BuildSummary[]> {
   const result = await db.query<SummaryRow>(
     `SELECT ${SUMMARY_COLUMNS} FROM builds WHERE ($2::text IS NULL OR status = $2) ORDER BY queued_at DESC, id LIMIT $1`,
     [options.limit ?? 20, options.status ?? null],
@@ -112,7 +115,9 @@ export async function listBuilds(db: Queryable, options: { limit?: number; statu
 export async function resolveBuildId(db: Queryable, idOrPrefix: string): Promise<string | null> {
   const text = idOrPrefix.trim().toLowerCase();
   if (!/^[0-9a-f-]{4,36}$/.test(text)) {
-    throw new InvalidInputError(`"${idOrPrefix.slice(0, 60)}" is not a build id (a UUID, or its first characters as "kiln status" shows them)`);
+    throw new InvalidInputError(
+      `"${idOrPrefix.slice(0, 60)}" is not a build id (a UUID, or its first characters as "kiln status" shows them)`,
+    );
   }
   const result = await db.query<{ id: string }>(
     `SELECT id::text AS id FROM builds WHERE id::text LIKE $1 || '%' ORDER BY queued_at DESC LIMIT 2`,
@@ -125,18 +130,38 @@ export async function resolveBuildId(db: Queryable, idOrPrefix: string): Promise
 }
 
 export async function getBuild(db: Queryable, id: string): Promise<BuildDetails | null> {
-  const found = await db.query<SummaryRow & { failed_stage: string | null; failed_command: string | null; exit_code: number | null; heartbeat_at: Date | null }>(
-    `SELECT ${SUMMARY_COLUMNS}, failed_stage, failed_command, exit_code, heartbeat_at FROM builds WHERE id = $1`,
-    [id],
-  );
+  const found = await db.query<
+    SummaryRow & {
+      failed_stage: string | null;
+      failed_command: string | null;
+      exit_code: number | null;
+      heartbeat_at: Date | null;
+    }
+  >(`SELECT ${SUMMARY_COLUMNS}, failed_stage, failed_command, exit_code, heartbeat_at FROM builds WHERE id = $1`, [id]);
   const row = found.rows[0];
   if (!row) return null;
   const [stages, commands, files, pkg] = await Promise.all([
-    db.query<{ position: number; name: string; image: string | null; status: string; exit_code: number | null; started_at: Date | null; duration_ms: number | null; error: string | null }>(
+    db.query<{
+      position: number;
+      name: string;
+      image: string | null;
+      status: string;
+      exit_code: number | null;
+      started_at: Date | null;
+      duration_ms: number | null;
+      error: string | null;
+    }>(
       'SELECT position, name, image, status, exit_code, started_at, duration_ms::float8 AS duration_ms, error FROM build_stages WHERE build_id = $1 ORDER BY position',
       [id],
     ),
-    db.query<{ stage_position: number; position: number; command: string; exit_code: number | null; started_at: Date | null; duration_ms: number | null }>(
+    db.query<{
+      stage_position: number;
+      position: number;
+      command: string;
+      exit_code: number | null;
+      started_at: Date | null;
+      duration_ms: number | null;
+    }>(
       'SELECT stage_position, position, command, exit_code, started_at, duration_ms::float8 AS duration_ms FROM build_commands WHERE build_id = $1 ORDER BY stage_position, position',
       [id],
     ),
@@ -144,7 +169,10 @@ export async function getBuild(db: Queryable, id: string): Promise<BuildDetails 
       'SELECT count(*)::int AS count, COALESCE(sum(size), 0)::float8 AS size FROM package_files WHERE build_id = $1',
       [id],
     ),
-    db.query<{ artifact: string | null; payload_sha256: string | null }>('SELECT artifact, payload_sha256 FROM packages WHERE build_id = $1', [id]),
+    db.query<{ artifact: string | null; payload_sha256: string | null }>(
+      'SELECT artifact, payload_sha256 FROM packages WHERE build_id = $1',
+      [id],
+    ),
   ]);
   const current = pkg.rows[0];
   return {
@@ -164,7 +192,13 @@ export async function getBuild(db: Queryable, id: string): Promise<BuildDetails 
       error: s.error,
       commands: commands.rows
         .filter((c) => c.stage_position === s.position)
-        .map((c) => ({ position: c.position, command: c.command, exitCode: c.exit_code, startedAt: c.started_at?.toISOString() ?? null, durationMs: c.duration_ms })),
+        .map((c) => ({
+          position: c.position,
+          command: c.command,
+          exitCode: c.exit_code,
+          startedAt: c.started_at?.toISOString() ?? null,
+          durationMs: c.duration_ms,
+        })),
     })),
     files: { count: files.rows[0]?.count ?? 0, sizeBytes: files.rows[0]?.size ?? 0 },
     current: current !== undefined,
@@ -183,7 +217,13 @@ export async function logAttempt(db: Queryable, id: string): Promise<number | nu
   return result.rows[0]?.attempt ?? null;
 }
 
-export async function readLog(db: Queryable, id: string, attempt: number, afterSeq = -1, limit = 500): Promise<LogLine[]> {
+export async function readLog(
+  db: Queryable,
+  id: string,
+  attempt: number,
+  afterSeq = -1,
+  limit = 500,
+): Promise<LogLine[]> {
   const result = await db.query<{ seq: number; stage: string | null; stream: LogLine['stream']; chunk: string }>(
     'SELECT seq, stage, stream, chunk FROM build_logs WHERE build_id = $1 AND attempt = $2 AND seq > $3 ORDER BY seq LIMIT $4',
     [id, attempt, afterSeq, limit],
@@ -192,6 +232,9 @@ export async function readLog(db: Queryable, id: string, attempt: number, afterS
 }
 
 export async function buildState(db: Queryable, id: string): Promise<{ status: BuildStatus; attempt: number } | null> {
-  const result = await db.query<{ status: BuildStatus; attempt: number }>('SELECT status, attempt FROM builds WHERE id = $1', [id]);
+  const result = await db.query<{ status: BuildStatus; attempt: number }>(
+    'SELECT status, attempt FROM builds WHERE id = $1',
+    [id],
+  );
   return result.rows[0] ?? null;
 }

@@ -93,7 +93,9 @@ export class BuildRunner {
     const workspace = path.join(this.options.workDir, `${ref.buildId}-${ref.attempt}`);
     // Earlier attempts' checkouts, if they died on this host (agents of a host share the work folder).
     for (let earlier = 1; earlier < ref.attempt; earlier++) {
-      await rm(path.join(this.options.workDir, `${ref.buildId}-${earlier}`), { recursive: true, force: true }).catch(() => undefined);
+      await rm(path.join(this.options.workDir, `${ref.buildId}-${earlier}`), { recursive: true, force: true }).catch(
+        () => undefined,
+      );
     }
     const started = Date.now();
     const stageStartedAt: Array<Date | undefined> = [];
@@ -101,10 +103,18 @@ export class BuildRunner {
     let checkedOut: CheckedOut | null = null;
     let manifest: Manifest | null = null;
 
-    events.publish(ref.buildId, 'started', { attempt: ref.attempt, agent: ref.agent, repo: redactRepo(job.repo), branch: job.branch ?? null });
+    events.publish(ref.buildId, 'started', {
+      attempt: ref.attempt,
+      agent: ref.agent,
+      repo: redactRepo(job.repo),
+      branch: job.branch ?? null,
+    });
     logger.info({ repo: redactRepo(job.repo), branch: job.branch, commit: job.commit }, 'build started');
 
-    const finish = async (report: BuildReport, engineLog?: { log: LogChunk[]; truncatedBytes: number }): Promise<RunOutcome> => {
+    const finish = async (
+      report: BuildReport,
+      engineLog?: { log: LogChunk[]; truncatedBytes: number },
+    ): Promise<RunOutcome> => {
       const closed = await live.close();
       const result: BuildResult = {
         report,
@@ -117,15 +127,25 @@ export class BuildRunner {
         stageStartedAt,
       };
       if (closed.truncated) {
-        result.log = { chunks: [...kept, ...(engineLog?.log ?? [])], firstSeq: closed.nextSeq, truncatedBytes: engineLog?.truncatedBytes ?? 0 };
+        result.log = {
+          chunks: [...kept, ...(engineLog?.log ?? [])],
+          firstSeq: closed.nextSeq,
+          truncatedBytes: engineLog?.truncatedBytes ?? 0,
+        };
       }
       return { kind: 'result', result };
     };
 
     try {
-      say('checkout', `attempt ${ref.attempt} on ${ref.agent}: fetching ${redactRepo(job.repo)}${job.branch ? ` ${job.branch}` : ''}${job.commit ? ` at ${job.commit}` : ''}`);
+      say(
+        'checkout',
+        `attempt ${ref.attempt} on ${ref.agent}: fetching ${redactRepo(job.repo)}${job.branch ? ` ${job.branch}` : ''}${job.commit ? ` at ${job.commit}` : ''}`,
+      );
       try {
-        checkedOut = await this.options.checkout.checkout({ repo: job.repo, branch: job.branch, commit: job.commit, signal: abort.signal }, workspace);
+        checkedOut = await this.options.checkout.checkout(
+          { repo: job.repo, branch: job.branch, commit: job.commit, signal: abort.signal },
+          workspace,
+        );
       } catch (err) {
         // Stopped on purpose (shutdown, lost lease): not the repository's fault.
         if (abort.signal.aborted || !(err instanceof CheckoutError)) throw err;
@@ -139,7 +159,9 @@ export class BuildRunner {
       } catch (err) {
         if (!(err instanceof ManifestError)) throw err;
         say('manifest', err.message);
-        await store.recordCheckout(ref, { commit: checkedOut.commit, branch: checkedOut.branch, package: pkg, manifest: null }).catch(() => {});
+        await store
+          .recordCheckout(ref, { commit: checkedOut.commit, branch: checkedOut.branch, package: pkg, manifest: null })
+          .catch(() => {});
         return await finish(errored(pkg, started, 'manifest', err.message));
       }
       pkg = packageOf(job, checkedOut.branch, manifest);
@@ -177,13 +199,17 @@ export class BuildRunner {
             });
             progress(store.stageFinished(ref, e), 'a stage result');
           },
-          commandFinished: (e) => progress(store.commandFinished(ref, { stagePosition: e.position, ...e }), 'a command result'),
+          commandFinished: (e) =>
+            progress(store.commandFinished(ref, { stagePosition: e.position, ...e }), 'a command result'),
           log: (chunk) => live.append(chunk),
         },
       });
       if (lost) return { kind: 'lost' };
       if (shutdown.aborted) return { kind: 'abandoned' };
-      return await finish({ ...outcome.report, package: outcome.report.package ?? pkg }, { log: outcome.log, truncatedBytes: outcome.logTruncatedBytes });
+      return await finish(
+        { ...outcome.report, package: outcome.report.package ?? pkg },
+        { log: outcome.log, truncatedBytes: outcome.logTruncatedBytes },
+      );
     } catch (thrown) {
       if (lost) return { kind: 'lost' };
       if (shutdown.aborted) return { kind: 'abandoned' };
@@ -206,7 +232,11 @@ export class BuildRunner {
 }
 
 /** The package a build makes: the manifest's words first, then the job's, then the branch name's. */
-export function packageOf(job: JobWithId, branch: string | null, manifest: Manifest | null): { name: string; version: string } | null {
+export function packageOf(
+  job: JobWithId,
+  branch: string | null,
+  manifest: Manifest | null,
+): { name: string; version: string } | null {
   const fromBranch = branch ? parseReleaseBranch(branch) : null;
   const name = manifest?.package.name ?? job.package?.name ?? fromBranch?.name;
   const version = manifest?.package.version ?? job.package?.version ?? fromBranch?.version;
@@ -229,4 +259,3 @@ function formatAuthor(author: { name: string; email: string }): string | undefin
   if (!author.email) return undefined;
   return author.name ? `${author.name} <${author.email}>` : author.email;
 }
-

@@ -91,10 +91,12 @@ export class BuildStore {
       await this.pool.query('DELETE FROM build_stages WHERE build_id = $1', [buildId]);
       return { kind: 'claimed', attempt: row.attempt, queuedAt: row.queued_at, startedAt: row.started_at };
     }
-    const current = await this.pool.query<{ status: BuildStatus; agent: string | null; attempt: number; lease_expires_at: Date | null }>(
-      'SELECT status, agent, attempt, lease_expires_at FROM builds WHERE id = $1',
-      [buildId],
-    );
+    const current = await this.pool.query<{
+      status: BuildStatus;
+      agent: string | null;
+      attempt: number;
+      lease_expires_at: Date | null;
+    }>('SELECT status, agent, attempt, lease_expires_at FROM builds WHERE id = $1', [buildId]);
     const now = current.rows[0];
     if (!now) return { kind: 'missing' };
     if (FINISHED.includes(now.status)) return { kind: 'finished', status: now.status };
@@ -124,7 +126,12 @@ export class BuildStore {
   /** What the checkout found, as soon as it is known (`kiln status` shows it while building). */
   async recordCheckout(
     ref: AttemptRef,
-    found: { commit: string; branch: string | null; package: { name: string; version: string } | null; manifest: Manifest | null },
+    found: {
+      commit: string;
+      branch: string | null;
+      package: { name: string; version: string } | null;
+      manifest: Manifest | null;
+    },
   ): Promise<void> {
     await this.pool.query(
       `UPDATE builds SET commit = $4, branch = COALESCE(branch, $5),
@@ -165,7 +172,16 @@ export class BuildStore {
          FROM builds b
         WHERE s.build_id = $1 AND s.position = $4
           AND b.id = $1 AND b.attempt = $2 AND b.agent = $3 AND b.status = 'running'`,
-      [ref.buildId, ref.attempt, ref.agent, stage.position, stage.status, stage.exitCode, Math.round(stage.durationMs), stage.error ?? null],
+      [
+        ref.buildId,
+        ref.attempt,
+        ref.agent,
+        stage.position,
+        stage.status,
+        stage.exitCode,
+        Math.round(stage.durationMs),
+        stage.error ?? null,
+      ],
     );
   }
 
@@ -180,7 +196,16 @@ export class BuildStore {
        ON CONFLICT (build_id, stage_position, position) DO UPDATE
          SET command = EXCLUDED.command, exit_code = EXCLUDED.exit_code, started_at = EXCLUDED.started_at,
              duration_ms = EXCLUDED.duration_ms`,
-      [ref.buildId, ref.attempt, ref.agent, command.stagePosition, command.index, command.command, command.exitCode, Math.round(command.durationMs)],
+      [
+        ref.buildId,
+        ref.attempt,
+        ref.agent,
+        command.stagePosition,
+        command.index,
+        command.command,
+        command.exitCode,
+        Math.round(command.durationMs),
+      ],
     );
   }
 
@@ -238,13 +263,27 @@ async function writeStages(db: Queryable, buildId: string, result: BuildResult):
   // Start times: what was seen live, else laid end to end from the build's start.
   let clock = result.startedAt?.getTime() ?? Date.now() - stages.reduce((sum, x) => sum + x.durationMs, 0);
   const stageStarts: number[] = [];
-  const commands: Array<{ position: number; index: number; command: string; exitCode: number | null; startedAt: number; durationMs: number }> = [];
+  const commands: Array<{
+    position: number;
+    index: number;
+    command: string;
+    exitCode: number | null;
+    startedAt: number;
+    durationMs: number;
+  }> = [];
   stages.forEach((stage, position) => {
     const start = result.stageStartedAt?.[position]?.getTime() ?? clock;
     stageStarts.push(start);
     let at = start;
     stage.commands.forEach((c, index) => {
-      commands.push({ position, index, command: c.command, exitCode: c.exitCode, startedAt: at, durationMs: Math.round(c.durationMs) });
+      commands.push({
+        position,
+        index,
+        command: c.command,
+        exitCode: c.exitCode,
+        startedAt: at,
+        durationMs: Math.round(c.durationMs),
+      });
       at += c.durationMs;
     });
     clock = start + stage.durationMs;
@@ -294,11 +333,23 @@ async function replaceLog(db: Queryable, ref: AttemptRef, log: NonNullable<Build
     `INSERT INTO build_logs (build_id, attempt, seq, stage, stream, chunk)
      SELECT $1, $2, $3 + t.i - 1, t.stage, t.stream, t.chunk
        FROM unnest($4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS t(stage, stream, chunk, i)`,
-    [ref.buildId, ref.attempt, log.firstSeq, chunks.map((c) => c.stage), chunks.map((c) => c.stream), chunks.map((c) => withoutNul(c.text))],
+    [
+      ref.buildId,
+      ref.attempt,
+      log.firstSeq,
+      chunks.map((c) => c.stage),
+      chunks.map((c) => c.stream),
+      chunks.map((c) => withoutNul(c.text)),
+    ],
   );
 }
 
-async function writePackage(db: Queryable, buildId: string, pkg: { name: string; version: string }, report: BuildReport): Promise<void> {
+async function writePackage(
+  db: Queryable,
+  buildId: string,
+  pkg: { name: string; version: string },
+  report: BuildReport,
+): Promise<void> {
   const install = report.install;
   if (!install) return;
   const files = install.files;
@@ -335,7 +386,15 @@ async function writePackage(db: Queryable, buildId: string, pkg: { name: string;
             payload_sha256 = EXCLUDED.payload_sha256, artifact = EXCLUDED.artifact, updated_at = now()
       WHERE (SELECT queued_at FROM builds WHERE id = packages.build_id)
             <= (SELECT queued_at FROM builds WHERE id = EXCLUDED.build_id)`,
-    [pkg.name, pkg.version, buildId, install.sizeBytes, files.length, install.artifact?.sha256 ?? null, install.artifact?.path ?? null],
+    [
+      pkg.name,
+      pkg.version,
+      buildId,
+      install.sizeBytes,
+      files.length,
+      install.artifact?.sha256 ?? null,
+      install.artifact?.path ?? null,
+    ],
   );
 }
 

@@ -15,7 +15,11 @@ export interface DirLockOptions {
   signal?: AbortSignal;
 }
 
-export async function withDirLock<T>(lockPath: string, work: () => Promise<T>, options: DirLockOptions = {}): Promise<T> {
+export async function withDirLock<T>(
+  lockPath: string,
+  work: () => Promise<T>,
+  options: DirLockOptions = {},
+): Promise<T> {
   await acquire(lockPath, options);
   try {
     return await work();
@@ -33,13 +37,15 @@ async function acquire(lockPath: string, options: DirLockOptions): Promise<void>
       await writeFile(path.join(lockPath, 'owner'), `${os.hostname()} ${process.pid}\n`);
       return;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`cannot create lock ${lockPath}`, { cause: err });
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new Error(`cannot create lock ${lockPath}`, { cause: err });
     }
     if (await isStale(lockPath, staleMs)) {
       await rm(lockPath, { recursive: true, force: true });
       continue;
     }
-    if (options.signal?.aborted) throw new Error(`gave up waiting for lock ${lockPath}`, { cause: options.signal.reason });
+    if (options.signal?.aborted)
+      throw new Error(`gave up waiting for lock ${lockPath}`, { cause: options.signal.reason });
     await sleep(options.pollMs ?? 100, options.signal);
   }
 }

@@ -47,20 +47,32 @@ export function createGitCheckout(options: GitCheckoutOptions): Checkout {
       const check = checkRepoLocation(repo);
       if (!check.ok) throw new CheckoutError(`repository ${check.reason}`);
       if (check.kind === 'url' && new URL(repo).protocol === 'http:') {
-        throw new CheckoutError(`repository ${redactRepo(repo)} uses plain http, which Kiln does not clone from: use https`);
+        throw new CheckoutError(
+          `repository ${redactRepo(repo)} uses plain http, which Kiln does not clone from: use https`,
+        );
       }
-      if (request.branch !== undefined && !isSafeRefName(request.branch)) throw new CheckoutError('branch is not a safe git branch name');
-      if (request.commit !== undefined && !COMMIT.test(request.commit)) throw new CheckoutError('commit is not a full lowercase hex commit id');
+      if (request.branch !== undefined && !isSafeRefName(request.branch))
+        throw new CheckoutError('branch is not a safe git branch name');
+      if (request.commit !== undefined && !COMMIT.test(request.commit))
+        throw new CheckoutError('commit is not a full lowercase hex commit id');
 
-      const mirror = path.join(options.cacheDir, 'mirrors', `${createHash('sha256').update(repo).digest('hex').slice(0, 40)}.git`);
+      const mirror = path.join(
+        options.cacheDir,
+        'mirrors',
+        `${createHash('sha256').update(repo).digest('hex').slice(0, 40)}.git`,
+      );
       const log = options.logger.child({ repo: redactRepo(repo) });
       return serialised(mirror, () =>
-        withDirLock(`${mirror}.lock`, async () => {
-          const commit = await updateMirror(mirror, request, log);
-          await fillWorkspace(mirror, commit.commit, dir);
-          const author = await commitAuthor(dir);
-          return { commit: commit.commit, branch: commit.branch, author };
-        }, { signal: request.signal }),
+        withDirLock(
+          `${mirror}.lock`,
+          async () => {
+            const commit = await updateMirror(mirror, request, log);
+            await fillWorkspace(mirror, commit.commit, dir);
+            const author = await commitAuthor(dir);
+            return { commit: commit.commit, branch: commit.branch, author };
+          },
+          { signal: request.signal },
+        ),
       );
     },
   };
@@ -74,24 +86,45 @@ export function createGitCheckout(options: GitCheckoutOptions): Checkout {
       return await work();
     } catch (err) {
       if (err instanceof CheckoutError) throw err;
-      const message = redactCredentials(err instanceof Error ? err.message : String(err)).trim().split('\n').filter(Boolean).slice(-3).join(' / ');
+      const message = redactCredentials(err instanceof Error ? err.message : String(err))
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .slice(-3)
+        .join(' / ');
       throw new CheckoutError(`${what} ${redactRepo(repo)} failed: ${message}`, { cause: err });
     }
   }
 
-  async function updateMirror(mirror: string, request: CheckoutRequest, log: Logger): Promise<{ commit: string; branch: string | null }> {
+  async function updateMirror(
+    mirror: string,
+    request: CheckoutRequest,
+    log: Logger,
+  ): Promise<{ commit: string; branch: string | null }> {
     const { repo } = request;
     if (!(await exists(mirror))) {
       const partial = `${mirror}.partial-${process.pid}`;
       await rm(partial, { recursive: true, force: true });
       await mkdir(path.dirname(mirror), { recursive: true });
       log.info('cloning a mirror of the repository');
-      await run('cloning', repo, () => git(undefined, request.signal).raw(['clone', '--mirror', '--quiet', '--', repo, partial]));
+      await run('cloning', repo, () =>
+        git(undefined, request.signal).raw(['clone', '--mirror', '--quiet', '--', repo, partial]),
+      );
       await rename(partial, mirror);
     } else if (!(request.commit && (await hasCommit(mirror, request.commit)))) {
       log.debug('fetching into the mirror');
       // The URL may carry a token that changed since the mirror was made: fetch from the job's URL.
-      await run('fetching', repo, () => git(mirror, request.signal).raw(['fetch', '--prune', '--quiet', '--', repo, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*']));
+      await run('fetching', repo, () =>
+        git(mirror, request.signal).raw([
+          'fetch',
+          '--prune',
+          '--quiet',
+          '--',
+          repo,
+          '+refs/heads/*:refs/heads/*',
+          '+refs/tags/*:refs/tags/*',
+        ]),
+      );
     } else {
       log.debug('the mirror already has the commit');
     }
@@ -103,14 +136,20 @@ export function createGitCheckout(options: GitCheckoutOptions): Checkout {
       return { commit: request.commit, branch: request.branch ?? null };
     }
     const branch = request.branch ?? (await defaultBranch(mirror, repo, request.signal));
-    const sha = (await git(mirror).raw(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`]).catch(() => '')).trim();
+    const sha = (
+      await git(mirror)
+        .raw(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`])
+        .catch(() => '')
+    ).trim();
     if (!COMMIT.test(sha)) throw new CheckoutError(`branch ${branch} does not exist in ${redactRepo(repo)}`);
     return { commit: sha, branch };
   }
 
   async function defaultBranch(mirror: string, repo: string, signal?: AbortSignal): Promise<string> {
     // The remote's HEAD now (it may have changed since the mirror was made).
-    const remote = await run('reading the default branch of', repo, () => git(mirror, signal).raw(['ls-remote', '--symref', '--', repo, 'HEAD']));
+    const remote = await run('reading the default branch of', repo, () =>
+      git(mirror, signal).raw(['ls-remote', '--symref', '--', repo, 'HEAD']),
+    );
     const match = /^ref: refs\/heads\/(\S+)\s+HEAD$/m.exec(remote);
     const branch = match?.[1];
     if (!branch || !isSafeRefName(branch)) throw new CheckoutError(`${redactRepo(repo)} has no default branch`);

@@ -9,7 +9,22 @@ export const GIT_ALLOWED_PROTOCOLS = ['file', 'git', 'https', 'ssh'] as const;
 
 // Variables passed through from the agent's environment: what git needs to
 // find its keys, proxies and CA certificates, and nothing that could prompt.
-const PASS_THROUGH = ['PATH', 'HOME', 'USER', 'SSH_AUTH_SOCK', 'HTTPS_PROXY', 'https_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy', 'GIT_SSL_CAINFO', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'TMPDIR'];
+const PASS_THROUGH = [
+  'PATH',
+  'HOME',
+  'USER',
+  'SSH_AUTH_SOCK',
+  'HTTPS_PROXY',
+  'https_proxy',
+  'NO_PROXY',
+  'no_proxy',
+  'ALL_PROXY',
+  'all_proxy',
+  'GIT_SSL_CAINFO',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'TMPDIR',
+];
 
 export function gitEnvironment(env: Record<string, string | undefined> = process.env): Record<string, string> {
   const out: Record<string, string> = {};

@@ -44,7 +44,9 @@ export async function startHealthServer(options: {
       res.writeHead(200, { 'content-type': options.metrics.registry.contentType }).end(body);
     } else if (url === '/healthz' || url === '/health') {
       const health = await options.health();
-      res.writeHead(health.status === 'ok' ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(health)}\n`);
+      res
+        .writeHead(health.status === 'ok' ? 200 : 503, { 'content-type': 'application/json' })
+        .end(`${JSON.stringify(health)}\n`);
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
     }

@@ -92,7 +92,12 @@ function setup(
   return { handler, calls, finished, removed };
 }
 
-const claimed = (attempt = 1): ClaimResult => ({ kind: 'claimed', attempt, queuedAt: new Date(), startedAt: new Date() });
+const claimed = (attempt = 1): ClaimResult => ({
+  kind: 'claimed',
+  attempt,
+  queuedAt: new Date(),
+  startedAt: new Date(),
+});
 const succeeded: RunOutcome = {
   kind: 'result',
   result: {
@@ -126,7 +131,12 @@ describe('JobHandler', () => {
     const delivery = new FakeDelivery(json({ repo: '/srv/git/zlib.git', branch: 'zlib-1.3.1' }));
     await handler.handle(delivery);
     const full = delivery.republished[0];
-    expect(full).toMatchObject({ repo: '/srv/git/zlib.git', branch: 'zlib-1.3.1', trigger: 'manual', package: { name: 'zlib', version: '1.3.1' } });
+    expect(full).toMatchObject({
+      repo: '/srv/git/zlib.git',
+      branch: 'zlib-1.3.1',
+      trigger: 'manual',
+      package: { name: 'zlib', version: '1.3.1' },
+    });
     expect(full?.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(calls).toEqual([`ensure ${full?.id}`]);
     expect(delivery.settled).toEqual(['ack']);
@@ -162,7 +172,7 @@ describe('JobHandler', () => {
     expect(delivery.settled).toEqual(['ack']);
   });
 
-  it('removes a dead attempt\'s resources before a second attempt, then records and acks', async () => {
+  it("removes a dead attempt's resources before a second attempt, then records and acks", async () => {
     const { handler, calls, removed } = setup([claimed(2)], succeeded);
     const delivery = new FakeDelivery(json({ id: ID, repo: '/srv/git/x.git' }), 1);
     await handler.handle(delivery);
@@ -188,10 +198,17 @@ describe('JobHandler', () => {
   });
 
   it('records the build errored on its last delivery instead of requeueing it again', async () => {
-    const { handler, finished } = setup([claimed(3)], { kind: 'retry', error: new Error('Docker is not running') }, { deliveryLimit: 2 });
+    const { handler, finished } = setup(
+      [claimed(3)],
+      { kind: 'retry', error: new Error('Docker is not running') },
+      { deliveryLimit: 2 },
+    );
     const delivery = new FakeDelivery(json({ id: ID, repo: '/srv/git/x.git' }), 2);
     await handler.handle(delivery);
-    expect(finished[0]?.report).toMatchObject({ status: 'errored', error: 'gave up after 3 deliveries: Docker is not running' });
+    expect(finished[0]?.report).toMatchObject({
+      status: 'errored',
+      error: 'gave up after 3 deliveries: Docker is not running',
+    });
     expect(delivery.settled).toEqual(['ack']);
   });
 

@@ -51,7 +51,10 @@ export class JobHandler {
     }
     const parsed = parseBuildJob(delivery.body);
     if (!parsed.ok) {
-      logger.warn({ reason: parsed.reason, messageId: delivery.messageId }, 'dead-lettering a message that is not a build job');
+      logger.warn(
+        { reason: parsed.reason, messageId: delivery.messageId },
+        'dead-lettering a message that is not a build job',
+      );
       try {
         await delivery.deadLetter(parsed.reason);
         delivery.ack();
@@ -68,7 +71,11 @@ export class JobHandler {
     } catch (err) {
       // Reached only when the database or broker failed us outside a build.
       logger.error({ err }, 'could not handle the job; it goes back to the queue');
-      await sleep(backoffDelay(delivery.previousDeliveries, this.retry), delivery.channelClosed, this.options.lifecycle.shutdown);
+      await sleep(
+        backoffDelay(delivery.previousDeliveries, this.retry),
+        delivery.channelClosed,
+        this.options.lifecycle.shutdown,
+      );
       delivery.requeue();
     }
   }
@@ -98,7 +105,10 @@ export class JobHandler {
     });
     delivery.ack();
     this.options.metrics.jobs.inc({ status: 'admitted' });
-    this.options.logger.info({ buildId: id, repo: redactRepo(job.repo), branch: job.branch }, 'admitted a job without id');
+    this.options.logger.info(
+      { buildId: id, repo: redactRepo(job.repo), branch: job.branch },
+      'admitted a job without id',
+    );
   }
 
   private async build(delivery: JobDelivery, job: JobWithId): Promise<void> {
@@ -119,19 +129,26 @@ export class JobHandler {
         // Another attempt is alive (this is a redelivery after a channel or
         // connection loss): wait for it rather than build twice. Requeueing
         // instead would spend the job's delivery count while it builds.
-        if (!waitingLogged) log.info({ owner: claim.agent, attempt: claim.attempt }, 'build held by a live attempt: waiting for it');
+        if (!waitingLogged)
+          log.info({ owner: claim.agent, attempt: claim.attempt }, 'build held by a live attempt: waiting for it');
         waitingLogged = true;
         if (lifecycle.stopping) {
           delivery.requeue();
           return;
         }
-        await sleep(this.options.busyPollMs ?? Math.min(5_000, Math.max(200, this.options.leaseMs / 3)), delivery.channelClosed, lifecycle.shutdown);
+        await sleep(
+          this.options.busyPollMs ?? Math.min(5_000, Math.max(200, this.options.leaseMs / 3)),
+          delivery.channelClosed,
+          lifecycle.shutdown,
+        );
         if (delivery.channelClosed.aborted) return;
         continue;
       }
       const ref: AttemptRef = { buildId: job.id, attempt: claim.attempt, agent: agentId };
       if (claim.attempt === 1) {
-        metrics.queueWait.observe(Math.max(0, claim.startedAt.getTime() - Date.parse(job.requestedAt ?? claim.queuedAt.toISOString())) / 1000);
+        metrics.queueWait.observe(
+          Math.max(0, claim.startedAt.getTime() - Date.parse(job.requestedAt ?? claim.queuedAt.toISOString())) / 1000,
+        );
       }
       await this.runAttempt(delivery, job, ref, log);
       return;
@@ -144,7 +161,7 @@ export class JobHandler {
     if (ref.attempt > 1) {
       // A dead attempt may have left containers behind: they go first.
       const removed = await this.options.engine.removeBuildResources(ref.buildId).catch((err: unknown) => {
-        log.warn({ err }, 'could not remove the previous attempt\'s containers');
+        log.warn({ err }, "could not remove the previous attempt's containers");
         return 0;
       });
       if (removed > 0) log.info({ removed }, 'removed what the previous attempt left behind');
@@ -156,7 +173,9 @@ export class JobHandler {
         delivery.ack();
         return;
       case 'abandoned':
-        await store.release(ref).catch((err: unknown) => log.warn({ err }, 'could not give the build back; its lease will run out'));
+        await store
+          .release(ref)
+          .catch((err: unknown) => log.warn({ err }, 'could not give the build back; its lease will run out'));
         delivery.requeue();
         metrics.jobs.inc({ status: 'requeued' });
         log.info('build stopped by shutdown: back to the queue');
@@ -165,15 +184,23 @@ export class JobHandler {
         const deliveries = delivery.previousDeliveries + 1;
         if (delivery.previousDeliveries >= this.options.deliveryLimit) {
           const reason = `gave up after ${deliveries} deliveries: ${outcome.error.message}`;
-          await this.record(delivery, ref, {
-            report: errored(job.package ?? null, started, 'agent', reason),
-            manifest: null,
-            commit: job.commit ?? null,
-            package: job.package ?? null,
-          }, log, started);
+          await this.record(
+            delivery,
+            ref,
+            {
+              report: errored(job.package ?? null, started, 'agent', reason),
+              manifest: null,
+              commit: job.commit ?? null,
+              package: job.package ?? null,
+            },
+            log,
+            started,
+          );
           return;
         }
-        await store.release(ref).catch((err: unknown) => log.warn({ err }, 'could not give the build back; its lease will run out'));
+        await store
+          .release(ref)
+          .catch((err: unknown) => log.warn({ err }, 'could not give the build back; its lease will run out'));
         await sleep(backoffDelay(delivery.previousDeliveries, this.retry), delivery.channelClosed, lifecycle.shutdown);
         delivery.requeue();
         metrics.jobs.inc({ status: 'requeued' });
@@ -186,7 +213,13 @@ export class JobHandler {
   }
 
   /** Writes the result (retrying while the database is away), then acks: never the other way round. */
-  private async record(delivery: JobDelivery, ref: AttemptRef, result: BuildResult, log: Logger, started: number): Promise<void> {
+  private async record(
+    delivery: JobDelivery,
+    ref: AttemptRef,
+    result: BuildResult,
+    log: Logger,
+    started: number,
+  ): Promise<void> {
     const { store, metrics, events, lifecycle } = this.options;
     for (let attempt = 0; ; attempt++) {
       try {

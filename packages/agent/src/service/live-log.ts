@@ -48,7 +48,11 @@ export class LiveLog {
     const size = Buffer.byteLength(chunk.text);
     if (this.bytes + size > this.options.limitBytes) {
       this.truncated = true;
-      this.buffer.push({ ...chunk, stream: 'system', text: '[kiln] log limit reached: the rest is kept when the build ends\n' });
+      this.buffer.push({
+        ...chunk,
+        stream: 'system',
+        text: '[kiln] log limit reached: the rest is kept when the build ends\n',
+      });
     } else {
       this.bytes += size;
       this.buffer.push(chunk);
@@ -93,7 +97,14 @@ export class LiveLog {
         `INSERT INTO build_logs (build_id, attempt, seq, stage, stream, chunk)
          SELECT $1, $2, * FROM unnest($3::int[], $4::text[], $5::text[], $6::text[])
          ON CONFLICT (build_id, attempt, seq) DO NOTHING`,
-        [this.options.buildId, this.options.attempt, rows.map((r) => r.seq), rows.map((r) => r.stage), rows.map((r) => r.stream), rows.map((r) => r.text)],
+        [
+          this.options.buildId,
+          this.options.attempt,
+          rows.map((r) => r.seq),
+          rows.map((r) => r.stage),
+          rows.map((r) => r.stream),
+          rows.map((r) => r.text),
+        ],
       );
       this.pending = this.pending.slice(rows.length);
     } catch (err) {
@@ -106,10 +117,20 @@ export function mergeChunks(chunks: readonly LogChunk[], firstSeq: number): LogR
   const rows: LogRow[] = [];
   for (const chunk of chunks) {
     const last = rows[rows.length - 1];
-    if (last && last.stage === chunk.stage && last.stream === chunk.stream && Buffer.byteLength(last.text) + Buffer.byteLength(chunk.text) <= MAX_ROW_BYTES) {
+    if (
+      last &&
+      last.stage === chunk.stage &&
+      last.stream === chunk.stream &&
+      Buffer.byteLength(last.text) + Buffer.byteLength(chunk.text) <= MAX_ROW_BYTES
+    ) {
       last.text += withoutNul(chunk.text);
     } else {
-      rows.push({ seq: firstSeq + rows.length, stage: chunk.stage, stream: chunk.stream, text: withoutNul(chunk.text) });
+      rows.push({
+        seq: firstSeq + rows.length,
+        stage: chunk.stage,
+        stream: chunk.stream,
+        text: withoutNul(chunk.text),
+      });
     }
   }
   return rows;

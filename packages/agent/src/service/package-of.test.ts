@@ -17,7 +17,9 @@ describe('packageOf', () => {
   });
 
   it('prefers the manifest, then the job, then the branch, field by field', () => {
-    expect(packageOf({ ...job, package: { name: 'zlib', version: '1.3' } }, 'zlib-1.3', manifest({ version: '1.3.1' }))).toEqual({
+    expect(
+      packageOf({ ...job, package: { name: 'zlib', version: '1.3' } }, 'zlib-1.3', manifest({ version: '1.3.1' })),
+    ).toEqual({
       name: 'zlib',
       version: '1.3.1',
     });

@@ -75,7 +75,9 @@ export class QueueWorker {
       try {
         channel = await connection.createConfirmChannel();
         closed = new Promise<void>((resolve) => channel.once('close', () => resolve()));
-        channel.on('error', (err: Error) => logger.warn({ err: err.message, worker: this.options.index }, 'worker channel closed by the broker'));
+        channel.on('error', (err: Error) =>
+          logger.warn({ err: err.message, worker: this.options.index }, 'worker channel closed by the broker'),
+        );
         await channel.prefetch(1);
         this.channel = channel;
         const reply = await channel.consume(this.options.queue, (msg) => this.onMessage(channel, msg), {
@@ -149,11 +151,20 @@ export class QueueWorker {
       try {
         act();
       } catch (err) {
-        logger.warn({ err: (err as Error).message, what }, 'could not settle the message: the broker will redeliver it');
+        logger.warn(
+          { err: (err as Error).message, what },
+          'could not settle the message: the broker will redeliver it',
+        );
       }
     };
     const headers = (msg.properties.headers ?? {}) as Record<string, unknown>;
-    const publish = (target: string, body: Buffer, extraHeaders: Record<string, unknown>, messageId?: string, contentType?: string): Promise<void> =>
+    const publish = (
+      target: string,
+      body: Buffer,
+      extraHeaders: Record<string, unknown>,
+      messageId?: string,
+      contentType?: string,
+    ): Promise<void> =>
       new Promise<void>((resolve, reject) => {
         try {
           channel.sendToQueue(
@@ -165,7 +176,10 @@ export class QueueWorker {
               messageId: messageId ?? msg.properties.messageId,
               headers: extraHeaders,
             },
-            (err: unknown) => (err ? reject(new Error(`the broker did not confirm the message to ${target}`, { cause: err })) : resolve()),
+            (err: unknown) =>
+              err
+                ? reject(new Error(`the broker did not confirm the message to ${target}`, { cause: err }))
+                : resolve(),
           );
         } catch (err) {
           reject(new Error(`could not publish to ${target}`, { cause: err }));
@@ -188,7 +202,13 @@ export class QueueWorker {
           'x-kiln-queue': queue,
         }),
       republish: (job: BuildJob & { id: string }) =>
-        publish(queue, Buffer.from(JSON.stringify(job)), { ...withoutDeliveryHeaders(headers), 'x-kiln-admitted-by': agentId }, job.id, 'application/json'),
+        publish(
+          queue,
+          Buffer.from(JSON.stringify(job)),
+          { ...withoutDeliveryHeaders(headers), 'x-kiln-admitted-by': agentId },
+          job.id,
+          'application/json',
+        ),
     };
     return { delivery, release: () => channel.off('close', onClose) };
   }
