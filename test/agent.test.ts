@@ -239,6 +239,52 @@ describe('kiln agent', () => {
     expect(typo.out()).toBe('');
   });
 
+  it('publishes started, stage, log and finished events on the topic exchange', async () => {
+    const { repo, branch } = await release('evented', '1.0', helloManifest());
+    await using _agent = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'agent-ev', smtpUrl: smtp.url });
+    const id = randomUUID();
+    const connection = await connectAmqp(vhost.url);
+    try {
+      const channel = await connection.createChannel();
+      // A follower declares the exchange as the agent does: it may come first.
+      await channel.assertExchange('kiln.events', 'topic', { durable: true });
+      const { queue } = await channel.assertQueue('', { exclusive: true });
+      await channel.bindQueue(queue, 'kiln.events', `build.${id}.#`);
+      const events: Array<{ key: string; body: Record<string, unknown> }> = [];
+      await channel.consume(
+        queue,
+        (msg) => {
+          if (msg)
+            events.push({
+              key: msg.fields.routingKey,
+              body: JSON.parse(msg.content.toString()) as Record<string, unknown>,
+            });
+        },
+        { noAck: true },
+      );
+      await publishJob(vhost.url, { id, repo: repo.bare, branch });
+      await waitUntil(async () => events.some((e) => e.key.endsWith('.finished')), 'the finished event');
+      const kinds = events.map((e) => e.key.replace(`build.${id}.`, ''));
+      expect(kinds[0]).toBe('started');
+      expect(kinds.at(-1)).toBe('finished');
+      expect(kinds).toContain('stage');
+      expect(kinds).toContain('log');
+      expect(events.at(-1)?.body).toMatchObject({
+        buildId: id,
+        status: 'succeeded',
+        attempt: 1,
+        package: { name: 'evented', version: '1.0' },
+      });
+      const logText = events
+        .filter((e) => e.key.endsWith('.log'))
+        .flatMap((e) => (e.body.rows as Array<{ text: string }>).map((r) => r.text))
+        .join('');
+      expect(logText).toContain('building\n');
+    } finally {
+      await connection.close();
+    }
+  });
+
   it('acknowledges a second delivery of a finished job without building it again', async () => {
     const { repo, branch, commit } = await release('twice', '1.0', helloManifest());
     await using agent = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'agent-d', smtpUrl: smtp.url });
