@@ -3,7 +3,7 @@ import { registerAgent } from './commands/agent.js';
 import { registerCrawler } from './commands/crawler.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerLogs } from './commands/logs.js';
-import { registerPending } from './commands/pending.js';
+import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
 import { registerSubmit } from './commands/submit.js';
 import { EXIT, processIo, reportError, type Io } from './output.js';
@@ -15,12 +15,7 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     .showHelpAfterError('(run "kiln --help" for usage)')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride();
-  registerPending(program, io, {
-    name: 'run',
-    args: '[dir]',
-    description: "build a checkout's manifest locally with Docker (no broker or database) and print the report",
-    options: [['--json', 'print the build report as JSON on stdout']],
-  });
+  registerRun(program, io, done);
   registerAgent(program, io, done);
   registerCrawler(program, io, done);
   registerMigrate(program, io, done);

@@ -1,0 +1,135 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { Command } from 'commander';
+import { createDockerEngine, engineOptionsFromConfig } from '@kiln/agent';
+import {
+  InfrastructureError,
+  InvalidInputError,
+  ManifestError,
+  loadConfig,
+  parseReleaseBranch,
+  readManifest,
+  type BuildReport,
+  type Manifest,
+} from '@kiln/shared';
+import { EXIT, type Io } from '../output.js';
+import { createProgress } from './run-progress.js';
+import { formatReport } from './run-report.js';
+
+/** Ctrl-C: the shell's convention for "interrupted". */
+const EXIT_INTERRUPTED = 130;
+
+interface RunOptions {
+  json?: boolean;
+  artifacts?: string;
+}
+
+export function registerRun(program: Command, io: Io, done: (code: number) => void): void {
+  program
+    .command('run [dir]')
+    .description("build a checkout's manifest locally with Docker (no broker or database) and print the report")
+    .option('--json', 'print only the build report, as JSON, on stdout')
+    .option('--artifacts <dir>', 'where the payload .tar.gz goes (default: KILN_ARTIFACT_DIR)')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 the build succeeded, 1 it failed, 2 invalid manifest or usage, 130 interrupted.\n' +
+        '\nExamples:\n  $ kiln run\n  $ kiln run examples/libgreet --json | jq .install.files\n',
+    )
+    .action(async (dir: string | undefined, opts: RunOptions) => {
+      done(await runBuild(dir ?? '.', opts, io));
+    });
+}
+
+async function runBuild(dir: string, opts: RunOptions, io: Io): Promise<number> {
+  const workspace = path.resolve(dir);
+  const info = await stat(workspace).catch(() => null);
+  if (!info?.isDirectory()) throw new InvalidInputError(`${dir} is not a directory: give the path of a checkout`);
+  const config = loadConfig(io.env);
+
+  let manifest: Manifest;
+  try {
+    manifest = await readManifest(workspace);
+  } catch (err) {
+    if (!(err instanceof ManifestError)) throw err;
+    for (const line of err.message.split('\n')) io.err(`kiln: ${line}\n`);
+    if (opts.json) io.out(`${JSON.stringify(erroredReport(err.message))}\n`);
+    return EXIT.usage;
+  }
+
+  const engine = createDockerEngine({ ...engineOptionsFromConfig(config) });
+  try {
+    // What an earlier `kiln run` killed with SIGKILL left behind (never another live process's).
+    await engine.reap();
+  } catch (err) {
+    const where = io.env.DOCKER_HOST ?? '/var/run/docker.sock';
+    throw new InfrastructureError(`cannot reach Docker at ${where}: is the Docker engine running? (${(err as Error).message})`, { cause: err });
+  }
+
+  const live = io.isTty && !opts.json;
+  const progress = createProgress(io.err, { live, columns: process.stderr.columns });
+  const quiet = opts.json === true;
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      progress.close();
+      io.err('kiln: stopping the build and removing its containers (Ctrl-C again to quit at once)\n');
+      controller.abort();
+    } else {
+      process.exit(EXIT_INTERRUPTED);
+    }
+  };
+  process.on('SIGINT', onSigint);
+  let report: BuildReport;
+  try {
+    const outcome = await engine.build({
+      buildId: randomUUID(),
+      workspace,
+      manifest,
+      package: await packageOf(manifest, workspace),
+      artifactDir: path.resolve(opts.artifacts ?? config.KILN_ARTIFACT_DIR),
+      ...(config.KILN_ALLOW_INHERIT_ENV ? { hostEnv: io.env } : {}),
+      signal: controller.signal,
+      ...(quiet ? {} : { events: progress.events }),
+    });
+    report = outcome.report;
+  } finally {
+    process.off('SIGINT', onSigint);
+    progress.close();
+  }
+
+  if (opts.json) io.out(`${JSON.stringify(report)}\n`);
+  else io.out(formatReport(report));
+  if (report.status === 'succeeded') return EXIT.ok;
+  if (report.status === 'cancelled') return EXIT_INTERRUPTED;
+  return EXIT.failed;
+}
+
+/**
+ * The manifest's package name and version; otherwise what the checked-out
+ * branch says (`zlib-1.3.1`), as the crawler would read it; otherwise none.
+ */
+async function packageOf(manifest: Manifest, workspace: string): Promise<{ name: string; version: string } | null> {
+  const fromBranch = await currentBranch(workspace).then((branch) => (branch ? parseReleaseBranch(branch) : null));
+  const name = manifest.package.name ?? fromBranch?.name;
+  const version = manifest.package.version ?? fromBranch?.version;
+  return name && version ? { name, version } : null;
+}
+
+async function currentBranch(workspace: string): Promise<string | null> {
+  try {
+    const { stdout } = await promisify(execFile)('git', ['-C', workspace, 'symbolic-ref', '--quiet', '--short', 'HEAD'], { timeout: 5000 });
+    return stdout.trim() || null;
+  } catch {
+    // Not a git checkout, or a detached head: no branch to read a version from.
+    return null;
+  }
+}
+
+function erroredReport(error: string): BuildReport {
+  return { status: 'errored', package: null, durationMs: 0, stages: [], install: null, error };
+}
