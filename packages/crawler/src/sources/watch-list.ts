@@ -133,8 +133,11 @@ export class WatchList {
       return null;
     }
     let localPath: string | null = null;
-    if (check.kind === 'path') localPath = path.resolve(location);
-    else if (location.startsWith('file://')) {
+    if (check.kind === 'path') {
+      // `/srv/git/a.git/` and `/srv/git/a.git` are one repository, with one set of refs.
+      location = path.resolve(location);
+      localPath = location;
+    } else if (location.startsWith('file://')) {
       try {
         localPath = decodeURIComponent(new URL(location).pathname);
       } catch {
