@@ -3,7 +3,6 @@ import { checkRepoLocation, redactRepo } from './repo-url.js';
 describe('checkRepoLocation', () => {
   test.each([
     'https://github.com/madler/zlib.git',
-    'http://git.local/zlib.git',
     'ssh://git@example.org/zlib.git',
     'git://example.org/zlib.git',
     'file:///srv/git/zlib.git',
@@ -19,6 +18,7 @@ describe('checkRepoLocation', () => {
     ['--upload-pack=touch /tmp/x', /whitespace|option/],
     ['-oProxyCommand=x', /option/],
     ['ftp://example.org/x.git', /allowed are/],
+    ['http://git.local/zlib.git', /uses "http", allowed are https, ssh, git, file/],
     ['relative/path', /neither/],
     ['https://example.org/a\nb', /control/],
     ['', /empty/],

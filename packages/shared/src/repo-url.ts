@@ -1,12 +1,12 @@
 import path from 'node:path';
 
 /**
- * Where a repository may be cloned from: `https`, `http`, `ssh`, `git`, `file`
- * URLs, scp-like `user@host:path`, and absolute local paths. Everything else
- * (`ext::`, `fd::`, option-looking strings, control characters) is refused
- * before it reaches git.
+ * Where a repository may be cloned from: `https`, `ssh`, `git`, `file` URLs,
+ * scp-like `user@host:path`, and absolute local paths. Everything else
+ * (plain `http`, `ext::`, `fd::`, option-looking strings, control characters)
+ * is refused before it reaches git.
  */
-const ALLOWED_SCHEMES = new Set(['https:', 'http:', 'ssh:', 'git:', 'file:']);
+const ALLOWED_SCHEMES = new Set(['https:', 'ssh:', 'git:', 'file:']);
 const SCP_LIKE = /^(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+:(?!\/\/)[A-Za-z0-9._~/+-]+$/;
 export const MAX_REPO_LENGTH = 2048;
 
@@ -29,7 +29,7 @@ export function checkRepoLocation(repo: string): RepoCheck {
       return { ok: false, reason: 'is not a valid URL' };
     }
     if (!ALLOWED_SCHEMES.has(url.protocol)) {
-      return { ok: false, reason: `uses "${url.protocol.slice(0, -1)}", allowed are https, http, ssh, git, file` };
+      return { ok: false, reason: `uses "${url.protocol.slice(0, -1)}", allowed are https, ssh, git, file` };
     }
     if (url.hostname.startsWith('-')) return { ok: false, reason: 'has a host starting with "-"' };
     return { ok: true, kind: 'url' };

@@ -46,11 +46,6 @@ export function createGitCheckout(options: GitCheckoutOptions): Checkout {
       const { repo } = request;
       const check = checkRepoLocation(repo);
       if (!check.ok) throw new CheckoutError(`repository ${check.reason}`);
-      if (check.kind === 'url' && new URL(repo).protocol === 'http:') {
-        throw new CheckoutError(
-          `repository ${redactRepo(repo)} uses plain http, which Kiln does not clone from: use https`,
-        );
-      }
       if (request.branch !== undefined && !isSafeRefName(request.branch))
         throw new CheckoutError('branch is not a safe git branch name');
       if (request.commit !== undefined && !COMMIT.test(request.commit))
