@@ -1,6 +1,7 @@
 export * from './errors.js';
 export * from './branch.js';
 export * from './repo-url.js';
+export * from './git-environment.js';
 export * from './job.js';
 export * from './config.js';
 export * from './duration.js';

@@ -1,4 +1,4 @@
-import { checkRepoLocation, redactRepo } from './repo-url.js';
+import { checkRepoLocation, redactRepo, redactUrlsIn } from './repo-url.js';
 
 describe('checkRepoLocation', () => {
   test.each([
@@ -33,4 +33,11 @@ describe('checkRepoLocation', () => {
 test('redactRepo hides credentials', () => {
   expect(redactRepo('https://user:tok3n@example.org/x.git')).toBe('https://***@example.org/x.git');
   expect(redactRepo('/srv/git/x.git')).toBe('/srv/git/x.git');
+});
+
+test('redactUrlsIn removes user info from every URL in a message', () => {
+  expect(redactUrlsIn("fatal: unable to access 'https://x-token:ghp_abc@github.com/a/b.git/': 403 and ssh://git:pw@h/x")).toBe(
+    "fatal: unable to access 'https://***@github.com/a/b.git/': 403 and ssh://***@h/x",
+  );
+  expect(redactUrlsIn('https://git.example.org/x.git')).toBe('https://git.example.org/x.git');
 });

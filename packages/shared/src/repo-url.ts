@@ -42,3 +42,11 @@ export function checkRepoLocation(repo: string): RepoCheck {
 export function redactRepo(repo: string): string {
   return repo.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/@\s]*@/, (_m, scheme: string) => `${scheme}***@`);
 }
+
+/**
+ * Removes credentials from every URL quoted in a text (git's error messages
+ * quote the remote): `https://user:token@host` becomes `https://***@host`.
+ */
+export function redactUrlsIn(text: string): string {
+  return text.replace(/([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/@\s'"]+@/g, '$1***@');
+}

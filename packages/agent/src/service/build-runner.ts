@@ -7,6 +7,7 @@ import {
   parseReleaseBranch,
   readManifest,
   redactRepo,
+  redactUrlsIn,
   toError,
   type BuildReport,
   type Logger,
@@ -19,7 +20,6 @@ import type { BuildEventPublisher } from './build-events.js';
 import { CheckoutError, type CheckedOut, type Checkout } from './checkout.js';
 import { startLease } from './lease.js';
 import { LiveLog } from './live-log.js';
-import { redactCredentials } from './redact.js';
 
 export interface BuildRunnerOptions {
   store: BuildStore;
@@ -216,7 +216,7 @@ export class BuildRunner {
       const err = toError(thrown);
       if (err instanceof InvalidInputError || isErrorNamed(err, 'InvalidInputError')) {
         say('kiln', err.message);
-        return await finish(errored(pkg, started, 'setup', redactCredentials(err.message)));
+        return await finish(errored(pkg, started, 'setup', redactUrlsIn(err.message)));
       }
       logger.warn({ err }, 'build could not run; the job goes back to the queue');
       return { kind: 'retry', error: err };

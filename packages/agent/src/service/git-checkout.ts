@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { checkRepoLocation, isSafeRefName, redactRepo, type Logger } from '@kiln/shared';
+import { checkRepoLocation, isSafeRefName, redactRepo, redactUrlsIn, type Logger } from '@kiln/shared';
 import type { SimpleGit } from 'simple-git';
 import { CheckoutError, type CheckedOut, type Checkout, type CheckoutRequest } from './checkout.js';
 import { withDirLock } from './dir-lock.js';
 import { createGitClient } from './git-client.js';
-import { redactCredentials } from './redact.js';
 
 export interface GitCheckoutOptions {
   /** Mirrors live in `<cacheDir>/mirrors/<sha256(repo)>.git`. */
@@ -81,7 +80,7 @@ export function createGitCheckout(options: GitCheckoutOptions): Checkout {
       return await work();
     } catch (err) {
       if (err instanceof CheckoutError) throw err;
-      const message = redactCredentials(err instanceof Error ? err.message : String(err))
+      const message = redactUrlsIn(err instanceof Error ? err.message : String(err))
         .trim()
         .split('\n')
         .filter(Boolean)

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { checkRepoLocation, InvalidInputError } from '@kiln/shared';
-import { gitEnv } from './git-env.js';
+import { checkRepoLocation, gitEnvironment, InvalidInputError } from '@kiln/shared';
 import { GitCommandError } from './git-error.js';
 import { runGit, runGitBuffer, type RunGitOptions } from './run-git.js';
 
@@ -67,7 +66,7 @@ export class GitHeadLister implements HeadLister {
   private readonly options: RunGitOptions;
   constructor(options: RunGitOptions) {
     // One environment for every call, not a copy of process.env per spawn.
-    this.options = { ...options, env: options.env ?? gitEnv() };
+    this.options = { ...options, env: options.env ?? gitEnvironment() };
   }
   listHeads(location: string): Promise<HeadListing> {
     return listHeads(location, this.options);

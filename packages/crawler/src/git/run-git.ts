@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
-import { gitEnv } from './git-env.js';
+import { gitEnvironment, redactUrlsIn } from '@kiln/shared';
 import { GitCommandError } from './git-error.js';
-import { redactUrls } from './redact.js';
 
 export interface RunGitOptions {
   timeoutMs: number;
@@ -24,7 +23,7 @@ export async function runGitBuffer(args: readonly string[], options: RunGitOptio
   const maxBytes = options.maxOutputBytes ?? 64 * 1024 * 1024;
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, {
-      env: options.env ?? gitEnv(),
+      env: options.env ?? gitEnvironment(),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -65,7 +64,7 @@ export async function runGitBuffer(args: readonly string[], options: RunGitOptio
       if (failure) return reject(failure);
       if (code === 0) return resolve(out.length === 1 && out[0] ? out[0] : Buffer.concat(out));
       const last = errText.trim().split('\n').filter(Boolean).pop() ?? `exited with ${code ?? signal}`;
-      reject(new GitCommandError(redactUrls(last.slice(0, 500)), 'exit'));
+      reject(new GitCommandError(redactUrlsIn(last.slice(0, 500)), 'exit'));
     });
   });
 }
