@@ -1,4 +1,5 @@
-import { formatDuration, type BuildReport, type InstalledFile } from '@kiln/shared';
+import { formatDuration, type BuildReport } from '@kiln/shared';
+import { fileTable, formatSize, table } from '../format.js';
 
 /** The end of `kiln run` for a person: stages and commands with times, then every installed file. */
 export function formatReport(report: BuildReport): string {
@@ -24,41 +25,7 @@ export function formatReport(report: BuildReport): string {
     out.push(`installed: ${install.files.length} files, ${formatSize(install.sizeBytes)}`);
     if (install.artifact) out.push(`artifact: ${install.artifact.path}\n  sha256 ${install.artifact.sha256}, ${formatSize(install.artifact.sizeBytes)}`);
     out.push('');
-    out.push(
-      ...table(
-        ['path', 'kind', 'size', 'mode', 'sha256', 'details'],
-        install.files.map((f) => [f.path, f.kind, f.kind === 'symlink' ? '' : formatSize(f.size), f.mode, f.sha256 ?? '', details(f)]),
-        [false, false, true, false, false, false],
-      ),
-    );
+    out.push(...fileTable(install.files));
   }
   return `${out.join('\n')}\n`;
-}
-
-function details(file: InstalledFile): string {
-  if (file.kind === 'symlink') return `-> ${file.target ?? ''}`;
-  if (!file.linkage) return '';
-  return file.needed?.length ? `${file.linkage}: ${file.needed.join(', ')}` : file.linkage;
-}
-
-export function formatSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-}
-
-function table(header: string[], rows: string[][], alignRight: boolean[]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, i) => (alignRight[i] ? cell.padStart(widths[i] ?? 0) : i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)];
 }

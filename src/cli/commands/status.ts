@@ -3,6 +3,7 @@ import { InvalidInputError, createPool, formatDuration, loadConfig, redactRepo, 
 import { getBuild, listBuilds, resolveBuildId, type BuildDetails, type BuildSummary } from '@kiln/agent';
 import { EXIT, type Io } from '../output.js';
 import { databaseError } from './database-error.js';
+import { fileTable, formatSize, table } from '../format.js';
 
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'errored', 'cancelled'] as const;
 
@@ -76,7 +77,7 @@ async function showList(
         : '-',
     `${formatAge(now - Date.parse(b.queuedAt))} ago`,
   ]);
-  io.out(table(['ID', 'PACKAGE', 'VERSION', 'STATUS', 'ATTEMPT', 'DURATION', 'QUEUED'], rows));
+  io.out(`${table(['ID', 'PACKAGE', 'VERSION', 'STATUS', 'ATTEMPT', 'DURATION', 'QUEUED'], rows).join('\n')}\n`);
   return EXIT.ok;
 }
 
@@ -124,8 +125,11 @@ export function describe(b: BuildDetails, io: Pick<Io, 'isTty'>): string {
       }
     }
   }
-  if (b.files.count > 0) lines.push(`files     ${b.files.count} files, ${formatBytes(b.files.sizeBytes)}`);
-  if (b.artifact?.path) lines.push(`artifact  ${b.artifact.path}`);
+  if (b.artifact?.path) lines.push(`artifact  ${b.artifact.path}${b.artifact.sha256 ? ` (sha256 ${b.artifact.sha256})` : ''}`);
+  if (b.files.count > 0) {
+    lines.push(`files     ${b.files.count} files, ${formatSize(b.files.sizeBytes)}`);
+    lines.push(...fileTable(b.files.list).map((l) => `  ${l}`));
+  }
   lines.push(`logs      kiln logs ${b.id}${b.status === 'running' || b.status === 'queued' ? ' --follow' : ''}`);
   return `${lines.join('\n')}\n`;
 }
@@ -134,18 +138,6 @@ function oneLine(command: string): string {
   const first = command.split('\n')[0] ?? '';
   const short = first.length > 100 ? `${first.slice(0, 99)}…` : first;
   return command.includes('\n') ? `${short} …` : short;
-}
-
-function table(header: string[], rows: string[][]): string {
-  // eslint-disable-next-line no-control-regex
-  const visible = (s: string): number => s.replace(/\u001b\[[0-9;]*m/g, '').length;
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => visible(r[i] ?? ''))));
-  const line = (cells: string[]): string =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat((widths[i] ?? 0) - visible(c))))
-      .join('  ')
-      .trimEnd();
-  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }
 
 const COLOURS: Record<string, string> = {
@@ -168,16 +160,4 @@ export function formatAge(ms: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m`;
   if (s < 86_400) return `${Math.floor(s / 3600)}h`;
   return `${Math.floor(s / 86_400)}d`;
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }

@@ -1,4 +1,4 @@
-import { InvalidInputError, type BuildStatus, type Queryable } from '@kiln/shared';
+import { InvalidInputError, type BuildStatus, type FileKind, type InstalledFile, type Queryable } from '@kiln/shared';
 
 /** The package database as `kiln status` and `kiln logs` read it. */
 export interface BuildSummary {
@@ -45,7 +45,7 @@ export interface BuildDetails extends BuildSummary {
   heartbeatAt: string | null;
   stages: StageDetails[];
   /** The files this build installed, and whether `packages` points at it. */
-  files: { count: number; sizeBytes: number };
+  files: { count: number; sizeBytes: number; list: InstalledFile[] };
   current: boolean;
   artifact: { path: string | null; sha256: string | null } | null;
 }
@@ -165,8 +165,17 @@ export async function getBuild(db: Queryable, id: string): Promise<BuildDetails 
       'SELECT stage_position, position, command, exit_code, started_at, duration_ms::float8 AS duration_ms FROM build_commands WHERE build_id = $1 ORDER BY stage_position, position',
       [id],
     ),
-    db.query<{ count: number; size: number }>(
-      'SELECT count(*)::int AS count, COALESCE(sum(size), 0)::float8 AS size FROM package_files WHERE build_id = $1',
+    db.query<{
+      path: string;
+      size: number;
+      mode: string;
+      sha256: string | null;
+      kind: FileKind;
+      linkage: 'static' | 'dynamic' | null;
+      needed: string[] | null;
+      target: string | null;
+    }>(
+      'SELECT path, size::float8 AS size, mode, sha256, kind, linkage, needed, target FROM package_files WHERE build_id = $1 ORDER BY path',
       [id],
     ),
     db.query<{ artifact: string | null; payload_sha256: string | null }>(
@@ -200,7 +209,20 @@ export async function getBuild(db: Queryable, id: string): Promise<BuildDetails 
           durationMs: c.duration_ms,
         })),
     })),
-    files: { count: files.rows[0]?.count ?? 0, sizeBytes: files.rows[0]?.size ?? 0 },
+    files: {
+      count: files.rows.length,
+      sizeBytes: files.rows.reduce((sum, f) => sum + f.size, 0),
+      list: files.rows.map((f) => ({
+        path: f.path,
+        size: f.size,
+        mode: f.mode,
+        kind: f.kind,
+        ...(f.sha256 ? { sha256: f.sha256 } : {}),
+        ...(f.linkage ? { linkage: f.linkage } : {}),
+        ...(f.needed ? { needed: f.needed } : {}),
+        ...(f.target ? { target: f.target } : {}),
+      })),
+    },
     current: current !== undefined,
     artifact: current ? { path: current.artifact, sha256: current.payload_sha256 } : null,
   };

@@ -1,0 +1,47 @@
+import type { InstalledFile } from '@kiln/shared';
+
+/** Sizes as people read them: `749 KiB`, `1.2 MiB`. */
+export function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+/** Aligned columns; widths ignore colour codes. */
+export function table(header: string[], rows: string[][], alignRight: boolean[] = []): string[] {
+  // eslint-disable-next-line no-control-regex
+  const visible = (s: string): number => s.replace(/\u001b\[[0-9;]*m/g, '').length;
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => visible(r[i] ?? ''))));
+  const pad = (cell: string, i: number, last: boolean): string => {
+    const fill = ' '.repeat(Math.max(0, (widths[i] ?? 0) - visible(cell)));
+    if (alignRight[i]) return fill + cell;
+    return last ? cell : cell + fill;
+  };
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, i) => pad(cell, i, i === cells.length - 1))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+/** Every installed file: path, kind, size, mode, sha256 and linkage or link target. */
+export function fileTable(files: InstalledFile[]): string[] {
+  return table(
+    ['path', 'kind', 'size', 'mode', 'sha256', 'details'],
+    files.map((f) => [f.path, f.kind, f.kind === 'symlink' ? '' : formatSize(f.size), f.mode, f.sha256 ?? '', fileDetails(f)]),
+    [false, false, true, false, false, false],
+  );
+}
+
+function fileDetails(file: InstalledFile): string {
+  if (file.kind === 'symlink') return `-> ${file.target ?? ''}`;
+  if (!file.linkage) return '';
+  return file.needed?.length ? `${file.linkage}: ${file.needed.join(', ')}` : file.linkage;
+}
