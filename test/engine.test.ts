@@ -250,7 +250,7 @@ look:
     - grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status
     - cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max
     - ls /var/run/docker.sock /run/docker.sock 2>&1 || true
-    - id -u
+    - echo "interfaces:" $(ls /sys/class/net)
 `,
       await h.workspace(),
     );
@@ -263,6 +263,8 @@ look:
     expect(text).toContain('123\n');
     expect(text).toContain(`${300 * 1024 ** 2}\n`);
     expect(text).toContain('No such file or directory');
+    // KILN_NETWORK=none (the tests' setting): loopback only.
+    expect(text).toContain('interfaces: lo\n');
   }, 30_000);
 
   test('a fork bomb ends as a failed build with the process limit named; the host is unharmed', async () => {

@@ -6,7 +6,7 @@ import type { BuildReport, InstallReport, Logger, ManifestSection, StageReport }
 import { toError } from '@kiln/shared';
 import { writeArtifact } from './artifact-writer.js';
 import { resolveEnvironment, type BuildEnvironment } from './build-environment.js';
-import type { ContainerRuntime, ContainerSpec, ImageInfo, Mount } from './container-runtime.js';
+import type { ContainerRuntime, ContainerSpec, ImageInfo, Mount, StageContainer } from './container-runtime.js';
 import { buildLabels, LABEL, type Owner, type ResourceRole } from './labels.js';
 import { formatBytes } from './limits-text.js';
 import { LogKeeper } from './log-keeper.js';
@@ -16,7 +16,7 @@ import { prepareCacheKey, prepareCacheTag } from './prepare-cache.js';
 import { SecretMasker } from './secret-masker.js';
 import { prepareStage, type PreparedStage } from './stage-container.js';
 import { runStage, type StageResult } from './stage-runner.js';
-import { renderStageScript } from './stage-script.js';
+import { renderStageScript, STAGE_COMMAND } from './stage-script.js';
 import { DESTDIR_PATH, WORKSPACE_PATH, type BuildOutcome, type BuildRequest, type LogStream, type ResourceLimits } from './types.js';
 
 export interface SessionDeps {
@@ -38,6 +38,14 @@ interface PlannedStage {
 type Pending = Promise<{ prepared: PreparedStage } | { error: Error }>;
 
 const KILN_DIR = path.posix.dirname(DESTDIR_PATH);
+/**
+ * Stage containers made ahead of the one running. Making one (create, copy
+ * the script in, attach) takes longer than a short stage runs; two ahead keep
+ * a container ready. Unused ones (after a failure) are removed with the rest.
+ */
+const LOOKAHEAD = 2;
+/** The network holder waits on stdin that never comes: no work, no output, no end until removed. */
+const HOLDER_COMMAND = ['cat'];
 const DOCKER_SOCKETS = ['/var/run/docker.sock', '/run/docker.sock'];
 
 /** A build could not run as asked (not a failing command): reported as `errored`. */
@@ -55,9 +63,11 @@ export class BuildSession {
   private readonly masker: SecretMasker;
   private readonly log: LogKeeper;
   private readonly stages: StageReport[] = [];
-  private readonly containers = new Set<PreparedStage>();
+  private readonly containers = new Set<StageContainer>();
   private readonly pending = new Set<Pending>();
   private readonly removals: Array<Promise<Error | null>> = [];
+  private holder: StageContainer | null = null;
+  private network: ContainerSpec['network'];
   private readonly logger?: Logger;
 
   constructor(
@@ -68,6 +78,7 @@ export class BuildSession {
     this.masker = new SecretMasker(this.env.secrets);
     this.log = new LogKeeper(deps.limits.logLimitBytes);
     this.logger = deps.logger?.child({ buildId: request.buildId });
+    this.network = deps.limits.network;
   }
 
   async run(): Promise<BuildOutcome> {
@@ -93,6 +104,7 @@ export class BuildSession {
     for (const note of this.env.notes) this.system('', `${note}\n`);
     await this.checkWorkspace();
     const base = await this.ensureImage(manifest.image);
+    await this.shareNetwork(base);
     const plan: PlannedStage[] = manifest.stages.map((s) => ({ name: s.name, role: 'stage', section: s }));
     if (manifest.install) plan.push({ name: 'install', role: 'install', section: manifest.install });
     const skipRest = (from: number) => {
@@ -111,20 +123,20 @@ export class BuildSession {
     }
 
     const mounts = await this.mounts();
-    const make = (index: number): Pending | null => {
-      const stage = plan[index];
-      return stage ? this.precreate(stage, compiler.info.id, mounts) : null;
+    // Containers are made ahead, while earlier stages run: a fresh container per stage at no extra wait.
+    const made = new Map<number, Pending>();
+    const makeAhead = (from: number) => {
+      for (let j = from; j < Math.min(plan.length, from + LOOKAHEAD); j++) {
+        if (!made.has(j)) made.set(j, this.precreate(plan[j]!, compiler.info.id, mounts));
+      }
     };
-    let next = make(0);
+    makeAhead(0);
     let payload: InstallReport | null = null;
     for (let i = 0; i < plan.length; i++) {
       const stage = plan[i]!;
-      const current = await this.take(next!);
-      next = null;
-      const result = await this.runOne(stage, current, compiler.ref, () => {
-        // The next stage's container is made while this one runs: a fresh container per stage at no extra wait.
-        next = make(i + 1);
-      });
+      const current = await this.take(made.get(i)!);
+      makeAhead(i + 1);
+      const result = await this.runOne(stage, current, compiler.ref);
       if (result.status !== 'succeeded') {
         const failed = this.stages.at(-1)!;
         skipRest(i + 1);
@@ -174,13 +186,12 @@ export class BuildSession {
     return { status: 'succeeded', compiler: { ref, info } };
   }
 
-  private async runOne(stage: PlannedStage, prepared: PreparedStage, image: string, onStarted?: () => void): Promise<StageResult> {
+  private async runOne(stage: PlannedStage, prepared: PreparedStage, image: string): Promise<StageResult> {
     const position = this.stages.length;
     const events = this.request.events;
     const limits = this.deps.limits;
     events?.stageStarted?.({ stage: stage.name, position, image });
     this.logger?.info({ stage: stage.name, image }, 'stage started');
-    let startedHook = onStarted;
     const result = await runStage(prepared, {
       stage: stage.name,
       lines: stage.section.script,
@@ -193,8 +204,6 @@ export class BuildSession {
       ...(this.request.signal ? { signal: this.request.signal } : {}),
       onOutput: (stream, text) => this.output(stage.name, stream, text),
       onCommandStarted: (index, command) => {
-        startedHook?.();
-        startedHook = undefined;
         this.system(stage.name, `$ ${command}\n`);
         events?.commandStarted?.({ stage: stage.name, position, index, command });
       },
@@ -209,8 +218,6 @@ export class BuildSession {
       }
       throw error;
     });
-    // A stage that ended before its first line still lets the next container be made.
-    startedHook?.();
     if (result.endedEarly) this.system(stage.name, 'the script called exit 0 before its last line: later lines did not run\n');
     const report: StageReport = {
       name: stage.name,
@@ -233,15 +240,16 @@ export class BuildSession {
     const spec: ContainerSpec = {
       name: containerName(this.request.buildId, stage.name),
       image,
-      entrypoint: ['/bin/sh'],
-      command: [`${KILN_DIR}/stage.sh`],
+      entrypoint: STAGE_COMMAND.slice(0, 1),
+      command: STAGE_COMMAND.slice(1),
+      stdin: true,
       workingDir: workdir,
       labels: buildLabels(owner, this.request.buildId, stage.role, stage.name),
       mounts,
       memoryBytes: limits.memoryBytes,
       cpus: limits.cpus,
       pids: limits.pids,
-      network: limits.network,
+      network: this.network,
     };
     const script = renderStageScript({
       lines: stage.section.script,
@@ -252,7 +260,7 @@ export class BuildSession {
     });
     const pending: Pending = prepareStage(this.deps.runtime, spec, script).then(
       (prepared) => {
-        this.containers.add(prepared);
+        this.containers.add(prepared.container);
         return { prepared };
       },
       (err: unknown) => ({ error: toError(err) }),
@@ -261,9 +269,46 @@ export class BuildSession {
     return pending;
   }
 
+  /**
+   * One network namespace for the whole build, held by a container that does
+   * nothing, which every stage container joins. Setting up a namespace (a veth
+   * pair and bridge port, with `bridge`) is most of what starting a container
+   * costs; stages still get fresh containers (filesystem, processes, limits),
+   * and no process survives its stage to use the shared network. If the image
+   * cannot hold it (no `cat`), each stage gets its own, as with `docker run`.
+   */
+  private async shareNetwork(base: ImageInfo): Promise<void> {
+    const { limits, owner, runtime } = this.deps;
+    if (limits.network === 'host') return;
+    let holder: StageContainer | null = null;
+    try {
+      holder = await runtime.create({
+        name: containerName(this.request.buildId, 'network'),
+        image: base.id,
+        entrypoint: HOLDER_COMMAND,
+        command: [],
+        workingDir: '/',
+        labels: buildLabels(owner, this.request.buildId, 'network'),
+        mounts: [],
+        stdin: true,
+        memoryBytes: 16 * 1024 ** 2,
+        cpus: 0.1,
+        pids: 8,
+        network: limits.network,
+      });
+      this.holder = holder;
+      await holder.start();
+      this.network = `container:${holder.id}`;
+    } catch (err) {
+      this.logger?.debug({ err }, 'no shared network namespace: each stage gets its own');
+      this.holder = null;
+      await holder?.remove().catch(() => undefined);
+    }
+  }
+
   /** A finished stage's container goes at once, in the background: the next stage need not wait for it. */
   private discard(stage: PreparedStage): void {
-    this.containers.delete(stage);
+    this.containers.delete(stage.container);
     const removal = stage.container.remove().then(
       () => null,
       (err: unknown) => toError(err),
@@ -389,7 +434,8 @@ export class BuildSession {
   /** Every container this build made (or is still making) is removed, whatever happened. */
   private async cleanup(): Promise<void> {
     await Promise.allSettled([...this.pending]);
-    const results = await Promise.allSettled([...this.containers].map((c) => c.container.remove()));
+    if (this.holder) this.containers.add(this.holder);
+    const results = await Promise.allSettled([...this.containers].map((c) => c.remove()));
     for (const result of results) {
       if (result.status === 'rejected') this.logger?.warn({ err: result.reason }, 'could not remove a container');
     }

@@ -13,23 +13,19 @@ export interface ContainerSpec {
   workingDir: string;
   labels: Record<string, string>;
   mounts: Mount[];
+  /** Keep stdin open for attach() to write once (and close). */
+  stdin: boolean;
   memoryBytes: number;
   cpus: number;
   pids: number;
-  network: 'bridge' | 'none' | 'host';
+  /** `container:<id>`: join that container's network namespace (made once per build, see build-session). */
+  network: 'bridge' | 'none' | 'host' | `container:${string}`;
 }
 
 export interface Mount {
   type: 'bind' | 'volume';
   source: string;
   target: string;
-}
-
-export interface FileToPut {
-  /** Relative to the directory given to putFiles. */
-  path: string;
-  content: string | Buffer;
-  mode: number;
 }
 
 export type OutputStreamName = 'stdout' | 'stderr';
@@ -54,10 +50,12 @@ export interface PathStat {
 export interface StageContainer {
   readonly id: string;
   readonly name: string;
-  /** Writes files into the (created, not yet started) container's filesystem under `dir`. */
-  putFiles(dir: string, files: FileToPut[]): Promise<void>;
-  /** Connects to the output before the start, so nothing is missed; `ended` settles when the output closes. */
-  attach(listener: OutputListener): Promise<{ ended: Promise<void> }>;
+  /**
+   * Connects to the output before the start, so nothing is missed; `ended`
+   * settles when the output closes. `input` is written to stdin, which is
+   * then closed (the container must be created with `stdin`).
+   */
+  attach(listener: OutputListener, input?: string): Promise<{ ended: Promise<void> }>;
   start(): Promise<void>;
   /** Resolves when the container has stopped. */
   wait(): Promise<ContainerExit>;

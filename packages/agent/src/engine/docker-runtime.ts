@@ -1,13 +1,11 @@
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import { pack } from 'tar-stream';
 import { InfrastructureError, type Logger } from '@kiln/shared';
 import type {
   ContainerExit,
   ContainerRuntime,
   ContainerSpec,
   FileChange,
-  FileToPut,
   ImageInfo,
   ImageStore,
   LabelledResource,
@@ -44,8 +42,9 @@ export class DockerRuntime implements ContainerRuntime {
         Labels: spec.labels,
         AttachStdout: true,
         AttachStderr: true,
-        AttachStdin: false,
-        OpenStdin: false,
+        AttachStdin: spec.stdin,
+        OpenStdin: spec.stdin,
+        StdinOnce: spec.stdin,
         Tty: false,
         NetworkDisabled: spec.network === 'none',
         HostConfig: {
@@ -119,27 +118,11 @@ class DockerStageContainer implements StageContainer {
     return this.container.id;
   }
 
-  async putFiles(dir: string, files: FileToPut[]): Promise<void> {
-    const archive = pack();
-    const dirs = new Set<string>();
-    for (const file of files) {
-      // Parent directories first: the target may not have them yet.
-      const parts = file.path.split('/').slice(0, -1);
-      for (let i = 1; i <= parts.length; i++) {
-        const parent = parts.slice(0, i).join('/');
-        if (!dirs.has(parent)) archive.entry({ name: parent, type: 'directory', mode: 0o755 });
-        dirs.add(parent);
-      }
-      archive.entry({ name: file.path, mode: file.mode }, file.content);
-    }
-    archive.finalize();
-    const tar = await streamToBuffer(archive);
-    await call(`copy files into ${this.name}`, () => this.container.putArchive(tar, { path: dir }));
-  }
-
-  async attach(listener: OutputListener): Promise<{ ended: Promise<void> }> {
+  async attach(listener: OutputListener, input?: string): Promise<{ ended: Promise<void> }> {
+    const withInput = input !== undefined;
+    // hijack: a raw two-way connection, so that ending our side closes the container's stdin.
     const stream = await call(`attach to ${this.name}`, () =>
-      this.container.attach({ stream: true, stdout: true, stderr: true, logs: false }),
+      this.container.attach({ stream: true, stdout: true, stderr: true, logs: false, ...(withInput ? { stdin: true, hijack: true } : {}) }),
     );
     const sink = (name: 'stdout' | 'stderr') =>
       new Writable({
@@ -150,6 +133,11 @@ class DockerStageContainer implements StageContainer {
       });
     this.output = stream;
     this.docker.modem.demuxStream(stream, sink('stdout'), sink('stderr'));
+    if (withInput) {
+      // Held by the daemon until the process starts and reads it.
+      stream.write(input);
+      stream.end();
+    }
     const ended = new Promise<void>((resolve) => {
       stream.on('end', resolve);
       stream.on('close', resolve);
@@ -165,6 +153,8 @@ class DockerStageContainer implements StageContainer {
 
   async wait(): Promise<ContainerExit> {
     const result = (await call(`wait for ${this.name}`, () => this.container.wait())) as { StatusCode?: number };
+    // Only a failure needs its cause: a stage that exited 0 succeeded whatever the OOM killer did inside.
+    if (result.StatusCode === 0) return { exitCode: 0, oomKilled: false };
     const state = (await call(`inspect ${this.name}`, () => this.container.inspect())).State;
     return { exitCode: result.StatusCode ?? state.ExitCode, oomKilled: Boolean(state.OOMKilled) };
   }
@@ -333,10 +323,4 @@ function messageOf(err: unknown): string {
 function toList(value: string | string[] | undefined | null): string[] | null {
   if (value === undefined || value === null) return null;
   return Array.isArray(value) ? value : [value];
-}
-
-async function streamToBuffer(stream: AsyncIterable<unknown>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }

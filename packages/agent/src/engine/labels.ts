@@ -17,7 +17,7 @@ export const LABEL = {
 } as const;
 
 /** `prepare-cache` images and `cache` volumes are kept on purpose: they are caches, not leftovers. */
-export type ResourceRole = 'prepare' | 'stage' | 'install' | 'prepare-cache' | 'cache';
+export type ResourceRole = 'prepare' | 'stage' | 'install' | 'network' | 'prepare-cache' | 'cache';
 export const KEPT_ROLES: ReadonlySet<string> = new Set<ResourceRole>(['prepare-cache', 'cache']);
 
 export interface Owner {

@@ -1,8 +1,8 @@
 import type { ContainerRuntime, ContainerSpec, OutputListener, StageContainer } from './container-runtime.js';
-import { STAGE_SCRIPT_PATH } from './stage-script.js';
 
 /**
- * A stage's container, created, loaded with its script and attached, but not
+ * A stage's container, created and attached, its script written to its
+ * stdin (never to its filesystem, a committed image or its config), but not
  * started: creating it is most of what `docker run` costs, so the engine
  * makes the next stage's container while the current stage runs.
  */
@@ -17,9 +17,8 @@ export interface PreparedStage {
 export async function prepareStage(runtime: ContainerRuntime, spec: ContainerSpec, script: string): Promise<PreparedStage> {
   const container = await runtime.create(spec);
   try {
-    await container.putFiles('/', [{ path: STAGE_SCRIPT_PATH.slice(1), content: script, mode: 0o700 }]);
     let sink: OutputListener = () => undefined;
-    const { ended } = await container.attach((stream, chunk) => sink(stream, chunk));
+    const { ended } = await container.attach((stream, chunk) => sink(stream, chunk), script);
     return {
       container,
       ended,

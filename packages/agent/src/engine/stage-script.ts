@@ -3,8 +3,12 @@ import { formatMarkerLine } from './stage-markers.js';
 /** The wrapper's exit status when the process limit refused forks during a line. */
 export const REFUSED_EXIT = 125;
 
-/** Where the wrapper is put inside a stage container (it deletes itself at once). */
-export const STAGE_SCRIPT_PATH = '/kiln/stage.sh';
+/**
+ * The stage container's command: read the wrapper from stdin (the engine
+ * writes it and closes stdin), then run it with stdin from /dev/null, so no
+ * build command can read the rest of the script.
+ */
+export const STAGE_COMMAND = ['/bin/sh', '-c', 'eval "$(cat)" </dev/null'];
 
 export interface StageScriptInput {
   lines: readonly string[];
@@ -30,7 +34,6 @@ export function renderStageScript(input: StageScriptInput): string {
   const t = input.token;
   const out = [
     '# Written by Kiln for one stage.',
-    `rm -f ${STAGE_SCRIPT_PATH}`,
     'exec 9>&1',
     'umask 022',
     // Forks refused by the process limit so far, read with builtins only (a fork may be what is refused).
