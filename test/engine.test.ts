@@ -179,6 +179,49 @@ leak:
   }, 30_000);
 });
 
+describe('environment and caches', () => {
+  const manifest = `image: ${IMAGE}
+environment:
+  inherit: true
+  vars: [FROM_MANIFEST=yes]
+stages: [show]
+show:
+  script: ['echo "cc=$CC token=$CI_JOB_TOKEN manifest=$FROM_MANIFEST kiln=$KILN_DATABASE_URL path=$PATH"']
+`;
+  const hostEnv = { CC: 'clang', CI_JOB_TOKEN: 'tok-123456', KILN_DATABASE_URL: 'postgres://secret@db/kiln', PATH: '/host/only' };
+
+  test('inherit: true passes the host environment where the operator allows it, masking its secrets', async () => {
+    const out = await h.build(h.engine({}, { allowInheritEnv: true }), manifest, await h.workspace(), { hostEnv });
+    expect(logText(out.log, { stream: 'stdout' })).toBe('cc=clang token=*** manifest=yes kiln= path=/usr/local/bin:/usr/bin:/bin\n');
+  }, 30_000);
+
+  test('where the operator does not allow it, inherit is ignored and the log says so', async () => {
+    const out = await h.build(h.engine(), manifest, await h.workspace(), { hostEnv });
+    expect(logText(out.log, { stream: 'stdout' })).toBe('cc= token= manifest=yes kiln= path=/usr/local/bin:/usr/bin:/bin\n');
+    expect(logText(out.log, { stream: 'system' })).toContain('environment.inherit is ignored');
+  }, 30_000);
+
+  test('cache paths are kept between builds of the same package, and in no payload', async () => {
+    const cached = `image: ${IMAGE}
+stages: [build]
+build: {script: ["cat /root/.ccache/count 2>/dev/null || echo none", "echo hit >> /root/.ccache/count"]}
+install: {script: ["echo hit >> /root/.ccache/count", "mkdir -p $DESTDIR/x && touch $DESTDIR/x/y"]}
+cache: [/root/.ccache, /var/cache/thing]
+`;
+    const pkg = { name: `cache-test-${process.pid}`, version: '1' };
+    try {
+      const first = await h.build(h.engine(), cached, await h.workspace(), { package: pkg });
+      expect(logText(first.log, { stage: 'build', stream: 'stdout' })).toBe('none\n');
+      expect(first.report.install!.files.map((f) => f.path)).toEqual(['/x/y']);
+      const second = await h.build(h.engine(), cached, await h.workspace(), { package: pkg });
+      expect(logText(second.log, { stage: 'build', stream: 'stdout' })).toBe('hit\nhit\n');
+    } finally {
+      const volumes = (await h.docker.listVolumes({ filters: { label: ['kiln.role=cache'] } })).Volumes ?? [];
+      for (const v of volumes.filter((v) => v.Labels?.['kiln.cache-key']?.startsWith(`${pkg.name}:`))) await h.docker.getVolume(v.Name).remove();
+    }
+  }, 30_000);
+});
+
 describe('install', () => {
   test('DESTDIR and not: everything installed is found, classified and hashed, and the artifact matches', async () => {
     const manifest = `image: ${IMAGE}
@@ -192,6 +235,7 @@ install:
     - mkdir -p /usr/local/bin /etc/app && cp /bin/busybox /usr/local/bin/ignores-destdir
     - cp app.conf /etc/app/app.conf && printf '!<arch>\\n' > /usr/local/lib.a && echo tmp > /tmp/not-payload
     - mkdir -p /root/.cache && echo x > /root/.cache/not-payload
+    - ln "$DESTDIR/usr/bin/app" "$DESTDIR/usr/bin/app-hard" && echo 'app:x:999:999::/:/bin/false' >> /etc/passwd
 `;
     const artifacts = await h.tempDir();
     const out = await h.build(h.engine(), manifest, await h.workspace(), { artifactDir: artifacts });
@@ -201,7 +245,9 @@ install:
     const busybox = { sha256: busyboxSum.slice(0, 64), kind: 'executable', linkage: 'static', mode: '0755' };
     expect(install.files.map((f) => f.path)).toEqual([
       '/etc/app/app.conf',
+      '/etc/passwd',
       '/usr/bin/app',
+      '/usr/bin/app-hard',
       '/usr/bin/app-link',
       '/usr/local/bin/ignores-destdir',
       '/usr/local/lib.a',
@@ -210,6 +256,9 @@ install:
     const byPath = Object.fromEntries(install.files.map((f) => [f.path, f]));
     expect(byPath['/usr/bin/app']).toMatchObject(busybox);
     expect(byPath['/usr/local/bin/ignores-destdir']).toMatchObject(busybox);
+    expect(byPath['/usr/bin/app-hard']).toMatchObject(busybox);
+    // A file the image had and the install changed counts too, where it is.
+    expect(byPath['/etc/passwd']).toMatchObject({ kind: 'config' });
     expect(byPath['/usr/bin/app-link']).toEqual({ path: '/usr/bin/app-link', size: 3, mode: '0777', kind: 'symlink', target: 'app' });
     expect(byPath['/etc/app/app.conf']).toMatchObject({ kind: 'config', size: 10, mode: '0644' });
     expect(byPath['/usr/local/lib.a']).toMatchObject({ kind: 'static-library' });

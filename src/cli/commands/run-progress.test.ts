@@ -1,0 +1,38 @@
+import { createProgress } from './run-progress.js';
+
+const ESC = String.fromCharCode(27);
+
+function drive(live: boolean): string {
+  let text = '';
+  const progress = createProgress((t) => (text += t), { live, columns: 60 });
+  const e = progress.events;
+  e.stageStarted?.({ stage: 'build', position: 0, image: 'img:1' });
+  e.log?.({ stage: 'build', stream: 'system', text: '$ make\n', at: 0 });
+  e.commandStarted?.({ stage: 'build', position: 0, index: 0, command: 'make' });
+  e.log?.({ stage: 'build', stream: 'stdout', text: 'cc -c a.c\ncc -c b', at: 0 });
+  e.log?.({ stage: 'build', stream: 'stderr', text: '.c\nwarning: \x1b[31mred\x1b[0m\n', at: 0 });
+  e.commandFinished?.({ stage: 'build', position: 0, index: 0, command: 'make', exitCode: 2, durationMs: 1500 });
+  e.stageFinished?.({ name: 'build', position: 0, status: 'failed', exitCode: 2, durationMs: 1600, commands: [], error: 'exited 2' });
+  progress.close();
+  return text;
+}
+
+describe('kiln run progress', () => {
+  test('plain (not a terminal): stage lines and the output as it comes', () => {
+    expect(drive(false)).toBe(
+      '==> build (img:1)\n$ make\ncc -c a.c\ncc -c b.c\nwarning: \x1b[31mred\x1b[0m\n    exit 2 after 1.5s\n<== build failed in 1.6s\n',
+    );
+  });
+
+  test('live (a terminal): a redrawn block with the command and a clean tail, lines that stay above it', () => {
+    const text = drive(true);
+    expect(text).toContain('\u2717 make');
+    expect(text).toContain('\u2717 build: failed in 1.6s (exited 2)');
+    // Escape sequences from the build are dropped from the tail: they would break the redraw.
+    expect(text).toContain('\x1b[2m  warning: red\x1b[0m');
+    // Every redraw first moves up over the previous block and clears it.
+    expect(text).toMatch(new RegExp(`${ESC}\\[\\d+A${ESC}\\[J`));
+    // After close, nothing of the live block is left drawn: the text ends with a clear, not a block.
+    expect(text.endsWith('\x1b[J')).toBe(true);
+  });
+});
