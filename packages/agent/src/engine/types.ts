@@ -33,6 +33,7 @@ export interface ResourceLimits {
 export interface BuildEvents {
   stageStarted?(e: { stage: string; position: number; image: string }): void;
   commandStarted?(e: { stage: string; position: number; index: number; command: string }): void;
+  /** `exitCode` is -1 when Kiln stopped the command (timeout, no output, process limit, cancel); the report says null. */
   commandFinished?(e: { stage: string; position: number; index: number; command: string; exitCode: number; durationMs: number }): void;
   log?(chunk: LogChunk): void;
   stageFinished?(e: StageReport & { position: number }): void;
@@ -61,6 +62,14 @@ export interface BuildOutcome {
 }
 
 export interface BuildEngine {
+  /**
+   * Runs the build and always removes its containers. Resolves with the report
+   * for everything about the build itself: `succeeded`, `failed` (a command,
+   * a timeout, a limit), `cancelled` (the signal), `errored` (it cannot run as
+   * asked: an image that is not there and cannot be pulled, a workspace that is
+   * not a directory). Rejects (InfrastructureError) when Docker itself fails:
+   * a retry on another attempt may succeed.
+   */
   build(request: BuildRequest): Promise<BuildOutcome>;
   /** Removes containers/volumes/images of builds whose process is gone; returns how many. */
   reap(): Promise<number>;
