@@ -18,7 +18,8 @@ export interface Progress {
 }
 
 export function createProgress(write: (text: string) => void, options: { live: boolean; columns?: number }): Progress {
-  return options.live ? new LiveProgress(write, options.columns ?? 100) : new PlainProgress(write);
+  // A terminal that does not say its width reports 0.
+  return options.live ? new LiveProgress(write, Math.max(40, options.columns || 100)) : new PlainProgress(write);
 }
 
 class PlainProgress implements Progress {
@@ -91,9 +92,9 @@ class LiveProgress implements Progress {
     stageFinished: (e) => {
       const mark = e.status === 'succeeded' ? '\u2713' : e.status === 'skipped' ? '-' : '\u2717';
       const what = e.cached ? 'cached' : e.status;
-      this.print(`${mark} ${e.name}: ${what}${e.durationMs ? ` in ${formatDuration(e.durationMs)}` : ''}${e.error ? ` (${e.error})` : ''}`);
       this.command = '';
       this.stage = '';
+      this.print(`${mark} ${e.name}: ${what}${e.durationMs ? ` in ${formatDuration(e.durationMs)}` : ''}${e.error ? ` (${e.error})` : ''}`);
     },
     log: (chunk: LogChunk) => {
       if (chunk.stream === 'system') return;
