@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
 import Docker from 'dockerode';
 import type { BuildReport } from '@kiln/shared';
 import { runCli } from '../src/cli/main.js';
@@ -23,7 +24,7 @@ async function kiln(args: string[], env: Record<string, string> = {}): Promise<{
     out: (text) => (out += text),
     err: (text) => (err += text),
     isTty: false,
-    env: { KILN_NETWORK: 'none', KILN_ARTIFACT_DIR: await h.tempDir(), ...env },
+    env: { KILN_NETWORK: 'none', KILN_ARTIFACT_DIR: await h.tempDir(), KILN_WORK_DIR: await h.tempDir(), ...env },
   });
   return { code, out, err };
 }
@@ -42,7 +43,8 @@ install:
 describe('kiln run', () => {
   test('--json prints the build report and nothing else; exit 0', async () => {
     const dir = await h.workspace({ '.kiln.yml': INSTALLING });
-    const { code, out, err } = await kiln(['run', dir, '--json']);
+    const scratch = await h.tempDir();
+    const { code, out, err } = await kiln(['run', dir, '--json'], { KILN_WORK_DIR: scratch });
     expect(err).toBe('');
     const report = JSON.parse(out) as BuildReport;
     expect(code).toBe(0);
@@ -56,6 +58,16 @@ describe('kiln run', () => {
       ['/usr/bin/dm', 'symlink'],
     ]);
     expect(report.install!.artifact!.path).toMatch(/demo-2\.1\.0-.*\.tar\.gz$/);
+    // The build ran in a copy: the checkout has no build output, and no scratch copy is left.
+    expect(await readdir(dir)).toEqual(['.kiln.yml']);
+    expect(await readdir(scratch)).toEqual([]);
+  }, 30_000);
+
+  test('--in-place builds in the checkout itself', async () => {
+    const dir = await h.workspace({ '.kiln.yml': INSTALLING });
+    const { code } = await kiln(['run', dir, '--in-place', '--json']);
+    expect(code).toBe(0);
+    expect((await readdir(dir)).sort()).toEqual(['.kiln.yml', 'demo']);
   }, 30_000);
 
   test('for a person: progress on stderr as it happens, the report with stages and files on stdout', async () => {

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Command } from 'commander';
@@ -25,6 +25,7 @@ const EXIT_INTERRUPTED = 130;
 interface RunOptions {
   json?: boolean;
   artifacts?: string;
+  inPlace?: boolean;
 }
 
 export function registerRun(program: Command, io: Io, done: (code: number) => void): void {
@@ -33,9 +34,12 @@ export function registerRun(program: Command, io: Io, done: (code: number) => vo
     .description("build a checkout's manifest locally with Docker (no broker or database) and print the report")
     .option('--json', 'print only the build report, as JSON, on stdout')
     .option('--artifacts <dir>', 'where the payload .tar.gz goes (default: KILN_ARTIFACT_DIR)')
+    .option('--in-place', 'build in the checkout itself instead of a copy (its build output stays, owned by root)')
     .addHelpText(
       'after',
-      '\nExit status: 0 the build succeeded, 1 it failed, 2 invalid manifest or usage, 130 interrupted.\n' +
+      '\nThe checkout is copied to a scratch folder first (as the agent builds a fresh clone), so a\n' +
+        'build never changes your files; --in-place skips the copy.\n' +
+        '\nExit status: 0 the build succeeded, 1 it failed, 2 invalid manifest or usage, 130 interrupted.\n' +
         '\nExamples:\n  $ kiln run\n  $ kiln run examples/libgreet --json | jq .install.files\n',
     )
     .action(async (dir: string | undefined, opts: RunOptions) => {
@@ -44,14 +48,14 @@ export function registerRun(program: Command, io: Io, done: (code: number) => vo
 }
 
 async function runBuild(dir: string, opts: RunOptions, io: Io): Promise<number> {
-  const workspace = path.resolve(dir);
-  const info = await stat(workspace).catch(() => null);
+  const checkout = path.resolve(dir);
+  const info = await stat(checkout).catch(() => null);
   if (!info?.isDirectory()) throw new InvalidInputError(`${dir} is not a directory: give the path of a checkout`);
   const config = loadConfig(io.env);
 
   let manifest: Manifest;
   try {
-    manifest = await readManifest(workspace);
+    manifest = await readManifest(checkout);
   } catch (err) {
     if (!(err instanceof ManifestError)) throw err;
     for (const line of err.message.split('\n')) io.err(`kiln: ${line}\n`);
@@ -85,12 +89,13 @@ async function runBuild(dir: string, opts: RunOptions, io: Io): Promise<number> 
   };
   process.on('SIGINT', onSigint);
   let report: BuildReport;
+  const workspace = opts.inPlace ? checkout : await copyOf(checkout, config.KILN_WORK_DIR);
   try {
     const outcome = await engine.build({
       buildId: randomUUID(),
       workspace,
       manifest,
-      package: await packageOf(manifest, workspace),
+      package: await packageOf(manifest, checkout),
       artifactDir: path.resolve(opts.artifacts ?? config.KILN_ARTIFACT_DIR),
       ...(config.KILN_ALLOW_INHERIT_ENV ? { hostEnv: io.env } : {}),
       signal: controller.signal,
@@ -100,6 +105,7 @@ async function runBuild(dir: string, opts: RunOptions, io: Io): Promise<number> 
   } finally {
     process.off('SIGINT', onSigint);
     progress.close();
+    if (workspace !== checkout) await rm(workspace, { recursive: true, force: true });
   }
 
   if (opts.json) io.out(`${JSON.stringify(report)}\n`);
@@ -107,6 +113,14 @@ async function runBuild(dir: string, opts: RunOptions, io: Io): Promise<number> 
   if (report.status === 'succeeded') return EXIT.ok;
   if (report.status === 'cancelled') return EXIT_INTERRUPTED;
   return EXIT.failed;
+}
+
+/** A scratch copy of the checkout (its .git included, for builds that ask git for a version). */
+async function copyOf(checkout: string, workDir: string): Promise<string> {
+  await mkdir(workDir, { recursive: true });
+  const scratch = await mkdtemp(path.join(workDir, 'run-'));
+  await cp(checkout, scratch, { recursive: true, verbatimSymlinks: true });
+  return scratch;
 }
 
 /**
