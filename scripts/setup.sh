@@ -29,7 +29,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   # Debian's maintainer scripts try to start services through policy-rc.d;
   # without systemd they fail harmlessly, so we start everything ourselves below.
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$LOG_DIR/apt.log" 2>&1 \
+  apt-get install -y -qq "${missing[@]}" >"$LOG_DIR/apt.log" 2>&1 \
     || { tail -20 "$LOG_DIR/apt.log" >&2; die "apt-get install failed (full log: $LOG_DIR/apt.log)"; }
 fi
 
