@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { copyFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readManifest } from '@kiln/shared';
@@ -19,31 +20,7 @@ afterAll(async () => {
 });
 
 /** The sample of shared/reference/buildr-manifest.md, byte for byte. */
-const BUILDR_SAMPLE = `image: 'debian:bookworm'
-
-environment:
-  inherit: false
-  vars:
-    - GREETING=hello world
-    - TOKEN=s3cr3t-value
-
-stages:
-  - build
-  - package
-
-prepare:
-  script:
-    - apt-get update && apt-get install -y --no-install-recommends make gcc
-
-build:
-  script:
-    - make all
-    - make check
-
-package:
-  script:
-    - tar czf dist.tar.gz build/
-`;
+const BUILDR_SAMPLE = readFileSync(new URL('./fixtures/buildr-sample.yml', import.meta.url), 'utf8');
 
 // gcc comes from prepare (the image has none); without libc6-dev (not
 // installed by the sample) it can compile but not link, so: an object file.

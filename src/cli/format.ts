@@ -1,17 +1,6 @@
-import type { InstalledFile } from '@kiln/shared';
+import { formatSize, type InstalledFile } from '@kiln/shared';
 
-/** Sizes as people read them: `749 KiB`, `1.2 MiB`. */
-export function formatSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-}
+export { formatSize };
 
 /** Aligned columns; widths ignore colour codes. */
 export function table(header: string[], rows: string[][], alignRight: boolean[] = []): string[] {

@@ -5,6 +5,7 @@ export * from './git-environment.js';
 export * from './job.js';
 export * from './config.js';
 export * from './duration.js';
+export * from './size.js';
 export * from './report.js';
 export * from './logger.js';
 export * from './manifest/index.js';

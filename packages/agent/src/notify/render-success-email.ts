@@ -1,4 +1,4 @@
-import { formatDuration, redactRepo } from '@kiln/shared';
+import { formatDuration, formatSize, redactRepo } from '@kiln/shared';
 import type { FailureEmailData } from './failure-email-data.js';
 import { escapeHtml, htmlDocument, packageLabel, sanitizeSubject, type RenderedEmail } from './render-failure-email.js';
 
@@ -17,7 +17,7 @@ export function renderSuccessEmail(data: SuccessEmailData): RenderedEmail {
   if (data.commit) fields.push(['Commit', data.commit]);
   fields.push(['Build', data.buildId]);
   if (data.installed) {
-    fields.push(['Installed', `${data.installed.fileCount} files, ${formatBytes(data.installed.sizeBytes)}`]);
+    fields.push(['Installed', `${data.installed.fileCount} files, ${formatSize(data.installed.sizeBytes)}`]);
     if (data.installed.artifact) fields.push(['Artifact', data.installed.artifact]);
   }
   const stages = data.stages.map(
@@ -44,16 +44,4 @@ export function renderSuccessEmail(data: SuccessEmailData): RenderedEmail {
     ].join('\n'),
   );
   return { subject, text, html };
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }

@@ -1,32 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { parseManifest } from './parse-manifest.js';
 import { ManifestError } from './manifest-error.js';
 
 /** The sample of shared/reference/buildr-manifest.md, byte for byte. */
-const BUILDR_SAMPLE = `image: 'debian:bookworm'
-
-environment:
-  inherit: false
-  vars:
-    - GREETING=hello world
-    - TOKEN=s3cr3t-value
-
-stages:
-  - build
-  - package
-
-prepare:
-  script:
-    - apt-get update && apt-get install -y --no-install-recommends make gcc
-
-build:
-  script:
-    - make all
-    - make check
-
-package:
-  script:
-    - tar czf dist.tar.gz build/
-`;
+const BUILDR_SAMPLE = readFileSync(new URL('../../../../test/fixtures/buildr-sample.yml', import.meta.url), 'utf8');
 
 function errorOf(text: string, file = '.kiln.yml'): string {
   try {
