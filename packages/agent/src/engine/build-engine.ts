@@ -20,8 +20,11 @@ export interface EngineOptions {
 }
 
 /** The operator's limits and permissions from the configuration. */
-export function engineOptionsFromConfig(config: Config): Pick<EngineOptions, 'limits' | 'allowInheritEnv'> {
+export function engineOptionsFromConfig(
+  config: Config,
+): Pick<EngineOptions, 'limits' | 'allowInheritEnv'> & { allowPrivileged: boolean } {
   return {
+    allowPrivileged: config.KILN_ALLOW_PRIVILEGED,
     limits: {
       memoryBytes: config.KILN_MEMORY_LIMIT,
       cpus: config.KILN_CPU_LIMIT,
@@ -39,8 +42,9 @@ export function engineOptionsFromConfig(config: Config): Pick<EngineOptions, 'li
  * The build engine on the local Docker engine (or DOCKER_HOST's). Builds
  * share it: it holds no state between them.
  */
-export function createDockerEngine(options: EngineOptions & { docker?: Docker }): BuildEngine {
-  return createBuildEngine(new DockerRuntime(options.docker ?? new Docker(), options.logger), options);
+export function createDockerEngine(options: EngineOptions & { docker?: Docker; allowPrivileged?: boolean }): BuildEngine {
+  const policy = { privileged: options.allowPrivileged ?? false };
+  return createBuildEngine(new DockerRuntime(options.docker ?? new Docker(), options.logger, policy), options);
 }
 
 export function createBuildEngine(runtime: ContainerRuntime, options: EngineOptions): BuildEngine {

@@ -18,6 +18,22 @@ import type {
 /** Capabilities a root build needs to install packages (apt drops to its own user, dpkg sets owners). */
 export const BUILD_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'SETUID', 'SETGID', 'KILL'];
 
+/** What the operator allows build containers beyond the locked-down default. */
+export interface ContainerPolicy {
+  /** KILN_ALLOW_PRIVILEGED: builds that need it (e.g. to mount file systems) run privileged. */
+  privileged: boolean;
+}
+
+/**
+ * Locked down unless the operator says otherwise: every capability dropped
+ * but the few a root package install needs, and no gaining privileges
+ * through setuid binaries. Resource limits apply either way.
+ */
+export function privilegeSettings(policy: ContainerPolicy): Pick<Docker.HostConfig, 'Privileged' | 'CapDrop' | 'CapAdd' | 'SecurityOpt'> {
+  if (policy.privileged) return { Privileged: true };
+  return { Privileged: false, CapDrop: ['ALL'], CapAdd: BUILD_CAPABILITIES, SecurityOpt: ['no-new-privileges'] };
+}
+
 const CHANGE_KIND: Record<number, FileChange['change']> = { 0: 'modified', 1: 'added', 2: 'deleted' };
 
 /** The Docker engine through dockerode; DOCKER_HOST is honoured as Docker's own tools do. */
@@ -27,6 +43,7 @@ export class DockerRuntime implements ContainerRuntime {
   constructor(
     private readonly docker: Docker,
     private readonly logger?: Logger,
+    private readonly policy: ContainerPolicy = { privileged: false },
   ) {
     this.images = new DockerImageStore(docker, logger);
   }
@@ -49,10 +66,7 @@ export class DockerRuntime implements ContainerRuntime {
         NetworkDisabled: spec.network === 'none',
         HostConfig: {
           Mounts: spec.mounts.map((m) => ({ Type: m.type, Source: m.source, Target: m.target, ReadOnly: false })),
-          Privileged: false,
-          CapDrop: ['ALL'],
-          CapAdd: BUILD_CAPABILITIES,
-          SecurityOpt: ['no-new-privileges'],
+          ...privilegeSettings(this.policy),
           Memory: spec.memoryBytes,
           // Equal to Memory: no swap, so a memory hog meets the limit instead of the disk.
           MemorySwap: spec.memoryBytes,
