@@ -31,8 +31,9 @@ describe('loadConfig', () => {
 
   test.each([
     [{ KILN_AMQP_URL: 'http://x' }, 'KILN_AMQP_URL (got "http://x"): must be a amqp or amqps URL'],
-    [{ KILN_POLL_INTERVAL: 'often' }, 'KILN_POLL_INTERVAL (got "often"):'],
-    [{ KILN_POLL_INTERVAL: '0' }, 'KILN_POLL_INTERVAL (got "0"):'],
+    [{ KILN_POLL_INTERVAL: 'often' }, 'KILN_POLL_INTERVAL (got "often"): must be a whole number from 1 to 86400'],
+    [{ KILN_POLL_INTERVAL: '0' }, 'KILN_POLL_INTERVAL (got "0"): must be a whole number from 1 to 86400'],
+    [{ KILN_CONCURRENCY: '2.5' }, 'KILN_CONCURRENCY (got "2.5"): must be a whole number from 1 to 256'],
     [{ KILN_MEMORY_LIMIT: 'lots' }, 'KILN_MEMORY_LIMIT (got "lots"): must be a size such as 512m or 2g'],
     [{ KILN_STAGE_TIMEOUT: 'forever' }, 'KILN_STAGE_TIMEOUT (got "forever"): must be a duration such as 90s, 20m or 1h'],
     [{ KILN_ALLOW_INHERIT_ENV: 'maybe' }, 'KILN_ALLOW_INHERIT_ENV (got "maybe"): must be true or false'],
