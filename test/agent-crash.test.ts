@@ -23,8 +23,10 @@ import {
 } from './helpers/agent-fixtures.js';
 import { spawnCli, startOwnRabbit, type CliProcess } from './helpers/crawler-fixtures.js';
 import {
+  createSmtpSink,
   createTestDatabase,
   createTestVhost,
+  type SmtpSink,
   type TestDatabase,
   type TestRepo,
   type TestVhost,
@@ -114,6 +116,78 @@ describe('an agent killed with -9 in the middle of a build', () => {
     expect(await readyJobs(vhost.url)).toBe(0);
     // Attempt 1's checkout went when attempt 2 began; attempt 2's when it finished.
     expect(await readdir(path.join(dirs, 'work'))).toEqual([]);
+  });
+});
+
+describe('a failing build whose agent was killed with -9 and whose job was redelivered', () => {
+  let db: TestDatabase;
+  let vhost: TestVhost;
+  let smtp: SmtpSink;
+  const children: CliProcess[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase('kiln_agent_crash_mail');
+    vhost = await createTestVhost('kiln-agent-crash-mail');
+    smtp = await createSmtpSink();
+  });
+  afterAll(async () => {
+    for (const c of children) if (c.child.exitCode === null) c.child.kill('SIGKILL');
+    await smtp[Symbol.asyncDispose]();
+    await vhost[Symbol.asyncDispose]();
+    await db[Symbol.asyncDispose]();
+  });
+
+  it('emails the maintainer once', async () => {
+    const manifest = [
+      'image: kiln/busybox:latest',
+      'package:',
+      '  maintainer: Crash Maintainer <crash@example.org>',
+      'stages: [build]',
+      'build:',
+      '  script:',
+      '    - echo building',
+      '    - sleep 6',
+      '    - exit 3',
+      '',
+    ].join('\n');
+    const { repo, branch } = await release('crashmail', '2.0', manifest);
+    const dirs = await mkdtemp(path.join(root, 'agent-mail-1-'));
+    const env = { db, amqpUrl: vhost.url, smtpUrl: smtp.url, lease: '3s', dirs };
+    const first = spawnCli(['agent'], agentEnv({ ...env, agentId: 'mail-agent-1' }));
+    children.push(first);
+    await first.waitForLog((l) => l.msg === 'agent started', 'mail-agent-1 to start', 60_000);
+    const id = randomUUID();
+    await publishJob(vhost.url, { id, repo: repo.bare, branch, trigger: 'cli' });
+    await waitUntil(async () => (await containersOf(id)).length > 0, 'attempt 1 to be inside its stage');
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    const second = spawnCli(['agent'], agentEnv({ ...env, agentId: 'mail-agent-2' }));
+    children.push(second);
+    const done = await waitUntil(
+      async () => {
+        const rows = await builds(db.pool, 'id = $1', [id]);
+        return rows[0] && ['succeeded', 'failed', 'errored'].includes(rows[0].status) && rows[0];
+      },
+      'attempt 2 to finish',
+      120_000,
+    );
+    expect(done).toMatchObject({ status: 'failed', attempt: 2, agent: 'mail-agent-2' });
+    const [mail] = await smtp.waitForMessages(1, 60_000);
+    expect(mail?.envelopeTo).toEqual(['crash@example.org']);
+    expect(mail?.subject).toBe('[kiln] crashmail-2.0 failed in build: exit 3 exited 3');
+
+    // A third agent that receives the job again (as after a crash between commit and ack)
+    // builds nothing and sends nothing more.
+    await publishJob(vhost.url, { id, repo: repo.bare, branch, trigger: 'cli' });
+    await waitUntil(async () => (await readyJobs(vhost.url)) === 0, 'the duplicate to be taken');
+    await new Promise((r) => setTimeout(r, 3000));
+    const rows = await db.pool.query('SELECT status, attempts, sent_at FROM notifications WHERE build_id = $1', [id]);
+    expect(rows.rows).toEqual([{ status: 'sent', attempts: 1, sent_at: expect.any(Date) }]);
+    expect(smtp.messages).toHaveLength(1);
+    expect(await builds(db.pool, 'branch = $1', [branch])).toHaveLength(1);
+    second.child.kill('SIGTERM');
+    await second.exited;
   });
 });
 
