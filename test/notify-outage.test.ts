@@ -1,0 +1,52 @@
+/**
+ * The issue's own words, with the agent's real retry schedule: a build fails
+ * while the mail server is down; the server is started a minute later; the
+ * email arrives, and `notifications` says when. (test/notify.test.ts covers
+ * the same path with a shortened backoff and an agent restart.)
+ */
+import { jest } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { builds, FAILING_MANIFEST, publishJob, releaseRepo, startTestAgent, waitUntil } from './helpers/agent-fixtures.js';
+import { createSmtpSink, createTestDatabase, createTestVhost, freePort } from './helpers/index.js';
+
+jest.setTimeout(240_000);
+
+test('with the SMTP server down when the build fails and started a minute later, the email arrives', async () => {
+  await using db = await createTestDatabase('kiln_notify_outage');
+  await using vhost = await createTestVhost('kiln-notify-outage');
+  const port = await freePort();
+  await using smtp = await createSmtpSink({ port, start: false });
+  const { repo, branch } = await releaseRepo('outage', '1.0', `package:\n  maintainer: ops@example.org\n${FAILING_MANIFEST}`);
+  try {
+    await using _agent = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'outage-agent', smtpUrl: smtp.url });
+    const id = randomUUID();
+    await publishJob(vhost.url, { id, repo: repo.bare, branch, trigger: 'cli' });
+    const failed = await waitUntil(
+      async () => (await builds(db.pool, "id = $1 AND status = 'failed'", [id]))[0],
+      'the build to fail',
+      60_000,
+    );
+    expect(failed).toMatchObject({ status: 'failed', attempt: 1 });
+
+    // The agent tried at once and failed; the job was acked all the same.
+    const tried = await waitUntil(async () => {
+      const { rows } = await db.pool.query('SELECT status, attempts, last_error FROM notifications WHERE build_id = $1', [id]);
+      return rows[0]?.attempts >= 1 ? rows[0] : undefined;
+    }, 'a failed delivery attempt');
+    expect(tried).toMatchObject({ status: 'pending', last_error: expect.stringMatching(/ECONNREFUSED|connect/i) });
+
+    await new Promise((resolve) => setTimeout(resolve, 60_000));
+    const startedAt = new Date();
+    await smtp.start();
+    const [mail] = await smtp.waitForMessages(1, 120_000);
+    expect(mail?.envelopeTo).toEqual(['ops@example.org']);
+    expect(mail?.subject).toBe('[kiln] outage-1.0 failed in build: exit 3 exited 3');
+    const { rows } = await db.pool.query('SELECT status, attempts, sent_at FROM notifications WHERE build_id = $1', [id]);
+    expect(rows).toEqual([{ status: 'sent', attempts: expect.any(Number), sent_at: expect.any(Date) }]);
+    expect(rows[0].attempts).toBeGreaterThan(2);
+    expect((rows[0].sent_at as Date).getTime()).toBeGreaterThanOrEqual(startedAt.getTime());
+    expect(smtp.messages).toHaveLength(1);
+  } finally {
+    await repo[Symbol.asyncDispose]();
+  }
+});
