@@ -45,6 +45,18 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+/** The build's row once it has a final status. */
+function finishedBuild(db: TestDatabase, id: string, what: string) {
+  return waitUntil(
+    async () => {
+      const rows = await builds(db.pool, 'id = $1', [id]);
+      return rows[0] && ['succeeded', 'failed', 'errored'].includes(rows[0].status) && rows[0];
+    },
+    what,
+    120_000,
+  );
+}
+
 async function release(name: string, version: string, manifest: string) {
   const made = await releaseRepo(name, version, manifest, root);
   repos.push(made.repo);
@@ -96,14 +108,7 @@ describe('an agent killed with -9 in the middle of a build', () => {
       lease: '3s',
       env: { KILN_WORK_DIR: path.join(dirs, 'work') },
     });
-    const done = await waitUntil(
-      async () => {
-        const rows = await builds(db.pool, 'id = $1', [id]);
-        return rows[0] && ['succeeded', 'failed', 'errored'].includes(rows[0].status) && rows[0];
-      },
-      'attempt 2 to finish',
-      120_000,
-    );
+    const done = await finishedBuild(db, id, 'attempt 2 to finish');
     expect(done).toMatchObject({ status: 'succeeded', attempt: 2, agent: 'agent-2' });
     expect(await builds(db.pool, 'branch = $1', [branch])).toHaveLength(1);
     expect(await containersOf(id)).toEqual([]);
@@ -164,14 +169,7 @@ describe('a failing build whose agent was killed with -9 and whose job was redel
 
     const second = spawnCli(['agent'], agentEnv({ ...env, agentId: 'mail-agent-2' }));
     children.push(second);
-    const done = await waitUntil(
-      async () => {
-        const rows = await builds(db.pool, 'id = $1', [id]);
-        return rows[0] && ['succeeded', 'failed', 'errored'].includes(rows[0].status) && rows[0];
-      },
-      'attempt 2 to finish',
-      120_000,
-    );
+    const done = await finishedBuild(db, id, 'attempt 2 to finish');
     expect(done).toMatchObject({ status: 'failed', attempt: 2, agent: 'mail-agent-2' });
     const [mail] = await smtp.waitForMessages(1, 60_000);
     expect(mail?.envelopeTo).toEqual(['crash@example.org']);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isSafeRefName, isValidPackageName, isValidVersion } from './branch.js';
-import { checkRepoLocation } from './repo-url.js';
+import { checkRepoLocation, redactRepo } from './repo-url.js';
 
 export const TRIGGERS = ['poll', 'webhook', 'hook', 'manual', 'cli'] as const;
 export type Trigger = (typeof TRIGGERS)[number];
@@ -56,4 +56,24 @@ export function formatZodIssues(issues: readonly z.core.$ZodIssue[]): string {
       return `${where}: ${issue.message}`;
     })
     .join('; ');
+}
+
+/**
+ * The columns of a job's `queued` builds row, in the order
+ * `(id, repo, branch, commit, package_name, package_version, trigger)`:
+ * the one mapping from a job to its row, for the crawler's outbox and the
+ * agent's admission alike. The repository is stored without credentials.
+ */
+export const QUEUED_BUILD_COLUMNS = 'id, repo, branch, commit, package_name, package_version, trigger';
+
+export function queuedBuildValues(job: BuildJob & { id: string }): unknown[] {
+  return [
+    job.id,
+    redactRepo(job.repo),
+    job.branch ?? null,
+    job.commit ?? null,
+    job.package?.name ?? null,
+    job.package?.version ?? null,
+    job.trigger ?? 'manual',
+  ];
 }

@@ -1,5 +1,5 @@
 import type { BuildJob, BuildReport, BuildStatus, Manifest, Pool, Queryable } from '@kiln/shared';
-import { redactRepo, withTransaction } from '@kiln/shared';
+import { QUEUED_BUILD_COLUMNS, queuedBuildValues, withTransaction } from '@kiln/shared';
 import type { LogChunk } from '../engine/types.js';
 import type { FailureNotifications } from './failure-notifications.js';
 
@@ -51,19 +51,10 @@ export class BuildStore {
   /** Creates the `queued` row of a job unless it exists (the crawler may have made it). */
   async ensureQueued(job: JobWithId, db: Queryable = this.pool): Promise<void> {
     await db.query(
-      `INSERT INTO builds (id, repo, branch, commit, package_name, package_version, trigger, status, queued_at)
+      `INSERT INTO builds (${QUEUED_BUILD_COLUMNS}, status, queued_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', COALESCE($8::timestamptz, now()))
        ON CONFLICT (id) DO NOTHING`,
-      [
-        job.id,
-        redactRepo(job.repo),
-        job.branch ?? null,
-        job.commit ?? null,
-        job.package?.name ?? null,
-        job.package?.version ?? null,
-        job.trigger ?? 'manual',
-        job.requestedAt ?? null,
-      ],
+      [...queuedBuildValues(job), job.requestedAt ?? null],
     );
   }
 

@@ -1,4 +1,4 @@
-import { redactRepo, type BuildJob, type Queryable } from '@kiln/shared';
+import { QUEUED_BUILD_COLUMNS, queuedBuildValues, type BuildJob, type Queryable } from '@kiln/shared';
 
 /**
  * The transactional outbox. A job is first written here, in the same
@@ -19,19 +19,10 @@ export interface OutboxEntry {
 export async function enqueueBuild(db: Queryable, job: BuildJob & { id: string }): Promise<void> {
   await db.query(
     `WITH queued AS (
-       INSERT INTO builds (id, repo, branch, commit, package_name, package_version, trigger, status)
+       INSERT INTO builds (${QUEUED_BUILD_COLUMNS}, status)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued') RETURNING id)
      INSERT INTO job_outbox (build_id, payload) SELECT id, $8::jsonb FROM queued`,
-    [
-      job.id,
-      redactRepo(job.repo),
-      job.branch ?? null,
-      job.commit ?? null,
-      job.package?.name ?? null,
-      job.package?.version ?? null,
-      job.trigger ?? 'manual',
-      JSON.stringify(job),
-    ],
+    [...queuedBuildValues(job), JSON.stringify(job)],
   );
 }
 
