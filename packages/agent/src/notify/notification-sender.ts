@@ -6,7 +6,7 @@ import { loadSuccessEmailData } from './load-success-email-data.js';
 import { parseMailbox } from './mailbox.js';
 import { MailDeliveryError, type Mailer } from './mailer.js';
 import type { NotificationKind } from './notification-record.js';
-import { NOTIFICATION_CHANNEL } from './queue-failure-notification.js';
+import { NOTIFICATION_CHANNEL } from './insert-notification.js';
 import { renderDigestEmail } from './render-digest-email.js';
 import { renderFailureEmail, type RenderedEmail } from './render-failure-email.js';
 import { renderSuccessEmail } from './render-success-email.js';

@@ -1,12 +1,8 @@
 import type { Queryable } from '@kiln/shared';
 import { findRepeatedFailure } from './find-repeated-failure.js';
 import { formatMailbox, mailboxFromAuthor, parseMailbox, type MailboxCheck } from './mailbox.js';
-import {
-  NOTIFICATION_COLUMNS,
-  toNotificationRecord,
-  type NotificationRecord,
-  type NotificationRow,
-} from './notification-record.js';
+import { insertNotification } from './insert-notification.js';
+import type { NotificationRecord } from './notification-record.js';
 
 export interface FailureNotificationInput {
   buildId: string;
@@ -30,8 +26,6 @@ export interface QueueFailureOptions {
 
 export const DEFAULT_REPEAT_WINDOW_MS = 24 * 3_600_000;
 
-/** The channel a queued email is announced on, at commit, to every sender that listens. */
-export const NOTIFICATION_CHANNEL = 'kiln_notifications';
 
 export type RecipientChoice = MailboxCheck & { shown: string | null };
 
@@ -86,28 +80,14 @@ export async function queueFailureNotification(
       ? await findRepeatedFailure(db, input.buildId, choice.shown, windowMs)
       : null;
   const status = !choice.ok ? 'refused' : repeatOf ? 'suppressed' : 'pending';
-  const inserted = await db.query<NotificationRow>(
-    `INSERT INTO notifications (build_id, kind, recipient, status, last_error, repeat_of)
-     VALUES ($1, 'failure', $2, $3, $4, $5)
-     ON CONFLICT (build_id, kind) DO NOTHING
-     RETURNING ${NOTIFICATION_COLUMNS}`,
-    [input.buildId, choice.shown, status, choice.ok ? null : choice.reason, repeatOf],
-  );
-  if (inserted.rows[0]?.status === 'pending') {
-    // Delivered by PostgreSQL only if and when this transaction commits: a
-    // listening sender wakes exactly when the email becomes visible.
-    await db.query('SELECT pg_notify($1, $2)', [NOTIFICATION_CHANNEL, input.buildId]);
-  }
-  const row =
-    inserted.rows[0] ??
-    (
-      await db.query<NotificationRow>(
-        `SELECT ${NOTIFICATION_COLUMNS} FROM notifications WHERE build_id = $1 AND kind = 'failure'`,
-        [input.buildId],
-      )
-    ).rows[0];
-  if (!row) throw new Error(`notification for build ${input.buildId} neither inserted nor found`);
-  return toNotificationRecord(row);
+  return insertNotification(db, {
+    buildId: input.buildId,
+    kind: 'failure',
+    recipient: choice.shown,
+    status,
+    lastError: choice.ok ? null : choice.reason,
+    repeatOf,
+  });
 }
 
 /**

@@ -1,11 +1,7 @@
 import { redactRepo, type Queryable } from '@kiln/shared';
-import { NOTIFICATION_CHANNEL, chooseRecipient, type FailureNotificationInput } from './queue-failure-notification.js';
-import {
-  NOTIFICATION_COLUMNS,
-  toNotificationRecord,
-  type NotificationRecord,
-  type NotificationRow,
-} from './notification-record.js';
+import { insertNotification } from './insert-notification.js';
+import type { NotificationRecord } from './notification-record.js';
+import { chooseRecipient, type FailureNotificationInput } from './queue-failure-notification.js';
 
 /** Which repositories asked to hear about successes too (KILN_NOTIFY_SUCCESS_REPOS). */
 export interface SuccessOptIn {
@@ -34,25 +30,13 @@ export async function queueSuccessNotification(
   const build = (await db.query<{ repo: string }>('SELECT repo FROM builds WHERE id = $1', [input.buildId])).rows[0];
   if (!build || !wantsSuccessEmail(build.repo, optIn)) return null;
   const choice = chooseRecipient(input);
-  const inserted = await db.query<NotificationRow>(
-    `INSERT INTO notifications (build_id, kind, recipient, status, last_error)
-     VALUES ($1, 'success', $2, $3, $4)
-     ON CONFLICT (build_id, kind) DO NOTHING
-     RETURNING ${NOTIFICATION_COLUMNS}`,
-    [input.buildId, choice.shown, choice.ok ? 'pending' : 'refused', choice.ok ? null : choice.reason],
-  );
-  if (inserted.rows[0]?.status === 'pending') {
-    await db.query('SELECT pg_notify($1, $2)', [NOTIFICATION_CHANNEL, input.buildId]);
-  }
-  const row =
-    inserted.rows[0] ??
-    (
-      await db.query<NotificationRow>(
-        `SELECT ${NOTIFICATION_COLUMNS} FROM notifications WHERE build_id = $1 AND kind = 'success'`,
-        [input.buildId],
-      )
-    ).rows[0];
-  return row ? toNotificationRecord(row) : null;
+  return insertNotification(db, {
+    buildId: input.buildId,
+    kind: 'success',
+    recipient: choice.shown,
+    status: choice.ok ? 'pending' : 'refused',
+    lastError: choice.ok ? null : choice.reason,
+  });
 }
 
 function normalize(repo: string): string {
