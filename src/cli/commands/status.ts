@@ -68,7 +68,7 @@ async function showList(
     b.id.slice(0, 8),
     b.package?.name ?? b.branch ?? '-',
     b.package?.version ?? '-',
-    paint(b.status, io),
+    b.stalled ? `${paint(b.status, io)} (stalled)` : paint(b.status, io),
     String(b.attempt),
     b.durationMs !== null
       ? formatDuration(b.durationMs)
@@ -109,7 +109,12 @@ export function describe(b: BuildDetails, io: Pick<Io, 'isTty'>): string {
   if (b.startedAt) lines.push(`started   ${b.startedAt}`);
   if (b.finishedAt)
     lines.push(`finished  ${b.finishedAt}${b.durationMs !== null ? ` (${formatDuration(b.durationMs)})` : ''}`);
-  else if (b.status === 'running' && b.heartbeatAt) lines.push(`heartbeat ${b.heartbeatAt}`);
+  else if (b.status === 'running' && b.heartbeatAt) {
+    const stalled = b.stalled
+      ? ': stalled, its agent stopped renewing the lease; the next agent that receives the job takes it over'
+      : '';
+    lines.push(`heartbeat ${b.heartbeatAt}${stalled}`);
+  }
   if (b.error) lines.push(`error     ${b.error.split('\n').join('\n          ')}`);
   if (b.stages.length > 0) {
     lines.push('stages');

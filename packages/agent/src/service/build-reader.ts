@@ -16,6 +16,12 @@ export interface BuildSummary {
   finishedAt: string | null;
   durationMs: number | null;
   error: string | null;
+  /**
+   * Running, but its agent stopped renewing the lease: it died or lost the
+   * database. The next agent that receives the job takes it over; if the
+   * broker dead-lettered the job instead (delivery limit), it stays so.
+   */
+  stalled: boolean;
 }
 
 export interface CommandDetails {
@@ -58,7 +64,8 @@ export interface LogLine {
 }
 
 const SUMMARY_COLUMNS = `id::text AS id, repo, branch, commit, package_name, package_version, trigger, status, attempt, agent,
-  queued_at, started_at, finished_at, duration_ms::float8 AS duration_ms, error`;
+  queued_at, started_at, finished_at, duration_ms::float8 AS duration_ms, error,
+  (status = 'running' AND lease_expires_at < now()) AS stalled`;
 
 interface SummaryRow {
   id: string;
@@ -76,6 +83,7 @@ interface SummaryRow {
   finished_at: Date | null;
   duration_ms: number | null;
   error: string | null;
+  stalled: boolean | null;
 }
 
 function toSummary(row: SummaryRow): BuildSummary {
@@ -94,6 +102,7 @@ function toSummary(row: SummaryRow): BuildSummary {
     finishedAt: row.finished_at?.toISOString() ?? null,
     durationMs: row.duration_ms,
     error: row.error,
+    stalled: row.stalled === true,
   };
 }
 
