@@ -124,12 +124,23 @@ export async function publishJob(
   try {
     const channel = await connection.createConfirmChannel();
     await declareBuildQueue(channel, { queue: 'build_queue', deliveryLimit: 5 });
-    channel.sendToQueue('build_queue', Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), {
-      persistent: true,
-      contentType: 'application/json',
-      ...properties,
-    });
-    await channel.waitForConfirms();
+    // A quorum queue declared a moment ago by another connection (the agent
+    // starting) may nack until its leader is elected: publish again, as the
+    // crawler's relay does.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        channel.sendToQueue('build_queue', Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), {
+          persistent: true,
+          contentType: 'application/json',
+          ...properties,
+        });
+        await channel.waitForConfirms();
+        return;
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
   } finally {
     await connection.close().catch(() => undefined);
   }
