@@ -105,7 +105,12 @@ async function runBuild(dir: string, opts: RunOptions, io: Io): Promise<number> 
   } finally {
     process.off('SIGINT', onSigint);
     progress.close();
-    if (workspace !== checkout) await rm(workspace, { recursive: true, force: true });
+    if (workspace !== checkout) {
+      // Build output is written by root in the container; a non-root user may not be able to remove it.
+      await rm(workspace, { recursive: true, force: true }).catch((err: unknown) =>
+        io.err(`kiln: could not remove the scratch copy ${workspace} (${(err as Error).message}); remove it as root\n`),
+      );
+    }
   }
 
   if (opts.json) io.out(`${JSON.stringify(report)}\n`);
