@@ -26,7 +26,3 @@ export function reportError(err: unknown, io: Io): number {
   if (io.env.KILN_DEBUG === '1' && error.stack) io.err(`${error.stack}\n`);
   return error instanceof KilnError ? error.exitCode : EXIT.failed;
 }
-
-export class NotYetAvailableError extends KilnError {
-  override readonly exitCode = 3;
-}
