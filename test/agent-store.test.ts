@@ -201,3 +201,43 @@ describe('BuildStore', () => {
     expect((await db.pool.query('SELECT 1 FROM notifications WHERE build_id = $1', [id])).rowCount).toBe(0);
   });
 });
+
+describe('builds whose every delivery died with its agent', () => {
+  it('are recorded errored (and the maintainer told) only once no delivery can be left', async () => {
+    const queued: Array<{ buildId: string; maintainer?: string }> = [];
+    const notifications: FailureNotifications = {
+      async queue(_db, failure) {
+        queued.push(failure);
+      },
+    };
+    const store = new BuildStore(db.pool, notifications);
+    const limit = 2;
+    // Running with a lease that ran out long ago, at each number of attempts; and one still within its grace.
+    const setRunning = (id: string, attempt: number, expiredSecondsAgo: number) =>
+      db.pool.query(
+        `UPDATE builds SET status = 'running', attempt = $2, agent = 'dead-agent', started_at = now() - interval '10 minutes',
+           lease_expires_at = now() - $3 * interval '1 second', manifest = '{"package": {"maintainer": "m@example.org"}}'
+         WHERE id = $1`,
+        [id, attempt, expiredSecondsAgo],
+      );
+    const exhausted = await newBuild(store);
+    await setRunning(exhausted, limit + 1, 600);
+    const mayReturn = await newBuild(store);
+    await setRunning(mayReturn, limit, 600);
+    const withinGrace = await newBuild(store);
+    await setRunning(withinGrace, limit + 1, 5);
+
+    expect(await store.abandonExhausted(limit, 60_000)).toEqual([exhausted]);
+    expect(await store.abandonExhausted(limit, 60_000)).toEqual([]);
+    const rows = await db.pool.query<{ id: string; status: string; error: string | null; failed_stage: string | null }>(
+      'SELECT id::text AS id, status, error, failed_stage FROM builds WHERE id = ANY($1::uuid[])',
+      [[exhausted, mayReturn, withinGrace]],
+    );
+    const byId = Object.fromEntries(rows.rows.map((r) => [r.id, r]));
+    expect(byId[exhausted]).toMatchObject({ status: 'errored', failed_stage: 'agent' });
+    expect(byId[exhausted]?.error).toMatch(/^gave up: attempt 3 died with its agent \(lease expired at .*\), and RabbitMQ does not deliver a job more than 3 times$/);
+    expect(byId[mayReturn]?.status).toBe('running');
+    expect(byId[withinGrace]?.status).toBe('running');
+    expect(queued).toEqual([{ buildId: exhausted, maintainer: 'm@example.org' }]);
+  });
+});

@@ -51,6 +51,7 @@ export class AgentService {
   private readonly events: AmqpBuildEvents;
   private readonly workers: QueueWorker[] = [];
   private readonly shutdown = new AbortController();
+  private abandonTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private health: HealthServer | null = null;
   private fatal: ((err: Error) => void) | null = null;
@@ -99,6 +100,7 @@ export class AgentService {
       return 0;
     });
     if (swept > 0) options.logger.info({ swept }, 'removed checkouts of builds whose agent is gone');
+    this.abandonTimer = startAbandonSweep(store, options);
     const runner = new BuildRunner({
       store,
       db: options.pool,
@@ -187,6 +189,7 @@ export class AgentService {
   private async doStop(): Promise<void> {
     const { logger, shutdownGraceMs } = this.options;
     this.stopping = true;
+    clearInterval(this.abandonTimer);
     await Promise.all(this.workers.map((w) => w.stopConsuming()));
     const busy = this.workers.filter((w) => w.busy).length;
     if (busy > 0) logger.info({ busy, graceMs: shutdownGraceMs }, 'stopping: waiting for running builds');
@@ -240,4 +243,28 @@ export class AgentService {
       agent: this.options.agentId,
     };
   }
+}
+
+/**
+ * Every agent looks, at start and then every minute, for builds whose last
+ * possible delivery died with its agent (see BuildStore.abandonExhausted):
+ * any agent may record them, and doing it twice changes nothing.
+ */
+function startAbandonSweep(
+  store: BuildStore,
+  options: { deliveryLimit: number; leaseMs: number; logger: Logger },
+): NodeJS.Timeout {
+  const graceMs = Math.max(60_000, options.leaseMs * 2);
+  const sweep = (): void => {
+    store.abandonExhausted(options.deliveryLimit, graceMs).then(
+      (ids) => {
+        if (ids.length > 0) options.logger.warn({ builds: ids }, 'recorded builds whose every delivery died with its agent as errored');
+      },
+      (err: unknown) => options.logger.warn({ err }, 'could not look for abandoned builds'),
+    );
+  };
+  sweep();
+  const timer = setInterval(sweep, 60_000);
+  timer.unref();
+  return timer;
 }
