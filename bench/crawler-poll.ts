@@ -122,7 +122,10 @@ interface ChildReport {
 }
 
 function benchProcess(script: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const replies: Array<(r: ChildReport) => void> = [];
   let buffered = '';
   child.stdout.on('data', (chunk: Buffer) => {
@@ -152,8 +155,12 @@ function benchProcess(script: string, env: Record<string, string>) {
 async function main(): Promise<void> {
   const t = performance.now();
   await fixture();
-  const repos = (await readdir(ROOT)).filter((n) => n.endsWith('.git') && !n.startsWith('.')).map((n) => path.join(ROOT, n));
-  console.log(`fixture: ${repos.length} bare repositories x ${BRANCHES} branches under ${ROOT} (${s(performance.now() - t)})`);
+  const repos = (await readdir(ROOT))
+    .filter((n) => n.endsWith('.git') && !n.startsWith('.'))
+    .map((n) => path.join(ROOT, n));
+  console.log(
+    `fixture: ${repos.length} bare repositories x ${BRANCHES} branches under ${ROOT} (${s(performance.now() - t)})`,
+  );
   console.log(`concurrency: ${CONCURRENCY}, cores: ${(await import('node:os')).availableParallelism()}`);
   await run(process.execPath, ['node_modules/typescript/bin/tsc', '-b', 'packages/shared', 'packages/crawler']);
 
@@ -187,7 +194,8 @@ async function main(): Promise<void> {
   for (let i = 0; i < rounds; i++) {
     plain.push((await baseline.ask('cycle')).ms);
     const report = await crawler.ask('cycle');
-    if (report.stats?.builds !== 0 || report.stats.failed !== 0) throw new Error(`steady cycle was not steady: ${JSON.stringify(report.stats)}`);
+    if (report.stats?.builds !== 0 || report.stats.failed !== 0)
+      throw new Error(`steady cycle was not steady: ${JSON.stringify(report.stats)}`);
     steady.push(report);
   }
   await crawler.quit();
@@ -197,7 +205,9 @@ async function main(): Promise<void> {
   const c = median(steady.map((r) => r.ms));
   console.log(`plain git ls-remote --heads, ${repos.length} repos: ${plain.map(s).join(', ')} (median ${s(p)})`);
   console.log(`crawler steady-state cycle:                ${steady.map((r) => s(r.ms)).join(', ')} (median ${s(c)})`);
-  console.log(`ratio crawler / plain: ${(c / p).toFixed(2)}x (goal <= 1.2x); first cycle ${(first.ms / p).toFixed(2)}x`);
+  console.log(
+    `ratio crawler / plain: ${(c / p).toFixed(2)}x (goal <= 1.2x); first cycle ${(first.ms / p).toFixed(2)}x`,
+  );
   console.log(
     `crawler RSS after each steady cycle: ${steady.map((r) => mb(r.rss)).join(', ')}; peak over the whole run (VmHWM) ${mb(steady.at(-1)?.peak ?? NaN)} (goal < 200 MB)`,
   );

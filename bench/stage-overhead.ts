@@ -35,7 +35,10 @@ async function plainRuns(): Promise<number> {
   return (performance.now() - started) / stages;
 }
 
-async function kilnBuild(engine: BuildEngine, workspace: string): Promise<{ perStage: number; perStageInside: number }> {
+async function kilnBuild(
+  engine: BuildEngine,
+  workspace: string,
+): Promise<{ perStage: number; perStageInside: number }> {
   const names = Array.from({ length: stages }, (_, i) => `s${i}`);
   const manifest = parseManifest(
     `image: ${IMAGE}\nstages: [${names.join(', ')}]\n${names.map((n) => `${n}: {script: ["${COMMAND}"]}`).join('\n')}\n`,
@@ -84,7 +87,9 @@ try {
   console.log(`  docker run --rm (CLI), per run:              ${ms(median(plain))}`);
   console.log(`  kiln, per stage (whole build / stages):      ${ms(median(kiln))}`);
   console.log(`  kiln, per stage (first start to last end):   ${ms(median(inside))}`);
-  console.log(`  ratio kiln / docker run: ${(median(kiln) / median(plain)).toFixed(2)}x (whole build), ${(median(inside) / median(plain)).toFixed(2)}x (stages only)`);
+  console.log(
+    `  ratio kiln / docker run: ${(median(kiln) / median(plain)).toFixed(2)}x (whole build), ${(median(inside) / median(plain)).toFixed(2)}x (stages only)`,
+  );
 } finally {
   await rm(workspace, { recursive: true, force: true });
 }

@@ -28,4 +28,6 @@ const server = new SMTPServer({
     });
   },
 });
-server.listen(port, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ msg: 'mail sink listening', port, dir })}\n`));
+server.listen(port, '127.0.0.1', () =>
+  process.stdout.write(`${JSON.stringify({ msg: 'mail sink listening', port, dir })}\n`),
+);

@@ -70,7 +70,9 @@ describe('git checkout', () => {
   });
 
   it('refuses plain http, remote helpers and option-looking input before running git', async () => {
-    await expect(checkout.checkout({ repo: 'http://127.0.0.1:9/x.git' }, dir('f'))).rejects.toThrow(/uses "http", allowed are https, ssh, git, file/);
+    await expect(checkout.checkout({ repo: 'http://127.0.0.1:9/x.git' }, dir('f'))).rejects.toThrow(
+      /uses "http", allowed are https, ssh, git, file/,
+    );
     await expect(checkout.checkout({ repo: 'ext::sh -c touch% /tmp/pwned' }, dir('f'))).rejects.toThrow(CheckoutError);
     await expect(checkout.checkout({ repo: repo.bare, branch: '--upload-pack=touch' }, dir('f'))).rejects.toThrow(
       /safe git branch/,

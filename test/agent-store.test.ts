@@ -235,7 +235,9 @@ describe('builds whose every delivery died with its agent', () => {
     );
     const byId = Object.fromEntries(rows.rows.map((r) => [r.id, r]));
     expect(byId[exhausted]).toMatchObject({ status: 'errored', failed_stage: 'agent' });
-    expect(byId[exhausted]?.error).toMatch(/^gave up: attempt 3 died with its agent \(lease expired at .*\), and RabbitMQ does not deliver a job more than 3 times$/);
+    expect(byId[exhausted]?.error).toMatch(
+      /^gave up: attempt 3 died with its agent \(lease expired at .*\), and RabbitMQ does not deliver a job more than 3 times$/,
+    );
     expect(byId[mayReturn]?.status).toBe('running');
     expect(byId[withinGrace]?.status).toBe('running');
     expect(queued).toEqual([{ buildId: exhausted, maintainer: 'm@example.org' }]);

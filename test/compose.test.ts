@@ -13,7 +13,14 @@ interface ComposeFile {
 describe('docker-compose.yml', () => {
   test('docker-compose config accepts it', async () => {
     const { stdout } = await run('docker-compose', ['-f', 'docker-compose.yml', 'config', '--services']);
-    expect(stdout.trim().split('\n').sort()).toEqual(['agent', 'crawler', 'mailpit', 'migrate', 'postgres', 'rabbitmq']);
+    expect(stdout.trim().split('\n').sort()).toEqual([
+      'agent',
+      'crawler',
+      'mailpit',
+      'migrate',
+      'postgres',
+      'rabbitmq',
+    ]);
   });
 
   test('every variable it sets on a Kiln service is one Kiln reads', async () => {

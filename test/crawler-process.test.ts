@@ -2,8 +2,25 @@ import { jest } from '@jest/globals';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createTestDatabase, createTestRepo, createTestVhost, git, type TestDatabase, type TestRepo, type TestVhost } from './helpers/index.js';
-import { buildPackages, buildRows, QueueReader, sleep, spawnCli, startOwnRabbit, waitFor, type CliProcess } from './helpers/crawler-fixtures.js';
+import {
+  createTestDatabase,
+  createTestRepo,
+  createTestVhost,
+  git,
+  type TestDatabase,
+  type TestRepo,
+  type TestVhost,
+} from './helpers/index.js';
+import {
+  buildPackages,
+  buildRows,
+  QueueReader,
+  sleep,
+  spawnCli,
+  startOwnRabbit,
+  waitFor,
+  type CliProcess,
+} from './helpers/crawler-fixtures.js';
 
 jest.setTimeout(120_000);
 
@@ -52,7 +69,9 @@ describe('kiln crawler process', () => {
   }
 
   async function unpublished(): Promise<number> {
-    const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM job_outbox WHERE published_at IS NULL');
+    const { rows } = await db.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM job_outbox WHERE published_at IS NULL',
+    );
     return rows[0]?.n ?? -1;
   }
 
@@ -106,18 +125,23 @@ describe('kiln crawler process', () => {
 
       const last = crawler(vhost.url);
       const expected = await heads(bare);
-      await waitFor(async () => {
-        const builds = await buildRows(db.pool);
-        const built = new Set(builds.map((b) => `${b.repo} ${b.branch} ${b.commit}`));
-        return [...expected.keys()].every((k) => built.has(k)) && (await unpublished()) === 0;
-      }, 'every head built and published', 60_000);
+      await waitFor(
+        async () => {
+          const builds = await buildRows(db.pool);
+          const built = new Set(builds.map((b) => `${b.repo} ${b.branch} ${b.commit}`));
+          return [...expected.keys()].every((k) => built.has(k)) && (await unpublished()) === 0;
+        },
+        'every head built and published',
+        60_000,
+      );
       last.child.kill('SIGTERM');
       expect(await last.exited).toBe(0);
 
       const builds = await buildRows(db.pool);
       // One build per (repo, branch, commit): never two for one head.
       const perHead = new Map<string, number>();
-      for (const b of builds) perHead.set(`${b.repo} ${b.branch} ${b.commit}`, (perHead.get(`${b.repo} ${b.branch} ${b.commit}`) ?? 0) + 1);
+      for (const b of builds)
+        perHead.set(`${b.repo} ${b.branch} ${b.commit}`, (perHead.get(`${b.repo} ${b.branch} ${b.commit}`) ?? 0) + 1);
       expect([...perHead.values()].filter((n) => n > 1)).toEqual([]);
       expect(builds.every((b) => b.branch?.startsWith('pkg'))).toBe(true);
       // Every build went out (at least once: a kill between confirm and mark repeats the same id).
@@ -129,7 +153,10 @@ describe('kiln crawler process', () => {
       // A clean restart over the same state adds nothing.
       const again = crawler(vhost.url);
       await again.waitForLog((l) => l.msg === 'poll cycle done', 'a poll cycle');
-      await again.waitForLog((l) => l.msg === 'poll cycle done' && again.lines.filter((x) => x.msg === 'poll cycle done').length >= 2, 'a second poll cycle');
+      await again.waitForLog(
+        (l) => l.msg === 'poll cycle done' && again.lines.filter((x) => x.msg === 'poll cycle done').length >= 2,
+        'a second poll cycle',
+      );
       again.child.kill('SIGTERM');
       expect(await again.exited).toBe(0);
       expect(await buildRows(db.pool)).toHaveLength(builds.length);
@@ -146,12 +173,12 @@ describe('kiln crawler process', () => {
     const c = crawler(rabbit.url);
     await c.waitForLog((l) => l.msg === 'crawler started', 'start-up');
     let queue = await QueueReader.open(rabbit.url);
-    const first = await zlib.pushBranch('zlib-1.3.1', { 'a': '1' });
+    const first = await zlib.pushBranch('zlib-1.3.1', { a: '1' });
     expect((await queue.take(1))[0]?.body).toMatchObject({ commit: first });
     await queue.close();
 
     await rabbit.stop();
-    const hotfix = await zlib.pushBranch('zlib-1.3.1', { 'a': '2' }, 'hotfix');
+    const hotfix = await zlib.pushBranch('zlib-1.3.1', { a: '2' }, 'hotfix');
     await waitFor(async () => (await buildRows(db.pool)).some((b) => b.commit === hotfix), 'the hotfix build recorded');
     await c.waitForLog((l) => l.msg.startsWith('cannot publish build jobs'), 'the relay noticing');
     expect(await unpublished()).toBe(1);

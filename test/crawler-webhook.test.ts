@@ -5,7 +5,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '@kiln/shared';
 import { startCrawler, type RunningCrawler } from '@kiln/crawler';
-import { createTestDatabase, createTestRepo, createTestVhost, git, type TestDatabase, type TestRepo, type TestVhost } from './helpers/index.js';
+import {
+  createTestDatabase,
+  createTestRepo,
+  createTestVhost,
+  git,
+  type TestDatabase,
+  type TestRepo,
+  type TestVhost,
+} from './helpers/index.js';
 import { buildRows, captureLogs, QueueReader, sleep } from './helpers/crawler-fixtures.js';
 
 jest.setTimeout(60_000);
@@ -66,14 +74,22 @@ describe('crawler webhooks and post-receive hook', () => {
   const sign = (body: string, secret = SECRET) => createHmac('sha256', secret).update(body).digest('hex');
 
   function post(route: string, body: string, headers: Record<string, string>) {
-    return fetch(`${base}${route}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+    return fetch(`${base}${route}`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', ...headers },
+    });
   }
 
   test('a signed GitHub push queues the build at once, from the repository, not the payload', async () => {
     const zlib = await repo('zlib');
-    const commit = await zlib.pushBranch('zlib-1.3.1', { 'a': '1' });
+    const commit = await zlib.pushBranch('zlib-1.3.1', { a: '1' });
     // The payload's sha is a lie: the crawler asks the repository itself.
-    const body = JSON.stringify({ ref: 'refs/heads/zlib-1.3.1', after: 'f'.repeat(40), repository: { clone_url: `file://${zlib.bare}` } });
+    const body = JSON.stringify({
+      ref: 'refs/heads/zlib-1.3.1',
+      after: 'f'.repeat(40),
+      repository: { clone_url: `file://${zlib.bare}` },
+    });
     const res = await post('/webhooks', body, {
       'x-github-event': 'push',
       'x-github-delivery': randomUUID(),
@@ -83,15 +99,20 @@ describe('crawler webhooks and post-receive hook', () => {
     expect(await res.json()).toEqual({ status: 'accepted', repo: zlib.bare });
     const [message] = await queue.take(1);
     expect(message?.body).toMatchObject({ branch: 'zlib-1.3.1', commit, trigger: 'webhook' });
-    expect(await buildRows(db.pool)).toEqual([expect.objectContaining({ commit, trigger: 'webhook', status: 'queued' })]);
+    expect(await buildRows(db.pool)).toEqual([
+      expect.objectContaining({ commit, trigger: 'webhook', status: 'queued' }),
+    ]);
   });
 
   test('Gitea (signature) and GitLab (token) pushes are accepted; redeliveries are recognised', async () => {
     const a = await repo('libpng16');
     const b = await repo('x264');
-    await a.pushBranch('libpng16-1.6.43', { 'a': '1' });
-    await b.pushBranch('x264-0.164.3108', { 'b': '1' });
-    const gitea = JSON.stringify({ ref: 'refs/heads/libpng16-1.6.43', repository: { clone_url: `${a.bare}/`, ssh_url: 'git@gitea.example.org:x/libpng16.git' } });
+    await a.pushBranch('libpng16-1.6.43', { a: '1' });
+    await b.pushBranch('x264-0.164.3108', { b: '1' });
+    const gitea = JSON.stringify({
+      ref: 'refs/heads/libpng16-1.6.43',
+      repository: { clone_url: `${a.bare}/`, ssh_url: 'git@gitea.example.org:x/libpng16.git' },
+    });
     const delivery = randomUUID();
     const giteaHeaders = { 'x-gitea-event': 'push', 'x-gitea-delivery': delivery, 'x-gitea-signature': sign(gitea) };
     expect((await post('/webhooks/gitea', gitea, giteaHeaders)).status).toBe(202);
@@ -99,8 +120,15 @@ describe('crawler webhooks and post-receive hook', () => {
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual({ status: 'duplicate', delivery });
 
-    const gitlab = JSON.stringify({ object_kind: 'push', project: { git_http_url: `file://${b.bare.replace(/\.git$/, '')}` } });
-    const gitlabHeaders = { 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': SECRET, 'x-gitlab-event-uuid': randomUUID() };
+    const gitlab = JSON.stringify({
+      object_kind: 'push',
+      project: { git_http_url: `file://${b.bare.replace(/\.git$/, '')}` },
+    });
+    const gitlabHeaders = {
+      'x-gitlab-event': 'Push Hook',
+      'x-gitlab-token': SECRET,
+      'x-gitlab-event-uuid': randomUUID(),
+    };
     expect((await post('/webhooks', gitlab, gitlabHeaders)).status).toBe(202);
 
     const messages = await queue.take(2);
@@ -109,7 +137,7 @@ describe('crawler webhooks and post-receive hook', () => {
 
   test('a wrong or missing signature gets 401 and queues nothing', async () => {
     const zlib = await repo('zlib');
-    await zlib.pushBranch('zlib-1.3.1', { 'a': '1' });
+    await zlib.pushBranch('zlib-1.3.1', { a: '1' });
     const body = JSON.stringify({ repository: { clone_url: zlib.bare } });
     const attempts: Array<Record<string, string>> = [
       { 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${sign(body, 'not the secret')}` },
@@ -124,12 +152,18 @@ describe('crawler webhooks and post-receive hook', () => {
       const res = await post('/webhooks', body, headers);
       expect(res.status).toBe(401);
     }
-    const hook = await fetch(`${base}/hooks/post-receive`, { method: 'POST', body: zlib.bare, headers: { authorization: 'Bearer guess' } });
+    const hook = await fetch(`${base}/hooks/post-receive`, {
+      method: 'POST',
+      body: zlib.bare,
+      headers: { authorization: 'Bearer guess' },
+    });
     expect(hook.status).toBe(401);
     await sleep(300);
     expect(await buildRows(db.pool)).toEqual([]);
     expect(await queue.drain()).toEqual([]);
-    expect(crawler.logs.lines.filter((l) => l.msg === 'refused webhook: bad or missing signature')).toHaveLength(attempts.length);
+    expect(crawler.logs.lines.filter((l) => l.msg === 'refused webhook: bad or missing signature')).toHaveLength(
+      attempts.length,
+    );
   });
 
   test('the shipped post-receive hook makes a push build at once', async () => {
@@ -137,7 +171,7 @@ describe('crawler webhooks and post-receive hook', () => {
     await copyFile(path.resolve('hooks/post-receive'), path.join(zlib.bare, 'hooks', 'post-receive'));
     await git(zlib.bare, 'config', 'kiln.crawlerUrl', base);
     await git(zlib.bare, 'config', 'kiln.webhookSecret', SECRET);
-    const commit = await zlib.pushBranch('zlib-1.3.1', { 'a': '1' });
+    const commit = await zlib.pushBranch('zlib-1.3.1', { a: '1' });
     const [message] = await queue.take(1);
     expect(message?.body).toMatchObject({ branch: 'zlib-1.3.1', commit, trigger: 'hook' });
   });
@@ -146,16 +180,25 @@ describe('crawler webhooks and post-receive hook', () => {
     const zlib = await repo('zlib');
     await copyFile(path.resolve('hooks/post-receive'), path.join(zlib.bare, 'hooks', 'post-receive'));
     await git(zlib.bare, 'config', 'kiln.crawlerUrl', 'http://127.0.0.1:1');
-    await expect(zlib.pushBranch('zlib-1.3.1', { 'a': '1' })).resolves.toMatch(/^[0-9a-f]{40}$/);
+    await expect(zlib.pushBranch('zlib-1.3.1', { a: '1' })).resolves.toMatch(/^[0-9a-f]{40}$/);
   });
 
   test('unwatched repositories, other events, bad bodies and health', async () => {
     const body = JSON.stringify({ repository: { clone_url: 'https://example.org/elsewhere.git' } });
-    const unwatched = await post('/webhooks/github', body, { 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${sign(body)}` });
+    const unwatched = await post('/webhooks/github', body, {
+      'x-github-event': 'push',
+      'x-hub-signature-256': `sha256=${sign(body)}`,
+    });
     expect(unwatched.status).toBe(404);
-    const ping = await post('/webhooks/github', body, { 'x-github-event': 'ping', 'x-hub-signature-256': `sha256=${sign(body)}` });
+    const ping = await post('/webhooks/github', body, {
+      'x-github-event': 'ping',
+      'x-hub-signature-256': `sha256=${sign(body)}`,
+    });
     expect(await ping.json()).toEqual({ status: 'pong' });
-    const issue = await post('/webhooks/github', body, { 'x-github-event': 'issues', 'x-hub-signature-256': `sha256=${sign(body)}` });
+    const issue = await post('/webhooks/github', body, {
+      'x-github-event': 'issues',
+      'x-hub-signature-256': `sha256=${sign(body)}`,
+    });
     expect(issue.status).toBe(200);
     const nobody = await post('/webhooks', body, {});
     expect(nobody.status).toBe(400);
@@ -179,13 +222,23 @@ describe('without KILN_WEBHOOK_SECRET', () => {
     await using vhost = await createTestVhost('kiln-webhook-nosecret');
     await using zlib = await createTestRepo({ name: 'zlib' });
     const logs = captureLogs();
-    const config = loadConfig({ KILN_DATABASE_URL: db.url, KILN_AMQP_URL: vhost.url, KILN_REPOS: zlib.bare, KILN_POLL_INTERVAL: '3600', KILN_WEBHOOK_PORT: '0' });
+    const config = loadConfig({
+      KILN_DATABASE_URL: db.url,
+      KILN_AMQP_URL: vhost.url,
+      KILN_REPOS: zlib.bare,
+      KILN_POLL_INTERVAL: '3600',
+      KILN_WEBHOOK_PORT: '0',
+    });
     const crawler = await startCrawler(config, logs.logger, { poll: false });
     const queue = await QueueReader.open(vhost.url);
     try {
       const base = `http://127.0.0.1:${crawler.port}`;
       const body = JSON.stringify({ repository: { clone_url: zlib.bare } });
-      const webhook = await fetch(`${base}/webhooks/github`, { method: 'POST', body, headers: { 'x-github-event': 'push' } });
+      const webhook = await fetch(`${base}/webhooks/github`, {
+        method: 'POST',
+        body,
+        headers: { 'x-github-event': 'push' },
+      });
       expect(webhook.status).toBe(403);
       expect(await webhook.json()).toEqual({ error: expect.stringContaining('set KILN_WEBHOOK_SECRET') });
       const commit = await zlib.pushBranch('zlib-1.3.1', { a: '1' });

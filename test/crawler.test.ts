@@ -5,7 +5,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, parseBuildJob } from '@kiln/shared';
 import { startCrawler, type RunningCrawler } from '@kiln/crawler';
-import { createTestDatabase, createTestRepo, createTestVhost, git, type TestDatabase, type TestRepo, type TestVhost } from './helpers/index.js';
+import {
+  createTestDatabase,
+  createTestRepo,
+  createTestVhost,
+  git,
+  type TestDatabase,
+  type TestRepo,
+  type TestVhost,
+} from './helpers/index.js';
 import { buildRows, captureLogs, QueueReader, waitFor } from './helpers/crawler-fixtures.js';
 
 /**
@@ -72,12 +80,28 @@ describe('crawler', () => {
     const [message] = await queue.take(1);
     const builds = await buildRows(db.pool);
     expect(builds).toEqual([
-      expect.objectContaining({ repo: zlib.bare, branch: 'zlib-1.3.1', commit, package_name: 'zlib', package_version: '1.3.1', trigger: 'poll', status: 'queued' }),
+      expect.objectContaining({
+        repo: zlib.bare,
+        branch: 'zlib-1.3.1',
+        commit,
+        package_name: 'zlib',
+        package_version: '1.3.1',
+        trigger: 'poll',
+        status: 'queued',
+      }),
     ]);
     const parsed = parseBuildJob(JSON.stringify(message?.body));
     expect(parsed).toEqual({
       ok: true,
-      job: { id: builds[0]?.id, repo: zlib.bare, branch: 'zlib-1.3.1', commit, package: { name: 'zlib', version: '1.3.1' }, trigger: 'poll', requestedAt: expect.any(String) },
+      job: {
+        id: builds[0]?.id,
+        repo: zlib.bare,
+        branch: 'zlib-1.3.1',
+        commit,
+        package: { name: 'zlib', version: '1.3.1' },
+        trigger: 'poll',
+        requestedAt: expect.any(String),
+      },
     });
     expect(message).toMatchObject({ messageId: builds[0]?.id, deliveryMode: 2, contentType: 'application/json' });
     const outbox = await db.pool.query('SELECT published_at FROM job_outbox');
@@ -93,7 +117,7 @@ describe('crawler', () => {
     await queue.take(1);
 
     const hotfix = await zlib.pushBranch('zlib-1.3.1', { 'zlib.c': 'v1 fixed\n' }, 'hotfix');
-    await zlib.pushBranch('main', { 'README': 'more\n' });
+    await zlib.pushBranch('main', { README: 'more\n' });
     await zlib.pushBranch('feature-x', { 'x.c': 'x2\n' });
     expect(await a.crawler.pollOnce()).toMatchObject({ builds: 1 });
     const [second] = await queue.take(1);
@@ -105,7 +129,9 @@ describe('crawler', () => {
 
     await zlib.deleteBranch('zlib-1.3.1');
     expect(await a.crawler.pollOnce()).toMatchObject({ builds: 0 });
-    const ref = await db.pool.query<{ deleted_at: Date | null; commit: string }>('SELECT commit, deleted_at FROM repo_refs');
+    const ref = await db.pool.query<{ deleted_at: Date | null; commit: string }>(
+      'SELECT commit, deleted_at FROM repo_refs',
+    );
     expect(ref.rows).toEqual([{ commit: hotfix, deleted_at: expect.any(Date) }]);
     expect(a.logs.lines.some((l) => l.msg.startsWith('release branch deleted'))).toBe(true);
 
@@ -126,12 +152,12 @@ describe('crawler', () => {
   test('repositories configured by location and created later under the root are watched', async () => {
     const elsewhere = await createTestRepo({ name: 'openssl' });
     repos.push(elsewhere);
-    await elsewhere.pushBranch('openssl-3.0.13', { 'a': '1' });
+    await elsewhere.pushBranch('openssl-3.0.13', { a: '1' });
     const { crawler } = await start({ KILN_REPOS: elsewhere.bare });
     expect(await crawler.pollOnce()).toMatchObject({ repos: 1, builds: 1 });
 
     const later = await repo('python-dateutil');
-    await later.pushBranch('python-dateutil-2.9.0', { 'a': '1' });
+    await later.pushBranch('python-dateutil-2.9.0', { a: '1' });
     expect(await crawler.pollOnce()).toMatchObject({ repos: 2, builds: 1 });
     const messages = await queue.take(2);
     expect(messages.map((m) => m.body.package)).toEqual([
@@ -148,7 +174,13 @@ describe('crawler', () => {
     await git(zlib.bare, 'update-ref', `refs/heads/--upload-pack=touch ${pwned}-1.0`.replace(' ', '_'), head);
     await git(zlib.bare, 'update-ref', 'refs/heads/-rf-1.0', head);
     const { crawler, logs } = await start({
-      KILN_REPOS: [`ext::sh -c touch% ${pwned}`, `--upload-pack=touch ${pwned}`, 'fd::3', `file:///tmp/a\u0007b`, 'https://user:hunter2@-evil.example.org/x.git'].join(','),
+      KILN_REPOS: [
+        `ext::sh -c touch% ${pwned}`,
+        `--upload-pack=touch ${pwned}`,
+        'fd::3',
+        `file:///tmp/a\u0007b`,
+        'https://user:hunter2@-evil.example.org/x.git',
+      ].join(','),
     });
     const stats = await crawler.pollOnce();
     expect(stats).toMatchObject({ repos: 1, builds: 0 });
@@ -157,7 +189,10 @@ describe('crawler', () => {
     const refused = logs.lines.filter((l) => l.msg === 'refusing repository location');
     expect(refused).toHaveLength(5);
     const unsafe = logs.lines.filter((l) => l.msg === 'ignoring a branch whose name is not safe to use');
-    expect(unsafe.map((l) => JSON.parse(l.branch as string) as string).sort()).toEqual([`--upload-pack=touch_${pwned}-1.0`, '-rf-1.0']);
+    expect(unsafe.map((l) => JSON.parse(l.branch as string) as string).sort()).toEqual([
+      `--upload-pack=touch_${pwned}-1.0`,
+      '-rf-1.0',
+    ]);
     expect(logs.text()).not.toContain('hunter2');
 
     // Reported once, not every cycle.
@@ -173,7 +208,7 @@ describe('crawler', () => {
     const port = (hung.address() as net.AddressInfo).port;
     try {
       const zlib = await repo('zlib');
-      await zlib.pushBranch('zlib-1.3.1', { 'a': '1' });
+      await zlib.pushBranch('zlib-1.3.1', { a: '1' });
       const { crawler, logs } = await start({
         KILN_REPOS: `git://127.0.0.1:${port}/dead.git,https://token:s3cret@127.0.0.1:1/private.git`,
         KILN_GIT_TIMEOUT: '1s',
@@ -181,7 +216,10 @@ describe('crawler', () => {
       });
       expect(await crawler.pollOnce()).toMatchObject({ repos: 3, checked: 3, failed: 2, builds: 1 });
       const warnings = logs.lines.filter((l) => l.msg === 'cannot list branches; backing off');
-      expect(warnings.map((w) => w.repo).sort()).toEqual([`git://127.0.0.1:${port}/dead.git`, 'https://***@127.0.0.1:1/private.git']);
+      expect(warnings.map((w) => w.repo).sort()).toEqual([
+        `git://127.0.0.1:${port}/dead.git`,
+        'https://***@127.0.0.1:1/private.git',
+      ]);
       expect(warnings.find((w) => String(w.repo).startsWith('git:'))?.err).toMatch(/timed out after 1000 ms/);
       expect(logs.text()).not.toContain('s3cret');
       // Next cycle: the failing ones wait out their backoff.
@@ -199,7 +237,7 @@ describe('crawler', () => {
       c.crawler.start();
       await waitFor(() => c.crawler.cycleCount >= 1, 'first cycle');
     });
-    const commit = await zlib.pushBranch('zlib-1.3.1', { 'a': '1' });
+    const commit = await zlib.pushBranch('zlib-1.3.1', { a: '1' });
     const [message] = await queue.take(1);
     expect(message?.body).toMatchObject({ commit, trigger: 'poll' });
   });

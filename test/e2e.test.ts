@@ -48,7 +48,8 @@ describe('a release engineer pushes release branches', () => {
       env: { ...process.env, ...env, KILN_LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    for (const stream of [child.stdout, child.stderr]) stream?.on('data', (d: Buffer) => output.push(`[${command}] ${d.toString()}`));
+    for (const stream of [child.stdout, child.stderr])
+      stream?.on('data', (d: Buffer) => output.push(`[${command}] ${d.toString()}`));
     processes.push(child);
     return child;
   }
@@ -113,13 +114,15 @@ describe('a release engineer pushes release branches', () => {
 
     const good = await waitForBuild('libgreet', '1.2.0');
     expect(good).toMatchObject({ status: 'succeeded', error: null });
-    const { rows: builds } = await db.pool.query('SELECT commit, trigger, attempt FROM builds WHERE id = $1', [good.id]);
+    const { rows: builds } = await db.pool.query('SELECT commit, trigger, attempt FROM builds WHERE id = $1', [
+      good.id,
+    ]);
     expect(builds[0]).toMatchObject({ commit: greetCommit, attempt: 1 });
 
-    const { rows: pkg } = await db.pool.query('SELECT build_id, installed_size, file_count FROM packages WHERE name = $1 AND version = $2', [
-      'libgreet',
-      '1.2.0',
-    ]);
+    const { rows: pkg } = await db.pool.query(
+      'SELECT build_id, installed_size, file_count FROM packages WHERE name = $1 AND version = $2',
+      ['libgreet', '1.2.0'],
+    );
     expect(pkg).toEqual([{ build_id: good.id, installed_size: expect.anything(), file_count: 5 }]);
     const { rows: files } = await db.pool.query(
       'SELECT path, kind, linkage, needed, target, sha256 FROM package_files WHERE build_id = $1 ORDER BY path',
@@ -133,9 +136,16 @@ describe('a release engineer pushes release branches', () => {
       '/usr/lib/libgreet.so.1.2.0',
     ]);
     const byPath = Object.fromEntries(files.map((f: { path: string }) => [f.path, f]));
-    expect(byPath['/usr/lib/libgreet.so.1.2.0']).toMatchObject({ kind: 'shared-library', linkage: 'dynamic', needed: ['libc.so.6'] });
+    expect(byPath['/usr/lib/libgreet.so.1.2.0']).toMatchObject({
+      kind: 'shared-library',
+      linkage: 'dynamic',
+      needed: ['libc.so.6'],
+    });
     expect(byPath['/usr/lib/libgreet.a']).toMatchObject({ kind: 'static-library' });
-    expect(byPath['/usr/include/greet.h']).toMatchObject({ kind: 'other', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(byPath['/usr/include/greet.h']).toMatchObject({
+      kind: 'other',
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(byPath['/usr/lib/libgreet.so.1']).toMatchObject({ kind: 'symlink', target: 'libgreet.so.1.2.0' });
 
     const bad = await waitForBuild('broken', '0.1.0');
@@ -146,8 +156,13 @@ describe('a release engineer pushes release branches', () => {
     expect(mail?.text).toContain(brokenCommit);
     expect(mail?.text).toContain('undefined reference to `missing_function');
     expect(mail?.text).toContain(`kiln logs ${bad.id}`);
-    const { rows: notes } = await db.pool.query('SELECT recipient, status, sent_at FROM notifications WHERE build_id = $1', [bad.id]);
-    expect(notes).toEqual([{ recipient: expect.stringContaining('broken@example.org'), status: 'sent', sent_at: expect.any(Date) }]);
+    const { rows: notes } = await db.pool.query(
+      'SELECT recipient, status, sent_at FROM notifications WHERE build_id = $1',
+      [bad.id],
+    );
+    expect(notes).toEqual([
+      { recipient: expect.stringContaining('broken@example.org'), status: 'sent', sent_at: expect.any(Date) },
+    ]);
     // The good build sent nothing.
     expect(smtp.messages).toHaveLength(1);
   });

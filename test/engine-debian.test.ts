@@ -46,7 +46,12 @@ describe('the .buildr.yml sample, unmodified', () => {
     expect(manifest.file).toBe('.buildr.yml');
     // apt-get in prepare needs Debian's mirror.
     const engine = h.engine({ network: 'bridge', memoryBytes: 1024 ** 3 });
-    const out = await engine.build({ buildId: crypto.randomUUID(), workspace, manifest, package: { name: 'sample', version: '1.0' } });
+    const out = await engine.build({
+      buildId: crypto.randomUUID(),
+      workspace,
+      manifest,
+      package: { name: 'sample', version: '1.0' },
+    });
     expect(out.report.error).toBeNull();
     expect(out.report.status).toBe('succeeded');
     expect(out.report.stages.map((s) => [s.name, s.status, s.commands.map((c) => c.command)])).toEqual([
@@ -62,7 +67,11 @@ describe('the .buildr.yml sample, unmodified', () => {
     expect(stdout.split('\n').sort()).toEqual(['', 'build/', 'build/answer.o', 'build/greeting.txt']);
 
     // The next build of the same manifest starts from the cached compiler image.
-    const workspace2 = await h.workspace({ '.buildr.yml': BUILDR_SAMPLE, Makefile: SAMPLE_MAKEFILE, 'answer.c': 'int answer(void) { return 7; }\n' });
+    const workspace2 = await h.workspace({
+      '.buildr.yml': BUILDR_SAMPLE,
+      Makefile: SAMPLE_MAKEFILE,
+      'answer.c': 'int answer(void) { return 7; }\n',
+    });
     const again = await engine.build({ buildId: crypto.randomUUID(), workspace: workspace2, manifest, package: null });
     expect(again.report.status).toBe('succeeded');
     expect(again.report.stages[0]).toMatchObject({ name: 'prepare', cached: true, commands: [] });
@@ -104,7 +113,12 @@ install:
       '/usr/lib/pkgconfig/zlib.pc',
       '/usr/share/man/man3/zlib.3',
     ]);
-    expect(files['/usr/lib/libz.so.1.2.13']).toMatchObject({ kind: 'shared-library', linkage: 'dynamic', needed: ['libc.so.6'], mode: '0755' });
+    expect(files['/usr/lib/libz.so.1.2.13']).toMatchObject({
+      kind: 'shared-library',
+      linkage: 'dynamic',
+      needed: ['libc.so.6'],
+      mode: '0755',
+    });
     expect(files['/usr/lib/libz.a']).toMatchObject({ kind: 'static-library', mode: '0644' });
     expect(files['/usr/lib/libz.a']!.linkage).toBeUndefined();
     expect(files['/usr/include/zlib.h']).toMatchObject({ kind: 'other', mode: '0644' });

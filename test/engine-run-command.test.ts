@@ -17,7 +17,10 @@ afterAll(async () => {
   await h.dispose();
 });
 
-async function kiln(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+async function kiln(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
   const code = await runCli(['node', 'kiln', ...args], {
@@ -74,7 +77,9 @@ describe('kiln run', () => {
     const dir = await h.workspace({ '.kiln.yml': INSTALLING });
     const { code, out, err } = await kiln(['run', dir]);
     expect(code).toBe(0);
-    expect(err).toContain('==> build (kiln/busybox:latest)\n$ echo compiling\ncompiling\n$ cp /bin/busybox demo\n<== build succeeded in ');
+    expect(err).toContain(
+      '==> build (kiln/busybox:latest)\n$ echo compiling\ncompiling\n$ cp /bin/busybox demo\n<== build succeeded in ',
+    );
     expect(err).toContain('==> install');
     expect(out).toMatch(/^demo 2\.1\.0: succeeded in /);
     expect(out).toMatch(/build\s+succeeded\s+\S+/);
@@ -84,10 +89,15 @@ describe('kiln run', () => {
   }, 30_000);
 
   test('a failing build: exit 1, the report says where', async () => {
-    const dir = await h.workspace({ '.kiln.yml': 'image: kiln/busybox:latest\nstages: [build]\nbuild: {script: ["echo ok", "exit 5"]}\n' });
+    const dir = await h.workspace({
+      '.kiln.yml': 'image: kiln/busybox:latest\nstages: [build]\nbuild: {script: ["echo ok", "exit 5"]}\n',
+    });
     const json = await kiln(['run', dir, '--json']);
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.out)).toMatchObject({ status: 'failed', error: 'stage "build" failed at line 2 (exit 5): exited 5' });
+    expect(JSON.parse(json.out)).toMatchObject({
+      status: 'failed',
+      error: 'stage "build" failed at line 2 (exit 5): exited 5',
+    });
     const human = await kiln(['run', dir]);
     expect(human.code).toBe(1);
     expect(human.out).toContain('error: stage "build" failed at line 2 (exit 5): exited 5');
@@ -95,7 +105,9 @@ describe('kiln run', () => {
   }, 30_000);
 
   test('an invalid manifest: exit 2, one line per problem with its line number', async () => {
-    const dir = await h.workspace({ '.buildr.yml': 'image: debian:bookworm\nstages:\n  - build\n  - deploy\nbuild:\n  script: [make]\nextra: 1\n' });
+    const dir = await h.workspace({
+      '.buildr.yml': 'image: debian:bookworm\nstages:\n  - build\n  - deploy\nbuild:\n  script: [make]\nextra: 1\n',
+    });
     const { code, out, err } = await kiln(['run', dir]);
     expect(code).toBe(2);
     expect(out).toBe('');
@@ -106,11 +118,17 @@ describe('kiln run', () => {
     ]);
     const json = await kiln(['run', dir, '--json']);
     expect(json.code).toBe(2);
-    expect(JSON.parse(json.out)).toMatchObject({ status: 'errored', error: expect.stringContaining('stage "deploy" is listed but not defined') });
+    expect(JSON.parse(json.out)).toMatchObject({
+      status: 'errored',
+      error: expect.stringContaining('stage "deploy" is listed but not defined'),
+    });
   });
 
   test('usage errors: exit 2', async () => {
-    expect(await kiln(['run', '/nonexistent/checkout'])).toMatchObject({ code: 2, err: 'kiln: /nonexistent/checkout is not a directory: give the path of a checkout\n' });
+    expect(await kiln(['run', '/nonexistent/checkout'])).toMatchObject({
+      code: 2,
+      err: 'kiln: /nonexistent/checkout is not a directory: give the path of a checkout\n',
+    });
     const noManifest = await kiln(['run', await h.workspace({ README: 'x' })]);
     expect(noManifest.code).toBe(2);
     expect(noManifest.err).toContain('no manifest found: add .kiln.yml or .buildr.yml');
@@ -118,7 +136,9 @@ describe('kiln run', () => {
   });
 
   test('Ctrl-C stops the build, leaves no container behind, exit 130', async () => {
-    const dir = await h.workspace({ '.kiln.yml': 'image: kiln/busybox:latest\nstages: [long]\nlong: {script: ["echo waiting", "sleep 600"]}\n' });
+    const dir = await h.workspace({
+      '.kiln.yml': 'image: kiln/busybox:latest\nstages: [long]\nlong: {script: ["echo waiting", "sleep 600"]}\n',
+    });
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'run', dir], {
       env: { ...process.env, KILN_NETWORK: 'none', KILN_ARTIFACT_DIR: await h.tempDir() },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -72,7 +72,9 @@ package:
     const { stdout } = await run('tar', ['tzf', path.join(workspace, 'dist.tar.gz')]);
     expect(stdout.split('\n')).toContain('build/greeting.txt');
     // Events in order: stage, then its commands, then the stage's end.
-    const order = out.events.filter((e) => e.type !== 'commandFinished').map((e) => ('index' in e ? `${e.stage}#${e.index}` : `${e.type}:${e.stage}`));
+    const order = out.events
+      .filter((e) => e.type !== 'commandFinished')
+      .map((e) => ('index' in e ? `${e.stage}#${e.index}` : `${e.type}:${e.stage}`));
     expect(order).toEqual([
       'stageStarted:prepare',
       'prepare#0',
@@ -98,7 +100,11 @@ package:
     expect(await h.cacheImages()).toHaveLength(1);
 
     // A changed prepare is a different compiler image.
-    const changed = await h.build(h.engine(), manifest.replace('echo tool says', 'echo the tool says'), await h.workspace());
+    const changed = await h.build(
+      h.engine(),
+      manifest.replace('echo tool says', 'echo the tool says'),
+      await h.workspace(),
+    );
     expect(changed.report.stages[0]!.cached).toBeUndefined();
     expect(logText(changed.log, { stage: 'build', stream: 'stdout' })).toContain('the tool says build');
     expect(await h.cacheImages()).toHaveLength(2);
@@ -122,7 +128,12 @@ install:
     const out = await h.build(h.engine(), manifest, await h.workspace());
     expect(out.report.status).toBe('failed');
     expect(out.report.error).toBe(`stage "test" failed at line 2 (sh -c 'echo failing >&2; exit 3'): exited 3`);
-    expect(out.report.failure).toEqual({ stage: 'test', command: `sh -c 'echo failing >&2; exit 3'`, exitCode: 3, reason: 'exited 3' });
+    expect(out.report.failure).toEqual({
+      stage: 'test',
+      command: `sh -c 'echo failing >&2; exit 3'`,
+      exitCode: 3,
+      reason: 'exited 3',
+    });
     expect(out.report.stages.map((s) => [s.name, s.status, s.exitCode])).toEqual([
       ['build', 'succeeded', 0],
       ['test', 'failed', 3],
@@ -141,7 +152,11 @@ install:
       await h.workspace(),
     );
     expect(out.report.failure).toMatchObject({ stage: 'a', command: 'exit 7', exitCode: 7 });
-    const syntax = await h.build(h.engine(), `image: ${IMAGE}\nstages: [a]\na: {script: ["if then fi"]}\n`, await h.workspace());
+    const syntax = await h.build(
+      h.engine(),
+      `image: ${IMAGE}\nstages: [a]\na: {script: ["if then fi"]}\n`,
+      await h.workspace(),
+    );
     expect(syntax.report.status).toBe('failed');
     expect(syntax.report.failure).toMatchObject({ stage: 'a', command: 'if then fi', exitCode: 2 });
   }, 30_000);
@@ -188,16 +203,25 @@ stages: [show]
 show:
   script: ['echo "cc=$CC token=$CI_JOB_TOKEN manifest=$FROM_MANIFEST kiln=$KILN_DATABASE_URL path=$PATH"']
 `;
-  const hostEnv = { CC: 'clang', CI_JOB_TOKEN: 'tok-123456', KILN_DATABASE_URL: 'postgres://secret@db/kiln', PATH: '/host/only' };
+  const hostEnv = {
+    CC: 'clang',
+    CI_JOB_TOKEN: 'tok-123456',
+    KILN_DATABASE_URL: 'postgres://secret@db/kiln',
+    PATH: '/host/only',
+  };
 
   test('inherit: true passes the host environment where the operator allows it, masking its secrets', async () => {
     const out = await h.build(h.engine({}, { allowInheritEnv: true }), manifest, await h.workspace(), { hostEnv });
-    expect(logText(out.log, { stream: 'stdout' })).toBe('cc=clang token=*** manifest=yes kiln= path=/usr/local/bin:/usr/bin:/bin\n');
+    expect(logText(out.log, { stream: 'stdout' })).toBe(
+      'cc=clang token=*** manifest=yes kiln= path=/usr/local/bin:/usr/bin:/bin\n',
+    );
   }, 30_000);
 
   test('where the operator does not allow it, inherit is ignored and the log says so', async () => {
     const out = await h.build(h.engine(), manifest, await h.workspace(), { hostEnv });
-    expect(logText(out.log, { stream: 'stdout' })).toBe('cc= token= manifest=yes kiln= path=/usr/local/bin:/usr/bin:/bin\n');
+    expect(logText(out.log, { stream: 'stdout' })).toBe(
+      'cc= token= manifest=yes kiln= path=/usr/local/bin:/usr/bin:/bin\n',
+    );
     expect(logText(out.log, { stream: 'system' })).toContain('environment.inherit is ignored');
   }, 30_000);
 
@@ -217,7 +241,8 @@ cache: [/root/.ccache, /var/cache/thing]
       expect(logText(second.log, { stage: 'build', stream: 'stdout' })).toBe('hit\nhit\n');
     } finally {
       const volumes = (await h.docker.listVolumes({ filters: { label: ['kiln.role=cache'] } })).Volumes ?? [];
-      for (const v of volumes.filter((v) => v.Labels?.['kiln.cache-key']?.startsWith(`${pkg.name}:`))) await h.docker.getVolume(v.Name).remove();
+      for (const v of volumes.filter((v) => v.Labels?.['kiln.cache-key']?.startsWith(`${pkg.name}:`)))
+        await h.docker.getVolume(v.Name).remove();
     }
   }, 30_000);
 });
@@ -259,7 +284,13 @@ install:
     expect(byPath['/usr/bin/app-hard']).toMatchObject(busybox);
     // A file the image had and the install changed counts too, where it is.
     expect(byPath['/etc/passwd']).toMatchObject({ kind: 'config' });
-    expect(byPath['/usr/bin/app-link']).toEqual({ path: '/usr/bin/app-link', size: 3, mode: '0777', kind: 'symlink', target: 'app' });
+    expect(byPath['/usr/bin/app-link']).toEqual({
+      path: '/usr/bin/app-link',
+      size: 3,
+      mode: '0777',
+      kind: 'symlink',
+      target: 'app',
+    });
     expect(byPath['/etc/app/app.conf']).toMatchObject({ kind: 'config', size: 10, mode: '0644' });
     expect(byPath['/usr/local/lib.a']).toMatchObject({ kind: 'static-library' });
     expect(byPath['/usr/share/app/run.sh']).toMatchObject({ kind: 'executable', mode: '0755' });
@@ -332,11 +363,17 @@ look:
       await h.workspace(),
     );
     expect(silent.report.status).toBe('failed');
-    expect(silent.report.stages[0]!.error).toMatch(/^killed: the limit of 64 processes was reached, \d+ process starts refused/);
+    expect(silent.report.stages[0]!.error).toMatch(
+      /^killed: the limit of 64 processes was reached, \d+ process starts refused/,
+    );
     expect(silent.report.failure).toMatchObject({ stage: 'bomb', command: expect.stringContaining('bomb()') });
     expect(logText(silent.log, { stream: 'stdout' })).not.toContain('after');
     // The host still starts processes and containers.
-    const after = await h.build(h.engine(), `image: ${IMAGE}\nstages: [ok]\nok: {script: ["echo fine"]}\n`, await h.workspace());
+    const after = await h.build(
+      h.engine(),
+      `image: ${IMAGE}\nstages: [ok]\nok: {script: ["echo fine"]}\n`,
+      await h.workspace(),
+    );
     expect(after.report.status).toBe('succeeded');
   }, 60_000);
 
@@ -398,14 +435,25 @@ look:
 
 describe('errors', () => {
   test('an image that is neither here nor pullable: errored, saying which', async () => {
-    const out = await h.build(h.engine(), `image: kiln-test/no-such-image:1\nstages: [a]\na: {script: ["true"]}\n`, await h.workspace());
+    const out = await h.build(
+      h.engine(),
+      `image: kiln-test/no-such-image:1\nstages: [a]\na: {script: ["true"]}\n`,
+      await h.workspace(),
+    );
     expect(out.report.status).toBe('errored');
     expect(out.report.error).toMatch(/^image kiln-test\/no-such-image:1 is not on this host and could not be pulled: /);
   }, 60_000);
 
   test('a workspace that is not a directory, or holds the Docker socket: errored', async () => {
-    const missing = await h.build(h.engine(), `image: ${IMAGE}\nstages: [a]\na: {script: ["true"]}\n`, '/nonexistent/kiln');
-    expect(missing.report).toMatchObject({ status: 'errored', error: 'workspace /nonexistent/kiln is not a directory' });
+    const missing = await h.build(
+      h.engine(),
+      `image: ${IMAGE}\nstages: [a]\na: {script: ["true"]}\n`,
+      '/nonexistent/kiln',
+    );
+    expect(missing.report).toMatchObject({
+      status: 'errored',
+      error: 'workspace /nonexistent/kiln is not a directory',
+    });
     const socket = await h.build(h.engine(), `image: ${IMAGE}\nstages: [a]\na: {script: ["true"]}\n`, '/run');
     expect(socket.report.error).toBe('workspace /run contains the Docker socket: builds never get it');
   });
@@ -419,7 +467,12 @@ describe('resources left behind', () => {
       const c = await h.docker.createContainer({
         Image: IMAGE,
         Cmd: ['true'],
-        Labels: { 'kiln.build-id': buildId, 'kiln.owner': hostname(), 'kiln.owner-pid': String(pid), 'kiln.role': 'stage' },
+        Labels: {
+          'kiln.build-id': buildId,
+          'kiln.owner': hostname(),
+          'kiln.owner-pid': String(pid),
+          'kiln.role': 'stage',
+        },
       });
       return c.id;
     };
@@ -432,8 +485,14 @@ describe('resources left behind', () => {
       expect(await engine.removeBuildResources('reap-alive')).toBe(1);
       await expect(h.docker.getContainer(alive).inspect()).rejects.toMatchObject({ statusCode: 404 });
     } finally {
-      await h.docker.getContainer(dead).remove({ force: true }).catch(() => undefined);
-      await h.docker.getContainer(alive).remove({ force: true }).catch(() => undefined);
+      await h.docker
+        .getContainer(dead)
+        .remove({ force: true })
+        .catch(() => undefined);
+      await h.docker
+        .getContainer(alive)
+        .remove({ force: true })
+        .catch(() => undefined);
     }
   }, 30_000);
 });

@@ -26,7 +26,16 @@ describe('migrations', () => {
     const all = await loadMigrations();
     expect(await migrate(db.pool)).toEqual(all.map((m) => m.name));
     const first = await schemaOf(db);
-    for (const table of ['builds', 'build_stages', 'build_commands', 'build_logs', 'packages', 'package_files', 'repo_refs', 'notifications']) {
+    for (const table of [
+      'builds',
+      'build_stages',
+      'build_commands',
+      'build_logs',
+      'packages',
+      'package_files',
+      'repo_refs',
+      'notifications',
+    ]) {
       expect(first.some((c) => c.startsWith(`${table}.`))).toBe(true);
     }
     expect(await migrate(db.pool)).toEqual([]);
@@ -56,7 +65,9 @@ describe('migrations', () => {
   test('an unreachable database is one clear line', async () => {
     const env = { ...process.env, KILN_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/kiln' };
     await expect(run('node', ['--import', 'tsx', 'src/cli/run.ts', 'migrate'], { env })).rejects.toMatchObject({
-      stderr: expect.stringMatching(/^kiln: cannot reach PostgreSQL at postgres:\/\/\*\*\*@127\.0\.0\.1:1\/kiln: .* \(is it running\? set KILN_DATABASE_URL\)\n$/),
+      stderr: expect.stringMatching(
+        /^kiln: cannot reach PostgreSQL at postgres:\/\/\*\*\*@127\.0\.0\.1:1\/kiln: .* \(is it running\? set KILN_DATABASE_URL\)\n$/,
+      ),
     });
   }, 30_000);
 });

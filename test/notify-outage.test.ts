@@ -6,7 +6,14 @@
  */
 import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { builds, FAILING_MANIFEST, publishJob, releaseRepo, startTestAgent, waitUntil } from './helpers/agent-fixtures.js';
+import {
+  builds,
+  FAILING_MANIFEST,
+  publishJob,
+  releaseRepo,
+  startTestAgent,
+  waitUntil,
+} from './helpers/agent-fixtures.js';
 import { createSmtpSink, createTestDatabase, createTestVhost, freePort } from './helpers/index.js';
 
 jest.setTimeout(240_000);
@@ -16,7 +23,11 @@ test('with the SMTP server down when the build fails and started a minute later,
   await using vhost = await createTestVhost('kiln-notify-outage');
   const port = await freePort();
   await using smtp = await createSmtpSink({ port, start: false });
-  const { repo, branch } = await releaseRepo('outage', '1.0', `package:\n  maintainer: ops@example.org\n${FAILING_MANIFEST}`);
+  const { repo, branch } = await releaseRepo(
+    'outage',
+    '1.0',
+    `package:\n  maintainer: ops@example.org\n${FAILING_MANIFEST}`,
+  );
   try {
     await using _agent = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'outage-agent', smtpUrl: smtp.url });
     const id = randomUUID();
@@ -30,7 +41,10 @@ test('with the SMTP server down when the build fails and started a minute later,
 
     // The agent tried at once and failed; the job was acked all the same.
     const tried = await waitUntil(async () => {
-      const { rows } = await db.pool.query('SELECT status, attempts, last_error FROM notifications WHERE build_id = $1', [id]);
+      const { rows } = await db.pool.query(
+        'SELECT status, attempts, last_error FROM notifications WHERE build_id = $1',
+        [id],
+      );
       return rows[0]?.attempts >= 1 ? rows[0] : undefined;
     }, 'a failed delivery attempt');
     expect(tried).toMatchObject({ status: 'pending', last_error: expect.stringMatching(/ECONNREFUSED|connect/i) });
@@ -41,7 +55,9 @@ test('with the SMTP server down when the build fails and started a minute later,
     const [mail] = await smtp.waitForMessages(1, 120_000);
     expect(mail?.envelopeTo).toEqual(['ops@example.org']);
     expect(mail?.subject).toBe('[kiln] outage-1.0 failed in build: exit 3 exited 3');
-    const { rows } = await db.pool.query('SELECT status, attempts, sent_at FROM notifications WHERE build_id = $1', [id]);
+    const { rows } = await db.pool.query('SELECT status, attempts, sent_at FROM notifications WHERE build_id = $1', [
+      id,
+    ]);
     expect(rows).toEqual([{ status: 'sent', attempts: expect.any(Number), sent_at: expect.any(Date) }]);
     expect(rows[0].attempts).toBeGreaterThan(2);
     expect((rows[0].sent_at as Date).getTime()).toBeGreaterThanOrEqual(startedAt.getTime());

@@ -1,7 +1,14 @@
 import { jest } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { createTestDatabase, createTestRepo, createTestVhost, type TestDatabase, type TestRepo, type TestVhost } from './helpers/index.js';
+import {
+  createTestDatabase,
+  createTestRepo,
+  createTestVhost,
+  type TestDatabase,
+  type TestRepo,
+  type TestVhost,
+} from './helpers/index.js';
 import { buildPackages, buildRows, QueueReader } from './helpers/crawler-fixtures.js';
 
 jest.setTimeout(60_000);
@@ -24,7 +31,11 @@ describe('kiln submit', () => {
 
   beforeAll(async () => {
     await buildPackages();
-    [db, vhost, repo] = await Promise.all([createTestDatabase('kiln_submit'), createTestVhost('kiln-submit'), createTestRepo({ name: 'zlib' })]);
+    [db, vhost, repo] = await Promise.all([
+      createTestDatabase('kiln_submit'),
+      createTestVhost('kiln-submit'),
+      createTestRepo({ name: 'zlib' }),
+    ]);
     commit = await repo.pushBranch('zlib-1.3.1', { 'zlib.c': '1\n' });
     queue = await QueueReader.open(vhost.url);
   });
@@ -70,9 +81,18 @@ describe('kiln submit', () => {
     expect(message).toMatchObject({
       messageId: printed.id,
       deliveryMode: 2,
-      body: { id: printed.id, repo: repo.bare, branch: 'zlib-1.3.1', commit, trigger: 'cli', package: { name: 'zlib', version: '1.3.1' } },
+      body: {
+        id: printed.id,
+        repo: repo.bare,
+        branch: 'zlib-1.3.1',
+        commit,
+        trigger: 'cli',
+        package: { name: 'zlib', version: '1.3.1' },
+      },
     });
-    expect(await buildRows(db.pool)).toEqual([expect.objectContaining({ id: printed.id, status: 'queued', trigger: 'cli', commit })]);
+    expect(await buildRows(db.pool)).toEqual([
+      expect.objectContaining({ id: printed.id, status: 'queued', trigger: 'cli', commit }),
+    ]);
     const outbox = await db.pool.query('SELECT published_at FROM job_outbox');
     expect(outbox.rows[0]?.published_at).toBeInstanceOf(Date);
   });
@@ -87,7 +107,10 @@ describe('kiln submit', () => {
   });
 
   test.each([
-    [['ext::sh -c touch% /tmp/kiln-pwned'], /^kiln: repository "ext::sh -c touch% \/tmp\/kiln-pwned" contains whitespace/],
+    [
+      ['ext::sh -c touch% /tmp/kiln-pwned'],
+      /^kiln: repository "ext::sh -c touch% \/tmp\/kiln-pwned" contains whitespace/,
+    ],
     // Option-looking arguments never reach Kiln's code: the parser refuses them.
     [['--upload-pack=touch /tmp/kiln-pwned'], /^error: unknown option '--upload-pack=touch \/tmp\/kiln-pwned'/],
     [['/srv/x.git', '--upload-pack=evil'], /^error: unknown option '--upload-pack=evil'/],
@@ -108,18 +131,26 @@ describe('kiln submit', () => {
   });
 
   test('with the database unreachable it still publishes, and says so', async () => {
-    const result = await submit([repo.bare, 'zlib-1.3.1', '--json'], { KILN_DATABASE_URL: 'postgres://kiln:pw@127.0.0.1:1/kiln' });
+    const result = await submit([repo.bare, 'zlib-1.3.1', '--json'], {
+      KILN_DATABASE_URL: 'postgres://kiln:pw@127.0.0.1:1/kiln',
+    });
     expect(result.code).toBe(0);
-    expect(result.stderr).toMatch(/^kiln: warning: cannot reach PostgreSQL at postgres:\/\/\*\*\*@127\.0\.0\.1:1\/kiln/);
+    expect(result.stderr).toMatch(
+      /^kiln: warning: cannot reach PostgreSQL at postgres:\/\/\*\*\*@127\.0\.0\.1:1\/kiln/,
+    );
     expect(result.stderr).not.toContain('pw@');
     expect(JSON.parse(result.stdout)).toMatchObject({ recorded: false, published: true });
     expect(await queue.take(1)).toHaveLength(1);
   });
 
   test('with RabbitMQ unreachable the build stays in the outbox for the crawler, exit 1', async () => {
-    const result = await submit([repo.bare, 'zlib-1.3.1', '--json'], { KILN_AMQP_URL: 'amqp://guest:secret@127.0.0.1:1' });
+    const result = await submit([repo.bare, 'zlib-1.3.1', '--json'], {
+      KILN_AMQP_URL: 'amqp://guest:secret@127.0.0.1:1',
+    });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/could not publish the job \(cannot reach RabbitMQ at amqp:\/\/\*\*\*@127\.0\.0\.1:1/);
+    expect(result.stderr).toMatch(
+      /could not publish the job \(cannot reach RabbitMQ at amqp:\/\/\*\*\*@127\.0\.0\.1:1/,
+    );
     expect(result.stderr).not.toContain('secret');
     const printed = JSON.parse(result.stdout) as { id: string };
     expect(printed).toMatchObject({ recorded: true, published: false });

@@ -24,7 +24,14 @@ export function table(header: string[], rows: string[][], alignRight: boolean[] 
 export function fileTable(files: InstalledFile[]): string[] {
   return table(
     ['path', 'kind', 'size', 'mode', 'sha256', 'details'],
-    files.map((f) => [f.path, f.kind, f.kind === 'symlink' ? '' : formatSize(f.size), f.mode, f.sha256 ?? '', fileDetails(f)]),
+    files.map((f) => [
+      f.path,
+      f.kind,
+      f.kind === 'symlink' ? '' : formatSize(f.size),
+      f.mode,
+      f.sha256 ?? '',
+      fileDetails(f),
+    ]),
     [false, false, true, false, false, false],
   );
 }

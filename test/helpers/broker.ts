@@ -22,7 +22,8 @@ async function api(method: string, path: string, body?: unknown): Promise<Respon
     headers: { authorization: AUTH, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (!res.ok && res.status !== 404) throw new Error(`RabbitMQ API ${method} ${path}: ${res.status} ${await res.text()}`);
+  if (!res.ok && res.status !== 404)
+    throw new Error(`RabbitMQ API ${method} ${path}: ${res.status} ${await res.text()}`);
   return res;
 }
 

@@ -29,7 +29,11 @@ export function captureLogs(level = 'debug'): { logger: Logger; lines: LogLine[]
   return { logger: pino({ level }, stream), lines, text: () => lines.map((l) => JSON.stringify(l)).join('\n') };
 }
 
-export async function waitFor<T>(check: () => Promise<T | undefined | null | false> | T | undefined | null | false, what: string, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -86,10 +90,14 @@ export class QueueReader {
   /** Waits until at least `n` messages were taken in total. */
   async take(n: number, timeoutMs = 20_000, queue = 'build_queue'): Promise<TakenMessage[]> {
     const taken: TakenMessage[] = [];
-    await waitFor(async () => {
-      taken.push(...(await this.drain(queue)));
-      return taken.length >= n;
-    }, `${n} message(s) on ${queue}`, timeoutMs);
+    await waitFor(
+      async () => {
+        taken.push(...(await this.drain(queue)));
+        return taken.length >= n;
+      },
+      `${n} message(s) on ${queue}`,
+      timeoutMs,
+    );
     return taken;
   }
 

@@ -5,7 +5,17 @@ export { Backoff } from './poll/backoff.js';
 export { WatchList, type WatchedRepo } from './sources/watch-list.js';
 export { findBareRepos, isBareRepo } from './sources/find-bare-repos.js';
 export { repoIdentity } from './sources/repo-identity.js';
-export { GitHeadLister, headListing, listHeads, parseHeads, resolveHead, type HeadLister, type HeadListing, type Heads, type ResolvedHead } from './git/ls-remote.js';
+export {
+  GitHeadLister,
+  headListing,
+  listHeads,
+  parseHeads,
+  resolveHead,
+  type HeadLister,
+  type HeadListing,
+  type Heads,
+  type ResolvedHead,
+} from './git/ls-remote.js';
 export { GitCommandError } from './git/git-error.js';
 export { runGit, runGitBuffer } from './git/run-git.js';
 export { diffRefs, type RefChanges, type ReleaseHead } from './refs/ref-diff.js';

@@ -45,7 +45,11 @@ export interface StartCrawlerOptions {
  * it (jobs wait in the outbox); PostgreSQL being down at start does, with a
  * line that says what to fix.
  */
-export async function startCrawler(config: Config, logger: Logger, options: StartCrawlerOptions = {}): Promise<RunningCrawler> {
+export async function startCrawler(
+  config: Config,
+  logger: Logger,
+  options: StartCrawlerOptions = {},
+): Promise<RunningCrawler> {
   const pool = options.pool ?? createPool(config.KILN_DATABASE_URL, { max: 6, applicationName: 'kiln-crawler' });
   const cleanups: Array<() => Promise<void>> = [];
   if (!options.pool) cleanups.push(() => pool.end());
@@ -57,7 +61,12 @@ export async function startCrawler(config: Config, logger: Logger, options: Star
     }
     const publisher =
       options.publisher ??
-      new AmqpJobPublisher({ url: config.KILN_AMQP_URL, queue: config.KILN_QUEUE, deliveryLimit: config.KILN_DELIVERY_LIMIT, logger });
+      new AmqpJobPublisher({
+        url: config.KILN_AMQP_URL,
+        queue: config.KILN_QUEUE,
+        deliveryLimit: config.KILN_DELIVERY_LIMIT,
+        logger,
+      });
     cleanups.unshift(() => publisher.close());
     const relay = new OutboxRelay({ pool, publisher, logger });
     const watchList = new WatchList({ repos: config.KILN_REPOS, root: config.KILN_REPO_ROOT, logger });
@@ -83,16 +92,28 @@ export async function startCrawler(config: Config, logger: Logger, options: Star
         secret: config.KILN_WEBHOOK_SECRET,
         logger,
         onPush: (repo, trigger) => void crawler.trigger(repo, trigger),
-        health: async () => ({ repos: watchList.repos.length, cycles: crawler.cycleCount, unpublished: await countUnpublished(pool) }),
+        health: async () => ({
+          repos: watchList.repos.length,
+          cycles: crawler.cycleCount,
+          unpublished: await countUnpublished(pool),
+        }),
       });
       port = await server.listen(config.KILN_WEBHOOK_PORT);
       cleanups.unshift(() => server.close());
-      if (!config.KILN_WEBHOOK_SECRET) logger.warn('KILN_WEBHOOK_SECRET is not set: webhooks are refused; post-receive hooks are accepted from this host only');
+      if (!config.KILN_WEBHOOK_SECRET)
+        logger.warn(
+          'KILN_WEBHOOK_SECRET is not set: webhooks are refused; post-receive hooks are accepted from this host only',
+        );
     }
     if (options.poll !== false) crawler.start();
     cleanups.unshift(() => crawler.close());
     logger.info(
-      { port, repos: watchList.repos.length, root: config.KILN_REPO_ROOT ?? null, intervalSeconds: config.KILN_POLL_INTERVAL },
+      {
+        port,
+        repos: watchList.repos.length,
+        root: config.KILN_REPO_ROOT ?? null,
+        intervalSeconds: config.KILN_POLL_INTERVAL,
+      },
       'crawler started',
     );
     return {

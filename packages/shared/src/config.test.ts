@@ -35,7 +35,10 @@ describe('loadConfig', () => {
     [{ KILN_POLL_INTERVAL: '0' }, 'KILN_POLL_INTERVAL (got "0"): must be a whole number from 1 to 86400'],
     [{ KILN_CONCURRENCY: '2.5' }, 'KILN_CONCURRENCY (got "2.5"): must be a whole number from 1 to 256'],
     [{ KILN_MEMORY_LIMIT: 'lots' }, 'KILN_MEMORY_LIMIT (got "lots"): must be a size such as 512m or 2g'],
-    [{ KILN_STAGE_TIMEOUT: 'forever' }, 'KILN_STAGE_TIMEOUT (got "forever"): must be a duration such as 90s, 20m or 1h'],
+    [
+      { KILN_STAGE_TIMEOUT: 'forever' },
+      'KILN_STAGE_TIMEOUT (got "forever"): must be a duration such as 90s, 20m or 1h',
+    ],
     [{ KILN_ALLOW_INHERIT_ENV: 'maybe' }, 'KILN_ALLOW_INHERIT_ENV (got "maybe"): must be true or false'],
     [{ KILN_WEBHOOK_SECRET: 'short' }, 'KILN_WEBHOOK_SECRET (got "***"): must be at least 8 characters'],
   ])('names the variable at fault: %j', (env, message) => {

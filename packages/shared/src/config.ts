@@ -5,13 +5,16 @@ import { ConfigError } from './errors.js';
 import { parseDuration } from './duration.js';
 
 const url = (protocols: string[]) =>
-  z.string().refine((value) => {
-    try {
-      return protocols.includes(new URL(value).protocol);
-    } catch {
-      return false;
-    }
-  }, `must be a ${protocols.map((p) => p.slice(0, -1)).join(' or ')} URL`);
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    `must be a ${protocols.map((p) => p.slice(0, -1)).join(' or ')} URL`,
+  );
 
 const int = (min: number, max: number) => {
   const message = `must be a whole number from ${min} to ${max}`;
@@ -69,10 +72,19 @@ export const ConfigSchema = z.object({
   KILN_WEBHOOK_PORT: int(0, 65_535).default(8080),
   KILN_CONCURRENCY: int(1, 256).default(Math.max(1, os.availableParallelism())),
   KILN_METRICS_PORT: int(0, 65_535).default(9464),
-  KILN_QUEUE: z.string().regex(/^[A-Za-z0-9._-]+$/).default('build_queue'),
-  KILN_EVENTS_EXCHANGE: z.string().regex(/^[A-Za-z0-9._-]+$/).default('kiln.events'),
+  KILN_QUEUE: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/)
+    .default('build_queue'),
+  KILN_EVENTS_EXCHANGE: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/)
+    .default('kiln.events'),
   KILN_DELIVERY_LIMIT: int(1, 100).default(5),
-  KILN_AGENT_ID: z.string().regex(/^[A-Za-z0-9._:-]+$/).default(`${os.hostname()}-${process.pid}`),
+  KILN_AGENT_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]+$/)
+    .default(`${os.hostname()}-${process.pid}`),
   KILN_WORK_DIR: z.string().default(path.join(os.tmpdir(), 'kiln-work')),
   KILN_CACHE_DIR: z.string().default(path.join(cacheHome, 'kiln')),
   KILN_ARTIFACT_DIR: z.string().default(path.join(dataHome, 'kiln', 'artifacts')),

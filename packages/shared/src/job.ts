@@ -20,7 +20,10 @@ export const BuildJobSchema = z.strictObject({
   id: z.uuid().optional(),
   repo,
   branch: branch.optional(),
-  commit: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'must be a full lowercase hex commit id').optional(),
+  commit: z
+    .string()
+    .regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'must be a full lowercase hex commit id')
+    .optional(),
   package: z
     .strictObject({
       name: z.string().refine(isValidPackageName, 'is not a valid package name'),

@@ -6,7 +6,9 @@ export type { Logger };
  * Structured logs: JSON lines by default (for collectors), pretty on a
  * terminal. Child loggers carry `{ buildId, stage }`.
  */
-export function createLogger(options: { level?: string; name?: string; pretty?: boolean; destination?: number } = {}): Logger {
+export function createLogger(
+  options: { level?: string; name?: string; pretty?: boolean; destination?: number } = {},
+): Logger {
   const pretty = options.pretty ?? Boolean(process.stderr.isTTY);
   const level = options.level ?? 'info';
   const destination = options.destination ?? 2;

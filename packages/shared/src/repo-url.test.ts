@@ -36,8 +36,8 @@ test('redactRepo hides credentials', () => {
 });
 
 test('redactUrlsIn removes user info from every URL in a message', () => {
-  expect(redactUrlsIn("fatal: unable to access 'https://x-token:ghp_abc@github.com/a/b.git/': 403 and ssh://git:pw@h/x")).toBe(
-    "fatal: unable to access 'https://***@github.com/a/b.git/': 403 and ssh://***@h/x",
-  );
+  expect(
+    redactUrlsIn("fatal: unable to access 'https://x-token:ghp_abc@github.com/a/b.git/': 403 and ssh://git:pw@h/x"),
+  ).toBe("fatal: unable to access 'https://***@github.com/a/b.git/': 403 and ssh://***@h/x");
   expect(redactUrlsIn('https://git.example.org/x.git')).toBe('https://git.example.org/x.git');
 });

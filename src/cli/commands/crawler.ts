@@ -50,8 +50,12 @@ Examples:
             unpublished = toError(err).message;
           }
           if (opts.json) io.out(`${JSON.stringify({ ...stats, published, publishError: unpublished })}\n`);
-          else io.out(`checked ${stats.checked} of ${stats.repos} repositories (${stats.failed} failed), ${stats.builds} new builds, ${published} jobs published\n`);
-          if (unpublished) io.err(`kiln: could not publish every job (${unpublished}); they wait in the outbox for the next run\n`);
+          else
+            io.out(
+              `checked ${stats.checked} of ${stats.repos} repositories (${stats.failed} failed), ${stats.builds} new builds, ${published} jobs published\n`,
+            );
+          if (unpublished)
+            io.err(`kiln: could not publish every job (${unpublished}); they wait in the outbox for the next run\n`);
           done(stats.failed > 0 || unpublished ? 1 : 0);
         } finally {
           await running.close();

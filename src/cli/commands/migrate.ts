@@ -8,7 +8,10 @@ export function registerMigrate(program: Command, io: Io, done: (code: number) =
     .description('apply pending database migrations (safe to run twice, or from two hosts at once)')
     .option('--status', 'list applied and pending migrations without applying any')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExamples:\n  $ kiln migrate\n  $ KILN_DATABASE_URL=postgres://kiln@db/kiln kiln migrate --status\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ kiln migrate\n  $ KILN_DATABASE_URL=postgres://kiln@db/kiln kiln migrate --status\n',
+    )
     .action(async (opts: { status?: boolean; json?: boolean }) => {
       const config = loadConfig(io.env);
       const pool = createPool(config.KILN_DATABASE_URL, { max: 1, applicationName: 'kiln-migrate' });
@@ -17,7 +20,10 @@ export function registerMigrate(program: Command, io: Io, done: (code: number) =
         if (opts.status) {
           const status = await migrationStatus(pool);
           if (opts.json) io.out(`${JSON.stringify(status)}\n`);
-          else io.out(`applied: ${status.applied.join(', ') || 'none'}\npending: ${status.pending.join(', ') || 'none'}\n`);
+          else
+            io.out(
+              `applied: ${status.applied.join(', ') || 'none'}\npending: ${status.pending.join(', ') || 'none'}\n`,
+            );
         } else {
           const applied = await migrate(pool);
           if (opts.json) io.out(`${JSON.stringify({ applied })}\n`);

@@ -12,7 +12,15 @@ function drive(live: boolean): string {
   e.log?.({ stage: 'build', stream: 'stdout', text: 'cc -c a.c\ncc -c b', at: 0 });
   e.log?.({ stage: 'build', stream: 'stderr', text: '.c\nwarning: \x1b[31mred\x1b[0m\n', at: 0 });
   e.commandFinished?.({ stage: 'build', position: 0, index: 0, command: 'make', exitCode: 2, durationMs: 1500 });
-  e.stageFinished?.({ name: 'build', position: 0, status: 'failed', exitCode: 2, durationMs: 1600, commands: [], error: 'exited 2' });
+  e.stageFinished?.({
+    name: 'build',
+    position: 0,
+    status: 'failed',
+    exitCode: 2,
+    durationMs: 1600,
+    commands: [],
+    error: 'exited 2',
+  });
   progress.close();
   return text;
 }

@@ -29,9 +29,13 @@ class PlainProgress implements Progress {
   readonly events: BuildEvents = {
     stageStarted: (e) => this.line(`==> ${e.stage} (${e.image})`),
     // The reason of a failure is already in the log, as Kiln's own line.
-    stageFinished: (e) => this.line(`<== ${e.name} ${e.cached ? 'cached' : e.status}${e.durationMs ? ` in ${formatDuration(e.durationMs)}` : ''}`),
+    stageFinished: (e) =>
+      this.line(
+        `<== ${e.name} ${e.cached ? 'cached' : e.status}${e.durationMs ? ` in ${formatDuration(e.durationMs)}` : ''}`,
+      ),
     commandFinished: (e) => {
-      if (e.exitCode !== 0) this.line(`    exit ${e.exitCode < 0 ? 'none' : e.exitCode} after ${formatDuration(e.durationMs)}`);
+      if (e.exitCode !== 0)
+        this.line(`    exit ${e.exitCode < 0 ? 'none' : e.exitCode} after ${formatDuration(e.durationMs)}`);
     },
     log: (chunk) => {
       if (!chunk.text) return;
@@ -94,7 +98,9 @@ class LiveProgress implements Progress {
       const what = e.cached ? 'cached' : e.status;
       this.command = '';
       this.stage = '';
-      this.print(`${mark} ${e.name}: ${what}${e.durationMs ? ` in ${formatDuration(e.durationMs)}` : ''}${e.error ? ` (${e.error})` : ''}`);
+      this.print(
+        `${mark} ${e.name}: ${what}${e.durationMs ? ` in ${formatDuration(e.durationMs)}` : ''}${e.error ? ` (${e.error})` : ''}`,
+      );
     },
     log: (chunk: LogChunk) => {
       if (chunk.stream === 'system') return;

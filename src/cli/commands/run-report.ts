@@ -12,10 +12,15 @@ export function formatReport(report: BuildReport): string {
   for (const stage of report.stages) {
     const status = stage.cached ? 'cached' : stage.status;
     const time = stage.status === 'skipped' || stage.cached ? '' : formatDuration(stage.durationMs);
-    rows.push([stage.name, status, time, stage.error ?? (stage.cached ? stage.image ?? '' : '')]);
+    rows.push([stage.name, status, time, stage.error ?? (stage.cached ? (stage.image ?? '') : '')]);
     for (const command of stage.commands) {
       const code = command.exitCode === null ? 'killed' : command.exitCode === 0 ? '' : `exit ${command.exitCode}`;
-      rows.push([`  ${command.exitCode === 0 ? '\u2713' : '\u2717'} ${command.command}`, code, formatDuration(command.durationMs), '']);
+      rows.push([
+        `  ${command.exitCode === 0 ? '\u2713' : '\u2717'} ${command.command}`,
+        code,
+        formatDuration(command.durationMs),
+        '',
+      ]);
     }
   }
   out.push(...table(['stage', 'status', 'time', ''], rows, [false, false, true, false]));
@@ -23,7 +28,10 @@ export function formatReport(report: BuildReport): string {
     const { install } = report;
     out.push('');
     out.push(`installed: ${install.files.length} files, ${formatSize(install.sizeBytes)}`);
-    if (install.artifact) out.push(`artifact: ${install.artifact.path}\n  sha256 ${install.artifact.sha256}, ${formatSize(install.artifact.sizeBytes)}`);
+    if (install.artifact)
+      out.push(
+        `artifact: ${install.artifact.path}\n  sha256 ${install.artifact.sha256}, ${formatSize(install.artifact.sizeBytes)}`,
+      );
     out.push('');
     out.push(...fileTable(install.files));
   }

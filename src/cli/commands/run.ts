@@ -69,7 +69,10 @@ async function runBuild(dir: string, opts: RunOptions, io: Io): Promise<number> 
     await engine.reap();
   } catch (err) {
     const where = io.env.DOCKER_HOST ?? '/var/run/docker.sock';
-    throw new InfrastructureError(`cannot reach Docker at ${where}: is the Docker engine running? (${(err as Error).message})`, { cause: err });
+    throw new InfrastructureError(
+      `cannot reach Docker at ${where}: is the Docker engine running? (${(err as Error).message})`,
+      { cause: err },
+    );
   }
 
   const live = io.isTty && !opts.json;
@@ -141,7 +144,11 @@ async function packageOf(manifest: Manifest, workspace: string): Promise<{ name:
 
 async function currentBranch(workspace: string): Promise<string | null> {
   try {
-    const { stdout } = await promisify(execFile)('git', ['-C', workspace, 'symbolic-ref', '--quiet', '--short', 'HEAD'], { timeout: 5000 });
+    const { stdout } = await promisify(execFile)(
+      'git',
+      ['-C', workspace, 'symbolic-ref', '--quiet', '--short', 'HEAD'],
+      { timeout: 5000 },
+    );
     return stdout.trim() || null;
   } catch {
     // Not a git checkout, or a detached head: no branch to read a version from.

@@ -130,7 +130,8 @@ export function describe(b: BuildDetails, io: Pick<Io, 'isTty'>): string {
       }
     }
   }
-  if (b.artifact?.path) lines.push(`artifact  ${b.artifact.path}${b.artifact.sha256 ? ` (sha256 ${b.artifact.sha256})` : ''}`);
+  if (b.artifact?.path)
+    lines.push(`artifact  ${b.artifact.path}${b.artifact.sha256 ? ` (sha256 ${b.artifact.sha256})` : ''}`);
   if (b.files.count > 0) {
     lines.push(`files     ${b.files.count} files, ${formatSize(b.files.sizeBytes)}`);
     lines.push(...fileTable(b.files.list).map((l) => `  ${l}`));

@@ -1,5 +1,13 @@
 import type { Command } from 'commander';
-import { assertDatabaseReachable, createLogger, createPool, loadConfig, redactRepo, toError, type Pool } from '@kiln/shared';
+import {
+  assertDatabaseReachable,
+  createLogger,
+  createPool,
+  loadConfig,
+  redactRepo,
+  toError,
+  type Pool,
+} from '@kiln/shared';
 import { AmqpJobPublisher, resolveHead, submitBuild } from '@kiln/crawler';
 import type { Io } from '../output.js';
 

@@ -45,7 +45,9 @@ export async function writeArtifact(entries: readonly PayloadEntry[], file: stri
         archive.entry({ ...header, type: 'symlink', linkname: entry.target ?? '' });
       } else if (entry.staged) {
         await new Promise<void>((resolve, reject) => {
-          const sink = archive.entry({ ...header, type: 'file', size: entry.size }, (err) => (err ? reject(err) : resolve()));
+          const sink = archive.entry({ ...header, type: 'file', size: entry.size }, (err) =>
+            err ? reject(err) : resolve(),
+          );
           createReadStream(entry.staged!).on('error', reject).pipe(sink);
         });
       }

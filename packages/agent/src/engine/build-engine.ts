@@ -42,7 +42,9 @@ export function engineOptionsFromConfig(
  * The build engine on the local Docker engine (or DOCKER_HOST's). Builds
  * share it: it holds no state between them.
  */
-export function createDockerEngine(options: EngineOptions & { docker?: Docker; allowPrivileged?: boolean }): BuildEngine {
+export function createDockerEngine(
+  options: EngineOptions & { docker?: Docker; allowPrivileged?: boolean },
+): BuildEngine {
   const policy = { privileged: options.allowPrivileged ?? false };
   return createBuildEngine(new DockerRuntime(options.docker ?? new Docker(), options.logger, policy), options);
 }

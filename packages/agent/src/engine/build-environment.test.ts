@@ -19,7 +19,14 @@ describe('resolveEnvironment', () => {
   });
 
   test('inherit passes the host environment where the operator allows it, minus its own and secrets masked', () => {
-    const host = { CC: 'clang', DB_PASSWORD: 'pw-from-host', KILN_DATABASE_URL: 'postgres://x', PATH: '/host/bin', GREETING: 'host', 'BAD-NAME': 'x' };
+    const host = {
+      CC: 'clang',
+      DB_PASSWORD: 'pw-from-host',
+      KILN_DATABASE_URL: 'postgres://x',
+      PATH: '/host/bin',
+      GREETING: 'host',
+      'BAD-NAME': 'x',
+    };
     const env = resolveEnvironment(manifest(true), host, true);
     expect(env.vars).toEqual([
       { name: 'CC', value: 'clang' },

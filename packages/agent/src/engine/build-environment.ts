@@ -7,7 +7,8 @@ const VALID_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * Never inherited: they describe the agent's own process and machine, or hold
  * Kiln's and Docker's own credentials.
  */
-const NOT_INHERITED = /^(PATH|HOME|PWD|OLDPWD|SHLVL|HOSTNAME|SHELL|USER|LOGNAME|TERM|TMPDIR|_|DESTDIR|LD_.*|KILN_.*|DOCKER_.*|npm_.*|NODE_.*|INIT_CWD|SSH_.*|XDG_.*)$/;
+const NOT_INHERITED =
+  /^(PATH|HOME|PWD|OLDPWD|SHLVL|HOSTNAME|SHELL|USER|LOGNAME|TERM|TMPDIR|_|DESTDIR|LD_.*|KILN_.*|DOCKER_.*|npm_.*|NODE_.*|INIT_CWD|SSH_.*|XDG_.*)$/;
 
 export interface BuildEnvironment {
   /** Exported in every stage, inherited first so the manifest wins. */
@@ -28,7 +29,9 @@ export function resolveEnvironment(
   const secrets: string[] = [];
   if (manifest.environment.inherit) {
     if (!allowInherit) {
-      notes.push('environment.inherit is ignored: this Kiln does not pass its environment to builds (KILN_ALLOW_INHERIT_ENV)');
+      notes.push(
+        'environment.inherit is ignored: this Kiln does not pass its environment to builds (KILN_ALLOW_INHERIT_ENV)',
+      );
     } else {
       for (const [name, value] of Object.entries(hostEnv ?? {})) {
         if (value === undefined || !VALID_NAME.test(name) || NOT_INHERITED.test(name)) continue;

@@ -17,7 +17,14 @@ import { SecretMasker } from './secret-masker.js';
 import { prepareStage, type PreparedStage } from './stage-container.js';
 import { runStage, type StageResult } from './stage-runner.js';
 import { renderStageScript, STAGE_COMMAND } from './stage-script.js';
-import { DESTDIR_PATH, WORKSPACE_PATH, type BuildOutcome, type BuildRequest, type LogStream, type ResourceLimits } from './types.js';
+import {
+  DESTDIR_PATH,
+  WORKSPACE_PATH,
+  type BuildOutcome,
+  type BuildRequest,
+  type LogStream,
+  type ResourceLimits,
+} from './types.js';
 
 export interface SessionDeps {
   runtime: ContainerRuntime;
@@ -151,7 +158,10 @@ export class BuildSession {
   private async prepare(
     base: ImageInfo,
     section: ManifestSection,
-  ): Promise<{ status: 'succeeded'; compiler: { ref: string; info: ImageInfo } } | { status: 'failed' | 'cancelled'; result: StageResult }> {
+  ): Promise<
+    | { status: 'succeeded'; compiler: { ref: string; info: ImageInfo } }
+    | { status: 'failed' | 'cancelled'; result: StageResult }
+  > {
     const key = prepareCacheKey(base.id, section, this.request.manifest.environment.vars);
     const ref = `${this.deps.cacheRepository}:${prepareCacheTag(key)}`;
     const cached = await this.deps.runtime.images.inspect(ref);
@@ -159,7 +169,15 @@ export class BuildSession {
     if (cached) {
       this.request.events?.stageStarted?.({ stage: 'prepare', position, image: ref });
       this.system('prepare', `using the cached compiler image ${ref}\n`);
-      const report: StageReport = { name: 'prepare', status: 'succeeded', image: ref, exitCode: 0, durationMs: 0, commands: [], cached: true };
+      const report: StageReport = {
+        name: 'prepare',
+        status: 'succeeded',
+        image: ref,
+        exitCode: 0,
+        durationMs: 0,
+        commands: [],
+        cached: true,
+      };
       this.stages.push(report);
       this.request.events?.stageFinished?.({ ...report, position });
       return { status: 'succeeded', compiler: { ref, info: cached } };
@@ -208,7 +226,14 @@ export class BuildSession {
         events?.commandStarted?.({ stage: stage.name, position, index, command });
       },
       onCommandFinished: (index, command) => {
-        events?.commandFinished?.({ stage: stage.name, position, index, command: command.command, exitCode: command.exitCode ?? -1, durationMs: command.durationMs });
+        events?.commandFinished?.({
+          stage: stage.name,
+          position,
+          index,
+          command: command.command,
+          exitCode: command.exitCode ?? -1,
+          durationMs: command.durationMs,
+        });
       },
     }).catch((err: unknown) => {
       const error = toError(err);
@@ -218,7 +243,8 @@ export class BuildSession {
       }
       throw error;
     });
-    if (result.endedEarly) this.system(stage.name, 'the script called exit 0 before its last line: later lines did not run\n');
+    if (result.endedEarly)
+      this.system(stage.name, 'the script called exit 0 before its last line: later lines did not run\n');
     const report: StageReport = {
       name: stage.name,
       status: result.status,
@@ -229,7 +255,10 @@ export class BuildSession {
       ...(result.error ? { error: result.error } : {}),
     };
     this.stages.push(report);
-    this.logger?.info({ stage: stage.name, status: result.status, exitCode: result.exitCode, durationMs: result.durationMs }, 'stage finished');
+    this.logger?.info(
+      { stage: stage.name, status: result.status, exitCode: result.exitCode, durationMs: result.durationMs },
+      'stage finished',
+    );
     if (result.error) this.system(stage.name, `stage ${stage.name} ${result.status}: ${result.error}\n`);
     events?.stageFinished?.({ ...report, position });
     return result;
@@ -358,13 +387,17 @@ export class BuildSession {
           const now = Date.now();
           if (now - lastShown < 1000) return;
           lastShown = now;
-          const amount = progress.total ? ` ${formatBytes(progress.current ?? 0)} of ${formatBytes(progress.total)}` : '';
+          const amount = progress.total
+            ? ` ${formatBytes(progress.current ?? 0)} of ${formatBytes(progress.total)}`
+            : '';
           this.system('', `pulling ${ref}: ${progress.status}${amount}\n`);
         },
         this.request.signal,
       );
     } catch (err) {
-      throw new BuildError(`image ${ref} is not on this host and could not be pulled: ${toError(err).message}`, { cause: err });
+      throw new BuildError(`image ${ref} is not on this host and could not be pulled: ${toError(err).message}`, {
+        cause: err,
+      });
     }
     const pulled = await images.inspect(ref);
     if (!pulled) throw new BuildError(`image ${ref} could not be found after pulling it`);
@@ -384,11 +417,18 @@ export class BuildSession {
   /** The manifest's `cache` paths: one volume per package and path, kept between builds. */
   private async mounts(): Promise<Mount[]> {
     const mounts: Mount[] = [{ type: 'bind', source: path.resolve(this.request.workspace), target: WORKSPACE_PATH }];
-    const owner = this.request.package?.name ?? this.request.manifest.package.name ?? path.basename(path.resolve(this.request.workspace));
+    const owner =
+      this.request.package?.name ??
+      this.request.manifest.package.name ??
+      path.basename(path.resolve(this.request.workspace));
     for (const target of this.request.manifest.cache) {
       const key = createHash('sha256').update(`${owner}\0${target}`).digest('hex').slice(0, 24);
       const name = `kiln-cache-${key}`;
-      await this.deps.runtime.ensureVolume(name, { [LABEL.role]: 'cache', [LABEL.cacheKey]: `${owner}:${target}`, [LABEL.owner]: this.deps.owner.host });
+      await this.deps.runtime.ensureVolume(name, {
+        [LABEL.role]: 'cache',
+        [LABEL.cacheKey]: `${owner}:${target}`,
+        [LABEL.owner]: this.deps.owner.host,
+      });
       mounts.push({ type: 'volume', source: name, target });
     }
     return mounts;
@@ -451,7 +491,8 @@ function skipped(name: string): StageReport {
 
 /** A container that cannot even start because of its image is the manifest's problem, not the host's. */
 function imageProblem(err: Error): BuildError | null {
-  if (/no such image|not found: manifest unknown/i.test(err.message)) return new BuildError(err.message, { cause: err });
+  if (/no such image|not found: manifest unknown/i.test(err.message))
+    return new BuildError(err.message, { cause: err });
   return null;
 }
 
@@ -463,5 +504,7 @@ function containerName(buildId: string, stage: string): string {
 function artifactName(request: BuildRequest): string {
   const safe = (text: string) => text.replace(/[^A-Za-z0-9._+-]/g, '_');
   const id = safe(request.buildId);
-  return request.package ? `${safe(request.package.name)}-${safe(request.package.version)}-${id}.tar.gz` : `${id}.tar.gz`;
+  return request.package
+    ? `${safe(request.package.name)}-${safe(request.package.version)}-${id}.tar.gz`
+    : `${id}.tar.gz`;
 }

@@ -29,7 +29,9 @@ export interface ContainerPolicy {
  * but the few a root package install needs, and no gaining privileges
  * through setuid binaries. Resource limits apply either way.
  */
-export function privilegeSettings(policy: ContainerPolicy): Pick<Docker.HostConfig, 'Privileged' | 'CapDrop' | 'CapAdd' | 'SecurityOpt'> {
+export function privilegeSettings(
+  policy: ContainerPolicy,
+): Pick<Docker.HostConfig, 'Privileged' | 'CapDrop' | 'CapAdd' | 'SecurityOpt'> {
   if (policy.privileged) return { Privileged: true };
   return { Privileged: false, CapDrop: ['ALL'], CapAdd: BUILD_CAPABILITIES, SecurityOpt: ['no-new-privileges'] };
 }
@@ -136,7 +138,13 @@ class DockerStageContainer implements StageContainer {
     const withInput = input !== undefined;
     // hijack: a raw two-way connection, so that ending our side closes the container's stdin.
     const stream = await call(`attach to ${this.name}`, () =>
-      this.container.attach({ stream: true, stdout: true, stderr: true, logs: false, ...(withInput ? { stdin: true, hijack: true } : {}) }),
+      this.container.attach({
+        stream: true,
+        stdout: true,
+        stderr: true,
+        logs: false,
+        ...(withInput ? { stdin: true, hijack: true } : {}),
+      }),
     );
     const sink = (name: 'stdout' | 'stderr') =>
       new Writable({
@@ -195,7 +203,10 @@ class DockerStageContainer implements StageContainer {
   }
 
   async changes(): Promise<FileChange[]> {
-    const list = (await call(`diff ${this.name}`, () => this.container.changes())) as Array<{ Path: string; Kind: number }> | null;
+    const list = (await call(`diff ${this.name}`, () => this.container.changes())) as Array<{
+      Path: string;
+      Kind: number;
+    }> | null;
     return (list ?? []).map((c) => ({ path: c.Path, change: CHANGE_KIND[c.Kind] ?? 'modified' }));
   }
 
@@ -223,7 +234,12 @@ class DockerStageContainer implements StageContainer {
     return out;
   }
 
-  async commit(image: { repository: string; tag: string; labels: Record<string, string>; base: ImageInfo }): Promise<string> {
+  async commit(image: {
+    repository: string;
+    tag: string;
+    labels: Record<string, string>;
+    base: ImageInfo;
+  }): Promise<string> {
     // The body replaces the container's config in the new image: the base
     // image's command and our labels, never the stage's entrypoint or labels.
     const result = (await call(`commit ${this.name}`, () =>
@@ -276,13 +292,21 @@ class DockerImageStore implements ImageStore {
 
   async pull(ref: string, onProgress: (progress: PullProgress) => void, signal?: AbortSignal): Promise<void> {
     this.logger?.info({ image: ref }, 'pulling image');
-    const stream = (await call(`pull ${ref}`, () => this.docker.pull(ref, { abortSignal: signal }))) as NodeJS.ReadableStream;
+    const stream = (await call(`pull ${ref}`, () =>
+      this.docker.pull(ref, { abortSignal: signal }),
+    )) as NodeJS.ReadableStream;
     const layers = new Map<string, { current: number; total: number }>();
     await new Promise<void>((resolve, reject) => {
       this.docker.modem.followProgress(
         stream,
-        (err: Error | null) => (err ? reject(new InfrastructureError(`pull ${ref}: ${err.message}`, { cause: err })) : resolve()),
-        (event: { status?: string; id?: string; error?: string; progressDetail?: { current?: number; total?: number } }) => {
+        (err: Error | null) =>
+          err ? reject(new InfrastructureError(`pull ${ref}: ${err.message}`, { cause: err })) : resolve(),
+        (event: {
+          status?: string;
+          id?: string;
+          error?: string;
+          progressDetail?: { current?: number; total?: number };
+        }) => {
           if (event.error) {
             reject(new InfrastructureError(`pull ${ref}: ${event.error}`));
             return;
@@ -323,7 +347,9 @@ async function ignoreMissing(fn: () => Promise<unknown>, what: string): Promise<
 }
 
 function statusOf(err: unknown): number | undefined {
-  return typeof err === 'object' && err !== null && 'statusCode' in err ? (err as { statusCode?: number }).statusCode : undefined;
+  return typeof err === 'object' && err !== null && 'statusCode' in err
+    ? (err as { statusCode?: number }).statusCode
+    : undefined;
 }
 
 function messageOf(err: unknown): string {

@@ -45,7 +45,9 @@ describe('readElf and classifyFile on real binaries', () => {
   test('libz.so.1 is a shared library needing libc', async () => {
     const result = await classify('/lib/x86_64-linux-gnu/libz.so.1');
     expect(result.elf?.soname).toBe('libz.so.1');
-    expect(result).toEqual(expect.objectContaining({ kind: 'shared-library', linkage: 'dynamic', needed: ['libc.so.6'] }));
+    expect(result).toEqual(
+      expect.objectContaining({ kind: 'shared-library', linkage: 'dynamic', needed: ['libc.so.6'] }),
+    );
   });
 
   test('libc.so.6 has an interpreter but is named, and classified, as a library', async () => {
@@ -56,9 +58,15 @@ describe('readElf and classifyFile on real binaries', () => {
 
   test('an ar archive is a static library; a header is other; a file under /etc is config', async () => {
     expect((await classify('/usr/lib/x86_64-linux-gnu/libc_nonshared.a')).kind).toBe('static-library');
-    expect(classifyFile({ path: '/usr/include/zlib.h', mode: 0o644, head: Buffer.from('/* zlib.h'), elf: null }).kind).toBe('other');
-    expect(classifyFile({ path: '/etc/app/app.conf', mode: 0o644, head: Buffer.from('x=1\n'), elf: null }).kind).toBe('config');
-    expect(classifyFile({ path: '/usr/bin/tool', mode: 0o755, head: Buffer.from('#!/bin/sh\n'), elf: null })).toEqual({ kind: 'executable' });
+    expect(
+      classifyFile({ path: '/usr/include/zlib.h', mode: 0o644, head: Buffer.from('/* zlib.h'), elf: null }).kind,
+    ).toBe('other');
+    expect(classifyFile({ path: '/etc/app/app.conf', mode: 0o644, head: Buffer.from('x=1\n'), elf: null }).kind).toBe(
+      'config',
+    );
+    expect(classifyFile({ path: '/usr/bin/tool', mode: 0o755, head: Buffer.from('#!/bin/sh\n'), elf: null })).toEqual({
+      kind: 'executable',
+    });
   });
 });
 

@@ -103,7 +103,12 @@ export async function readElf(source: ByteSource): Promise<ElfInfo | null> {
   const segment = loads.find((l) => address >= l.vaddr && address < l.vaddr + l.filesz);
   if (!segment) return info;
   const offset = address - segment.vaddr + segment.offset;
-  const size = Math.min(Number(strsz) || MAX_STRTAB, MAX_STRTAB, source.size - offset, segment.offset + segment.filesz - offset);
+  const size = Math.min(
+    Number(strsz) || MAX_STRTAB,
+    MAX_STRTAB,
+    source.size - offset,
+    segment.offset + segment.filesz - offset,
+  );
   if (size <= 0) return info;
   const strings = await source.read(offset, size);
   info.needed = neededAt.map((at) => cString(strings, Number(at))).filter((s): s is string => Boolean(s));
@@ -112,11 +117,25 @@ export async function readElf(source: ByteSource): Promise<ElfInfo | null> {
 }
 
 function elfType(value: number): ElfInfo['type'] {
-  return value === 2 ? 'executable' : value === 3 ? 'dynamic' : value === 1 ? 'relocatable' : value === 4 ? 'core' : 'other';
+  return value === 2
+    ? 'executable'
+    : value === 3
+      ? 'dynamic'
+      : value === 1
+        ? 'relocatable'
+        : value === 4
+          ? 'core'
+          : 'other';
 }
 
 function inFile(source: ByteSource, offset: number, length: number): boolean {
-  return Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0 && offset + length <= source.size;
+  return (
+    Number.isSafeInteger(offset) &&
+    Number.isSafeInteger(length) &&
+    offset >= 0 &&
+    length >= 0 &&
+    offset + length <= source.size
+  );
 }
 
 function cString(buffer: Buffer, offset: number): string | undefined {

@@ -23,10 +23,13 @@ export function classifyFile(file: { path: string; mode: number; head: Buffer; e
     // ET_DYN is both a PIE executable and a shared library. An interpreter or
     // the PIE flag says executable, except for a file named like a library:
     // libc.so.6 has an interpreter and is run as a program too.
-    const executable = elf.type === 'executable' || (!SHARED_NAME.test(base) && (elf.interpreter !== undefined || elf.pie));
+    const executable =
+      elf.type === 'executable' || (!SHARED_NAME.test(base) && (elf.interpreter !== undefined || elf.pie));
     if (!executable) return { kind: 'shared-library', linkage: 'dynamic', needed: elf.needed };
     const dynamic = elf.interpreter !== undefined || elf.needed.length > 0;
-    return dynamic ? { kind: 'executable', linkage: 'dynamic', needed: elf.needed } : { kind: 'executable', linkage: 'static' };
+    return dynamic
+      ? { kind: 'executable', linkage: 'dynamic', needed: elf.needed }
+      : { kind: 'executable', linkage: 'static' };
   }
   if (startsWith(file.head, AR_MAGIC) || startsWith(file.head, THIN_AR_MAGIC)) return { kind: 'static-library' };
   // Scripts with an interpreter line and an execute bit are programs too (no linkage: not ELF).

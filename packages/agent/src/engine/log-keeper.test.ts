@@ -1,6 +1,11 @@
 import { LogKeeper } from './log-keeper.js';
 
-const chunk = (text: string, stream: 'stdout' | 'stderr' = 'stdout', stage = 'build') => ({ stage, stream, text, at: 0 });
+const chunk = (text: string, stream: 'stdout' | 'stderr' = 'stdout', stage = 'build') => ({
+  stage,
+  stream,
+  text,
+  at: 0,
+});
 
 describe('LogKeeper', () => {
   test('keeps everything under the cap, merging neighbours of one stage and stream', () => {
@@ -21,14 +26,22 @@ describe('LogKeeper', () => {
     const log = new LogKeeper(10);
     log.add(chunk('0123456789', 'stdout', 'a'));
     log.add(chunk('abcdef', 'stderr', 'b'));
-    expect(log.chunks().map((c) => c.text).join('')).toBe('6789abcdef');
+    expect(
+      log
+        .chunks()
+        .map((c) => c.text)
+        .join(''),
+    ).toBe('6789abcdef');
     expect(log.truncatedBytes).toBe(6);
   });
 
   test('never cuts inside a UTF-8 character', () => {
     const log = new LogKeeper(5);
     log.add(chunk('éééé'));
-    const text = log.chunks().map((c) => c.text).join('');
+    const text = log
+      .chunks()
+      .map((c) => c.text)
+      .join('');
     expect(text).toBe('éé');
     expect(Buffer.byteLength(text) + log.truncatedBytes).toBe(8);
   });

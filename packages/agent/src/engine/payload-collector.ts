@@ -88,7 +88,11 @@ export async function collectPayload(container: StageContainer, options: Collect
         entry.resume();
         continue;
       }
-      const base = { path: installed, mode: (header.mode ?? 0) & 0o7777, ...(header.mtime ? { mtime: header.mtime } : {}) };
+      const base = {
+        path: installed,
+        mode: (header.mode ?? 0) & 0o7777,
+        ...(header.mtime ? { mtime: header.mtime } : {}),
+      };
       if (header.type === 'file' || header.type === 'contiguous-file') {
         const staged = path.join(options.stagingDir, String(counter++));
         const hash = createHash('sha256');
@@ -138,7 +142,9 @@ async function archiveRoots(container: StageContainer, changes: FileChange[]): P
   const paths = new Set(changes.map((c) => c.path));
   const added = new Set(changes.filter((c) => c.change === 'added').map((c) => c.path));
   const hasChildren = new Set<string>();
-  for (const p of paths) for (let dir = path.posix.dirname(p); dir !== '/' && dir !== '.'; dir = path.posix.dirname(dir)) hasChildren.add(dir);
+  for (const p of paths)
+    for (let dir = path.posix.dirname(p); dir !== '/' && dir !== '.'; dir = path.posix.dirname(dir))
+      hasChildren.add(dir);
   const roots: string[] = [];
   for (const change of changes) {
     if (ancestors(change.path).some((a) => added.has(a))) continue;

@@ -7,7 +7,9 @@ import type { PayloadEntry } from './payload-collector.js';
 const HEAD_BYTES = 64;
 
 /** The report's view of a payload: every file and symlink (directories are implied), with kinds and ELF linkage. */
-export async function inspectPayload(entries: readonly PayloadEntry[]): Promise<{ files: InstalledFile[]; sizeBytes: number }> {
+export async function inspectPayload(
+  entries: readonly PayloadEntry[],
+): Promise<{ files: InstalledFile[]; sizeBytes: number }> {
   const files: InstalledFile[] = [];
   for (const entry of entries) {
     if (entry.type === 'directory') continue;

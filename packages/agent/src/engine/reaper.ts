@@ -22,7 +22,11 @@ export async function reapOrphans(runtime: ContainerRuntime, owner: Owner, logge
 }
 
 /** Removes everything labelled with one build id (a dead attempt's leftovers), caches excepted. */
-export async function removeBuildResources(runtime: ContainerRuntime, buildId: string, logger?: Logger): Promise<number> {
+export async function removeBuildResources(
+  runtime: ContainerRuntime,
+  buildId: string,
+  logger?: Logger,
+): Promise<number> {
   const resources = await runtime.list({ [LABEL.buildId]: buildId });
   return removeAll(
     runtime,
@@ -32,13 +36,21 @@ export async function removeBuildResources(runtime: ContainerRuntime, buildId: s
   );
 }
 
-async function removeAll(runtime: ContainerRuntime, resources: LabelledResource[], logger: Logger | undefined, why: string): Promise<number> {
+async function removeAll(
+  runtime: ContainerRuntime,
+  resources: LabelledResource[],
+  logger: Logger | undefined,
+  why: string,
+): Promise<number> {
   let removed = 0;
   for (const resource of [...resources].sort((a, b) => ORDER[a.type] - ORDER[b.type])) {
     try {
       await runtime.remove(resource);
       removed++;
-      logger?.info({ [resource.type]: resource.id, buildId: resource.labels[LABEL.buildId] }, `removed ${resource.type} ${why}`);
+      logger?.info(
+        { [resource.type]: resource.id, buildId: resource.labels[LABEL.buildId] },
+        `removed ${resource.type} ${why}`,
+      );
     } catch (err) {
       // One stuck resource must not keep the others: log it and go on.
       logger?.warn({ err, [resource.type]: resource.id }, `could not remove ${resource.type}`);

@@ -14,7 +14,11 @@ export interface PreparedStage {
   route(listener: OutputListener): void;
 }
 
-export async function prepareStage(runtime: ContainerRuntime, spec: ContainerSpec, script: string): Promise<PreparedStage> {
+export async function prepareStage(
+  runtime: ContainerRuntime,
+  spec: ContainerSpec,
+  script: string,
+): Promise<PreparedStage> {
   const container = await runtime.create(spec);
   try {
     let sink: OutputListener = () => undefined;

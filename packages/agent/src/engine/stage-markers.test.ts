@@ -41,7 +41,9 @@ describe('MarkerSplitter', () => {
   });
 
   test('text that only looks like a marker is shown as it is', () => {
-    expect(collect([`${TOKEN} x 1\n`, `::kiln-other:: s 1\n`])).toEqual([{ text: `${TOKEN} x 1\n::kiln-other:: s 1\n` }]);
+    expect(collect([`${TOKEN} x 1\n`, `::kiln-other:: s 1\n`])).toEqual([
+      { text: `${TOKEN} x 1\n::kiln-other:: s 1\n` },
+    ]);
   });
 
   test('a token followed by a long line without newline is not held forever', () => {

@@ -73,7 +73,9 @@ function parseMarker(rest: string): StageMarker | null {
   if (kind === 'start') return { kind, index: i };
   const exitCode = Number(exit);
   const refusedForks = Number(refused ?? 0);
-  return Number.isInteger(exitCode) && Number.isInteger(refusedForks) ? { kind, index: i, exitCode, refused: refusedForks } : null;
+  return Number.isInteger(exitCode) && Number.isInteger(refusedForks)
+    ? { kind, index: i, exitCode, refused: refusedForks }
+    : null;
 }
 
 function addText(pieces: MarkedPiece[], text: string): void {

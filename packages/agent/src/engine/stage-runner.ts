@@ -204,7 +204,8 @@ export async function runStage(prepared: PreparedStage, run: StageRun): Promise<
         return result('failed', null, `killed: ${pidsLimit}${refused} (a fork bomb?)`);
       }
     }
-    if (exit.oomKilled) return result('failed', exit.exitCode, `killed: out of memory (limit ${formatBytes(run.memoryBytes)})`);
+    if (exit.oomKilled)
+      return result('failed', exit.exitCode, `killed: out of memory (limit ${formatBytes(run.memoryBytes)})`);
     if (exit.exitCode !== 0) {
       const detail = forkFailures > 0 ? ` (could not start a process: ${pidsLimit})` : '';
       return result('failed', exit.exitCode, `exited ${exit.exitCode}${detail}`);

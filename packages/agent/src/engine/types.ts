@@ -34,7 +34,14 @@ export interface BuildEvents {
   stageStarted?(e: { stage: string; position: number; image: string }): void;
   commandStarted?(e: { stage: string; position: number; index: number; command: string }): void;
   /** `exitCode` is -1 when Kiln stopped the command (timeout, no output, process limit, cancel); the report says null. */
-  commandFinished?(e: { stage: string; position: number; index: number; command: string; exitCode: number; durationMs: number }): void;
+  commandFinished?(e: {
+    stage: string;
+    position: number;
+    index: number;
+    command: string;
+    exitCode: number;
+    durationMs: number;
+  }): void;
   log?(chunk: LogChunk): void;
   stageFinished?(e: StageReport & { position: number }): void;
 }

@@ -1,5 +1,10 @@
 import type { Queryable } from '@kiln/shared';
-import { NOTIFICATION_COLUMNS, toNotificationRecord, type NotificationRecord, type NotificationRow } from './notification-record.js';
+import {
+  NOTIFICATION_COLUMNS,
+  toNotificationRecord,
+  type NotificationRecord,
+  type NotificationRow,
+} from './notification-record.js';
 
 /** The channel a queued email is announced on, at commit, to every sender that listens. */
 export const NOTIFICATION_CHANNEL = 'kiln_notifications';

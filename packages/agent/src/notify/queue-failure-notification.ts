@@ -26,7 +26,6 @@ export interface QueueFailureOptions {
 
 export const DEFAULT_REPEAT_WINDOW_MS = 24 * 3_600_000;
 
-
 export type RecipientChoice = MailboxCheck & { shown: string | null };
 
 /**

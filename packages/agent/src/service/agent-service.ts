@@ -258,7 +258,8 @@ function startAbandonSweep(
   const sweep = (): void => {
     store.abandonExhausted(options.deliveryLimit, graceMs).then(
       (ids) => {
-        if (ids.length > 0) options.logger.warn({ builds: ids }, 'recorded builds whose every delivery died with its agent as errored');
+        if (ids.length > 0)
+          options.logger.warn({ builds: ids }, 'recorded builds whose every delivery died with its agent as errored');
       },
       (err: unknown) => options.logger.warn({ err }, 'could not look for abandoned builds'),
     );

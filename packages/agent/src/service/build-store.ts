@@ -140,7 +140,10 @@ export class BuildStore {
         [deliveryLimit, graceMs],
       );
       for (const row of rows) {
-        await this.notifications.queue(db, { buildId: row.id, ...(row.maintainer ? { maintainer: row.maintainer } : {}) });
+        await this.notifications.queue(db, {
+          buildId: row.id,
+          ...(row.maintainer ? { maintainer: row.maintainer } : {}),
+        });
       }
       return rows.map((r) => r.id);
     });

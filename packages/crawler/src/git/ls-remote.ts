@@ -82,7 +82,11 @@ export interface ResolvedHead {
  * The commit a branch points at, or (without a branch) the default branch and
  * its commit. Null when the server answered but has no such branch.
  */
-export async function resolveHead(location: string, branch: string | undefined, options: RunGitOptions): Promise<ResolvedHead | null> {
+export async function resolveHead(
+  location: string,
+  branch: string | undefined,
+  options: RunGitOptions,
+): Promise<ResolvedHead | null> {
   assertLocation(location);
   if (branch !== undefined) {
     const stdout = await runGit(['ls-remote', '--', location, `${HEADS}${branch}`], options);

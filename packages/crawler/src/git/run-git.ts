@@ -39,7 +39,10 @@ export async function runGitBuffer(args: readonly string[], options: RunGitOptio
       }
     };
     const timer = setTimeout(() => {
-      failure = new GitCommandError(`git ${args.find((a) => !a.startsWith('-')) ?? ''} timed out after ${options.timeoutMs} ms`, 'timeout');
+      failure = new GitCommandError(
+        `git ${args.find((a) => !a.startsWith('-')) ?? ''} timed out after ${options.timeoutMs} ms`,
+        'timeout',
+      );
       killGroup();
     }, options.timeoutMs);
     child.stdout.on('data', (chunk: Buffer) => {

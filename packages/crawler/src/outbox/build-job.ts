@@ -19,7 +19,9 @@ export function newBuildJob(fields: {
     repo: fields.repo,
     ...(fields.branch === undefined ? {} : { branch: fields.branch }),
     ...(fields.commit === undefined ? {} : { commit: fields.commit }),
-    ...(fields.package === undefined ? {} : { package: { name: fields.package.name, version: fields.package.version } }),
+    ...(fields.package === undefined
+      ? {}
+      : { package: { name: fields.package.name, version: fields.package.version } }),
     trigger: fields.trigger,
     requestedAt: (fields.now ?? new Date()).toISOString(),
   });

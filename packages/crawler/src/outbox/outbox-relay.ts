@@ -71,14 +71,19 @@ export class OutboxRelay {
         result = await publisher.publish(entries.map((e) => ({ ...e.job, id: e.buildId })));
       } catch (err) {
         // Keep the attempt count (the transaction commits), then report: the entries stay unpublished.
-        await markFailed(db, entries.map((e) => e.buildId), toError(err).message);
+        await markFailed(
+          db,
+          entries.map((e) => e.buildId),
+          toError(err).message,
+        );
         return { sent: 0, claimed: entries.length, error: toError(err) };
       }
       await markPublished(db, result.confirmed);
       for (const f of result.failed) await markFailed(db, [f.id], f.error);
       const confirmed = new Set(result.confirmed);
       for (const e of entries) {
-        if (confirmed.has(e.buildId)) logger.info({ buildId: e.buildId, branch: e.job.branch, commit: e.job.commit }, 'published build job');
+        if (confirmed.has(e.buildId))
+          logger.info({ buildId: e.buildId, branch: e.job.branch, commit: e.job.commit }, 'published build job');
       }
       this.published += confirmed.size;
       const failure = result.failed[0];
@@ -109,7 +114,10 @@ export class OutboxRelay {
         retryMs = 250;
       } catch (err) {
         if (!this.failing) {
-          logger.warn({ err: toError(err).message }, 'cannot publish build jobs; they wait in the outbox and go out when RabbitMQ is back');
+          logger.warn(
+            { err: toError(err).message },
+            'cannot publish build jobs; they wait in the outbox and go out when RabbitMQ is back',
+          );
           this.failing = true;
         } else {
           logger.debug({ err: toError(err).message, retryMs }, 'still cannot publish build jobs');

@@ -42,7 +42,10 @@ export async function claimUnpublished(db: Queryable, limit: number): Promise<Ou
 
 export async function markPublished(db: Queryable, buildIds: string[]): Promise<void> {
   if (buildIds.length === 0) return;
-  await db.query('UPDATE job_outbox SET published_at = now(), attempts = attempts + 1 WHERE build_id = ANY($1::uuid[])', [buildIds]);
+  await db.query(
+    'UPDATE job_outbox SET published_at = now(), attempts = attempts + 1 WHERE build_id = ANY($1::uuid[])',
+    [buildIds],
+  );
 }
 
 export async function markFailed(db: Queryable, buildIds: string[], error: string): Promise<void> {
@@ -54,6 +57,8 @@ export async function markFailed(db: Queryable, buildIds: string[], error: strin
 }
 
 export async function countUnpublished(db: Queryable): Promise<number> {
-  const { rows } = await db.query<{ n: string }>('SELECT count(*)::text AS n FROM job_outbox WHERE published_at IS NULL');
+  const { rows } = await db.query<{ n: string }>(
+    'SELECT count(*)::text AS n FROM job_outbox WHERE published_at IS NULL',
+  );
   return Number(rows[0]?.n ?? 0);
 }

@@ -31,7 +31,10 @@ class MemoryStore implements RefStore {
   async loadHeads(): Promise<Map<string, string>> {
     return new Map(this.heads);
   }
-  async record(repo: string, change: { moved: ReleaseHead[]; deleted: string[]; trigger: Trigger }): Promise<BuildJob[]> {
+  async record(
+    repo: string,
+    change: { moved: ReleaseHead[]; deleted: string[]; trigger: Trigger },
+  ): Promise<BuildJob[]> {
     for (const h of change.moved) {
       this.heads.set(h.branch, h.commit);
       this.builds.push({ branch: h.branch, commit: h.commit, trigger: change.trigger });
@@ -45,7 +48,15 @@ function setup() {
   const server = new FakeServer();
   const store = new MemoryStore();
   const watchList = new WatchList({ repos: ['/srv/git/zlib.git'], logger });
-  const crawler = new Crawler({ watchList, lister: server, store, onJobs: () => {}, logger, intervalMs: 60_000, concurrency: 4 });
+  const crawler = new Crawler({
+    watchList,
+    lister: server,
+    store,
+    onJobs: () => {},
+    logger,
+    intervalMs: 60_000,
+    concurrency: 4,
+  });
   const repo = watchList.repos[0];
   if (!repo) throw new Error('no repo');
   return { server, store, crawler, repo };
@@ -79,7 +90,10 @@ test('a failing repository backs off; a webhook still gets through; nothing is f
   expect(await crawler.pollOnce()).toMatchObject({ checked: 0, deferred: 1 });
   server.failWith = null;
   server.heads.set('zlib-1.3.1', A);
-  expect(await crawler.trigger(repo, 'hook')).toMatchObject({ ok: true, jobs: [expect.objectContaining({ commit: A })] });
+  expect(await crawler.trigger(repo, 'hook')).toMatchObject({
+    ok: true,
+    jobs: [expect.objectContaining({ commit: A })],
+  });
   expect(await crawler.pollOnce()).toMatchObject({ checked: 1, builds: 0 });
   expect(store.builds).toHaveLength(1);
 });

@@ -167,7 +167,13 @@ export class Crawler {
         return check.promise;
       }
     }
-    const check: Check = { trigger, urgent, slot: null, listing: false, promise: Promise.resolve() as unknown as Promise<CheckResult> };
+    const check: Check = {
+      trigger,
+      urgent,
+      slot: null,
+      listing: false,
+      promise: Promise.resolve() as unknown as Promise<CheckResult>,
+    };
     const before = state.active?.promise ?? Promise.resolve();
     check.promise = before.then(async () => {
       state.active = check;
@@ -199,8 +205,13 @@ export class Crawler {
       } catch (err) {
         const message = toError(err).message;
         const retryInMs = state.backoff.fail(this.now(), message);
-        if (state.backoff.failures === 1) logger.warn({ repo: repo.label, err: message, retryInMs }, 'cannot list branches; backing off');
-        else logger.debug({ repo: repo.label, err: message, failures: state.backoff.failures, retryInMs }, 'still cannot list branches');
+        if (state.backoff.failures === 1)
+          logger.warn({ repo: repo.label, err: message, retryInMs }, 'cannot list branches; backing off');
+        else
+          logger.debug(
+            { repo: repo.label, err: message, failures: state.backoff.failures, retryInMs },
+            'still cannot list branches',
+          );
         return { repo: repo.label, ok: false, jobs: [], error: message };
       }
       const failures = state.backoff.succeed();
@@ -217,7 +228,8 @@ export class Crawler {
       } catch (err) {
         const message = toError(err).message;
         // The digest is not kept, so the next check finds the same changes again.
-        if (!this.storeFailing) logger.warn({ repo: repo.label, err: message }, 'cannot record release heads in the database; will retry');
+        if (!this.storeFailing)
+          logger.warn({ repo: repo.label, err: message }, 'cannot record release heads in the database; will retry');
         this.storeFailing = true;
         return { repo: repo.label, ok: false, jobs: [], error: message };
       }
@@ -237,7 +249,10 @@ export class Crawler {
       if (state.reported.has(branch)) continue;
       state.reported.add(branch);
       // Quoted by JSON so control characters show as escapes, never raw.
-      logger.warn({ repo: repo.label, branch: JSON.stringify(branch) }, 'ignoring a branch whose name is not safe to use');
+      logger.warn(
+        { repo: repo.label, branch: JSON.stringify(branch) },
+        'ignoring a branch whose name is not safe to use',
+      );
     }
     if (!hasChanges(changes)) return [];
     const jobs = await store.record(repo.location, { moved: changes.moved, deleted: changes.deleted, trigger });
@@ -245,7 +260,10 @@ export class Crawler {
       logger.info({ repo: repo.label, branch }, 'release branch deleted (recorded, nothing to build)');
     }
     for (const job of jobs) {
-      logger.info({ repo: repo.label, branch: job.branch, commit: job.commit, buildId: job.id, trigger }, 'new release head: build queued');
+      logger.info(
+        { repo: repo.label, branch: job.branch, commit: job.commit, buildId: job.id, trigger },
+        'new release head: build queued',
+      );
     }
     if (jobs.length > 0) this.options.onJobs(jobs);
     return jobs;

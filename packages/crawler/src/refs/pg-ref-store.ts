@@ -49,7 +49,10 @@ export class PgRefStore implements RefStore {
     return new Map(rows.map((r) => [r.branch, r.commit]));
   }
 
-  async record(repo: string, change: { moved: ReleaseHead[]; deleted: string[]; trigger: Trigger }): Promise<BuildJob[]> {
+  async record(
+    repo: string,
+    change: { moved: ReleaseHead[]; deleted: string[]; trigger: Trigger },
+  ): Promise<BuildJob[]> {
     // The database names repositories without credentials; the job keeps the
     // location as configured, because the agent has to clone it.
     const key = redactRepo(repo);

@@ -17,7 +17,11 @@ export async function isBareRepo(dir: string): Promise<boolean> {
  * answer) are taken as repositories without being examined again, which
  * makes a rescan of a thousand repositories one readdir.
  */
-export async function findBareRepos(root: string, maxDepth = 3, known: ReadonlySet<string> = new Set()): Promise<string[]> {
+export async function findBareRepos(
+  root: string,
+  maxDepth = 3,
+  known: ReadonlySet<string> = new Set(),
+): Promise<string[]> {
   const found: string[] = [];
   async function walk(dir: string, depth: number): Promise<void> {
     let entries;
@@ -35,7 +39,8 @@ export async function findBareRepos(root: string, maxDepth = 3, known: ReadonlyS
           found.push(full);
           return;
         }
-        const isDir = entry.isDirectory() || (entry.isSymbolicLink() && (await stat(full).catch(() => null))?.isDirectory());
+        const isDir =
+          entry.isDirectory() || (entry.isSymbolicLink() && (await stat(full).catch(() => null))?.isDirectory());
         if (!isDir) return;
         if (await isBareRepo(full)) found.push(full);
         else if (depth + 1 < maxDepth) await walk(full, depth + 1);

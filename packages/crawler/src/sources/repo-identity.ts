@@ -8,7 +8,11 @@ import path from 'node:path';
  * to the absolute path. Null for anything unreadable.
  */
 export function repoIdentity(location: string): string | null {
-  const trim = (p: string) => p.replace(/\/+$/, '').replace(/\.git$/, '').replace(/\/+$/, '');
+  const trim = (p: string) =>
+    p
+      .replace(/\/+$/, '')
+      .replace(/\.git$/, '')
+      .replace(/\/+$/, '');
   if (path.isAbsolute(location)) return trim(path.resolve(location));
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(location);
   if (scheme) {

@@ -58,7 +58,8 @@ export class WatchList {
       this.rootProblem = null;
     } catch (err) {
       const message = toError(err).message;
-      if (this.rootProblem !== message) logger.warn({ root, err: message }, 'cannot read the repository root (KILN_REPO_ROOT)');
+      if (this.rootProblem !== message)
+        logger.warn({ root, err: message }, 'cannot read the repository root (KILN_REPO_ROOT)');
       this.rootProblem = message;
       found = this.current.filter((r) => !this.configured.includes(r)).map((r) => r.location);
     }
@@ -75,7 +76,8 @@ export class WatchList {
     }
     if (next.length !== this.current.length || next.some((r, i) => r !== this.current[i])) {
       const added = next.filter((r) => !previous.has(r.location));
-      for (const r of added.slice(0, 20)) if (this.current.length > 0) logger.info({ repo: r.label }, 'watching new repository');
+      for (const r of added.slice(0, 20))
+        if (this.current.length > 0) logger.info({ repo: r.label }, 'watching new repository');
       this.current = next;
       this.realpaths = null;
     }
@@ -128,7 +130,10 @@ export class WatchList {
       if (!this.refused.has(location)) {
         this.refused.add(location);
         // JSON.stringify shows control characters escaped instead of printing them.
-        this.options.logger.error({ repo: JSON.stringify(redactRepo(location)), source, reason: check.reason }, 'refusing repository location');
+        this.options.logger.error(
+          { repo: JSON.stringify(redactRepo(location)), source, reason: check.reason },
+          'refusing repository location',
+        );
       }
       return null;
     }

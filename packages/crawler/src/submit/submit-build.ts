@@ -65,9 +65,17 @@ export async function submitBuild(request: SubmitRequest, deps: SubmitDeps): Pro
     commit = head.commit;
   } catch (err) {
     if (err instanceof InvalidInputError) throw err;
-    warnings.push(`could not resolve the commit (${toError(err).message}); the agent builds whatever the branch points at then`);
+    warnings.push(
+      `could not resolve the commit (${toError(err).message}); the agent builds whatever the branch points at then`,
+    );
   }
-  const job = newBuildJob({ repo: request.repo, branch, commit, package: branch ? (parseReleaseBranch(branch) ?? undefined) : undefined, trigger: 'cli' });
+  const job = newBuildJob({
+    repo: request.repo,
+    branch,
+    commit,
+    package: branch ? (parseReleaseBranch(branch) ?? undefined) : undefined,
+    trigger: 'cli',
+  });
 
   let recorded = false;
   if (deps.pool) {
@@ -75,7 +83,9 @@ export async function submitBuild(request: SubmitRequest, deps: SubmitDeps): Pro
       await withTransaction(deps.pool, (db) => enqueueBuild(db, job));
       recorded = true;
     } catch (err) {
-      warnings.push(`could not record the build in the database (${toError(err).message}); publishing the job without a queued build row`);
+      warnings.push(
+        `could not record the build in the database (${toError(err).message}); publishing the job without a queued build row`,
+      );
     }
   } else {
     warnings.push('the database is unreachable; publishing the job without a queued build row');
@@ -88,11 +98,15 @@ export async function submitBuild(request: SubmitRequest, deps: SubmitDeps): Pro
     if (!published) warnings.push(`RabbitMQ did not confirm the job: ${result.failed[0]?.error ?? 'unknown reason'}`);
   } catch (err) {
     if (!recorded) throw err;
-    warnings.push(`could not publish the job (${toError(err).message}); it waits in the outbox for the crawler to publish`);
+    warnings.push(
+      `could not publish the job (${toError(err).message}); it waits in the outbox for the crawler to publish`,
+    );
   }
   if (published && recorded && deps.pool) {
     await withTransaction(deps.pool, (db) => markPublished(db, [job.id])).catch((err: unknown) => {
-      warnings.push(`published, but could not mark the outbox entry (${toError(err).message}); the crawler may publish it again (agents dedupe by id)`);
+      warnings.push(
+        `published, but could not mark the outbox entry (${toError(err).message}); the crawler may publish it again (agents dedupe by id)`,
+      );
     });
   }
   return { id: job.id, job, recorded, published, warnings };

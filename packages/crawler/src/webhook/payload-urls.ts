@@ -1,6 +1,16 @@
 const FIELDS: Record<string, readonly string[]> = {
   // GitHub and Gitea
-  repository: ['clone_url', 'ssh_url', 'git_url', 'html_url', 'url', 'svn_url', 'git_http_url', 'git_ssh_url', 'homepage'],
+  repository: [
+    'clone_url',
+    'ssh_url',
+    'git_url',
+    'html_url',
+    'url',
+    'svn_url',
+    'git_http_url',
+    'git_ssh_url',
+    'homepage',
+  ],
   // GitLab
   project: ['git_http_url', 'git_ssh_url', 'web_url', 'http_url', 'ssh_url', 'url'],
 };

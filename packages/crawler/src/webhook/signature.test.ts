@@ -40,5 +40,8 @@ test('providers and delivery ids come from their headers; Gitea wins over its Gi
   expect(detectProvider({ 'x-gitlab-event': 'Push Hook' })).toBe('gitlab');
   expect(detectProvider({ 'x-github-event': 'push' })).toBe('github');
   expect(detectProvider({})).toBeNull();
-  expect(deliveryInfo('gitlab', { 'x-gitlab-event': 'Push Hook', 'x-gitlab-event-uuid': 'u1' })).toEqual({ id: 'u1', event: 'Push Hook' });
+  expect(deliveryInfo('gitlab', { 'x-gitlab-event': 'Push Hook', 'x-gitlab-event-uuid': 'u1' })).toEqual({
+    id: 'u1',
+    event: 'Push Hook',
+  });
 });

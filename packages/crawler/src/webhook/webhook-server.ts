@@ -70,7 +70,10 @@ export class WebhookServer {
         });
       });
     } catch (err) {
-      throw new InfrastructureError(`cannot serve webhooks on port ${port}: ${toError(err).message} (set KILN_WEBHOOK_PORT)`, { cause: err });
+      throw new InfrastructureError(
+        `cannot serve webhooks on port ${port}: ${toError(err).message} (set KILN_WEBHOOK_PORT)`,
+        { cause: err },
+      );
     }
     return (this.server.address() as AddressInfo).port;
   }
@@ -108,10 +111,14 @@ export class WebhookServer {
     const body = await readBody(req, this.options.bodyLimit ?? 1024 * 1024);
     const provider = fromPath ?? detectProvider(req.headers);
     if (!provider) throw new HttpError(400, 'unknown sender: expected a GitHub, Gitea or GitLab event header');
-    if (!secret) throw new HttpError(403, 'webhooks are disabled: set KILN_WEBHOOK_SECRET on the crawler and in the webhook');
+    if (!secret)
+      throw new HttpError(403, 'webhooks are disabled: set KILN_WEBHOOK_SECRET on the crawler and in the webhook');
     const delivery = deliveryInfo(provider, req.headers);
     if (!verifyWebhook(provider, req.headers, body, secret)) {
-      logger.warn({ provider, delivery: delivery.id, from: req.socket.remoteAddress }, 'refused webhook: bad or missing signature');
+      logger.warn(
+        { provider, delivery: delivery.id, from: req.socket.remoteAddress },
+        'refused webhook: bad or missing signature',
+      );
       throw new HttpError(401, 'bad or missing signature');
     }
     if (delivery.id && this.deliveries.seenBefore(`${provider}:${delivery.id}`)) {
@@ -152,7 +159,8 @@ export class WebhookServer {
     const body = (await readBody(req, 4096)).toString('utf8');
     const dir = body.split('\n')[0]?.trim() ?? '';
     // eslint-disable-next-line no-control-regex
-    if (!dir.startsWith('/') || /[\u0000-\u001f\u007f]/.test(dir)) throw new HttpError(400, 'expected the absolute path of a repository');
+    if (!dir.startsWith('/') || /[\u0000-\u001f\u007f]/.test(dir))
+      throw new HttpError(400, 'expected the absolute path of a repository');
     const repo = await watchList.findByPath(dir);
     if (!repo) {
       logger.info({ path: JSON.stringify(dir) }, 'post-receive notification for a repository that is not watched');

@@ -55,11 +55,16 @@ export async function migrate(pool: pg.Pool, migrations?: Migration[]): Promise<
 }
 
 /** Versions applied and pending, for `kiln migrate --status` and start-up checks. */
-export async function migrationStatus(db: Queryable, migrations?: Migration[]): Promise<{ applied: number[]; pending: string[] }> {
+export async function migrationStatus(
+  db: Queryable,
+  migrations?: Migration[],
+): Promise<{ applied: number[]; pending: string[] }> {
   const all = migrations ?? (await loadMigrations());
   const exists = await db.query<{ t: string | null }>("SELECT to_regclass('kiln_migrations')::text AS t");
   const applied = exists.rows[0]?.t
-    ? (await db.query<{ version: number }>('SELECT version FROM kiln_migrations ORDER BY version')).rows.map((r) => r.version)
+    ? (await db.query<{ version: number }>('SELECT version FROM kiln_migrations ORDER BY version')).rows.map(
+        (r) => r.version,
+      )
     : [];
   return { applied, pending: all.filter((m) => !applied.includes(m.version)).map((m) => m.name) };
 }

@@ -76,7 +76,9 @@ cache: [/root/.ccache]
   });
 
   test('install listed in stages is an ordinary stage', () => {
-    const m = parseManifest('image: a:b\nstages: [build, install]\nbuild: {script: [make]}\ninstall: {script: [make install]}\n');
+    const m = parseManifest(
+      'image: a:b\nstages: [build, install]\nbuild: {script: [make]}\ninstall: {script: [make install]}\n',
+    );
     expect(m.stages.map((s) => s.name)).toEqual(['build', 'install']);
     expect(m.install).toBeUndefined();
   });
@@ -103,8 +105,16 @@ build:
       'image: a:b\nstages: [build]\nbuild:\n  script: [make]\n  scripts: [oops]\n',
       '.kiln.yml: build.scripts: unknown key "scripts" (line 5)',
     ],
-    ['a missing image', 'stages: [build]\nbuild: {script: [make]}\n', '.kiln.yml: image: is required: the Docker image every stage starts from (name:tag) (line 1)'],
-    ['missing stages', 'image: a:b\n', '.kiln.yml: stages: is required: the ordered list of stage names to run (line 1)'],
+    [
+      'a missing image',
+      'stages: [build]\nbuild: {script: [make]}\n',
+      '.kiln.yml: image: is required: the Docker image every stage starts from (name:tag) (line 1)',
+    ],
+    [
+      'missing stages',
+      'image: a:b\n',
+      '.kiln.yml: stages: is required: the ordered list of stage names to run (line 1)',
+    ],
     [
       'a script that is not a list',
       'image: a:b\nstages: [build]\nbuild:\n  script: make\n',
@@ -165,8 +175,16 @@ build:
       'image: a:b\nstages: [b]\nb: {script: [y]}\ncache: [relative/dir]\n',
       '.kiln.yml: cache[0]: must be an absolute path (line 4)',
     ],
-    ['a duplicate key', 'image: a:b\nimage: c:d\nstages: [b]\nb: {script: [y]}\n', '.kiln.yml: YAML: Map keys must be unique (line 2)'],
-    ['a document that is not a mapping', '- just\n- a list\n', '.kiln.yml: must be a YAML mapping with image and stages (line 1)'],
+    [
+      'a duplicate key',
+      'image: a:b\nimage: c:d\nstages: [b]\nb: {script: [y]}\n',
+      '.kiln.yml: YAML: Map keys must be unique (line 2)',
+    ],
+    [
+      'a document that is not a mapping',
+      '- just\n- a list\n',
+      '.kiln.yml: must be a YAML mapping with image and stages (line 1)',
+    ],
     ['broken YAML', 'image: [unclosed\nstages: [b]\n', '.kiln.yml: YAML:'],
   ])('refuses %s', (_name, text, message) => {
     expect(errorOf(text)).toContain(message);
@@ -196,7 +214,9 @@ build:
     });
     test('script length', () => {
       const lines = Array.from({ length: 201 }, () => '    - x').join('\n');
-      expect(errorOf(`image: a:b\nstages: [b]\nb:\n  script:\n${lines}\n`)).toContain('b.script: has more than 200 lines (line 5)');
+      expect(errorOf(`image: a:b\nstages: [b]\nb:\n  script:\n${lines}\n`)).toContain(
+        'b.script: has more than 200 lines (line 5)',
+      );
     });
     test('a YAML alias bomb is refused fast', () => {
       const bomb = [

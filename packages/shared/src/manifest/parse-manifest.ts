@@ -103,7 +103,9 @@ export function parseManifest(text: string, file = '.kiln.yml'): Manifest {
   const locate = locator(doc, lineAt);
   const issues: ManifestIssue[] = [];
   const document = data as Record<string, unknown>;
-  const listedNames = new Set(Array.isArray(document.stages) ? document.stages.filter((s) => typeof s === 'string') : []);
+  const listedNames = new Set(
+    Array.isArray(document.stages) ? document.stages.filter((s) => typeof s === 'string') : [],
+  );
   const metadata = Object.fromEntries(
     Object.entries(document).filter(([key]) => !(STAGE_OR_KEY.has(key) && listedNames.has(key))),
   );
@@ -117,7 +119,11 @@ export function parseManifest(text: string, file = '.kiln.yml'): Manifest {
   raw.stages.forEach((name, i) => {
     const path = `stages[${i}]`;
     if (name === 'prepare') {
-      issues.push({ path, message: 'prepare always runs first by itself; remove it from stages', line: locate(['stages', i]) });
+      issues.push({
+        path,
+        message: 'prepare always runs first by itself; remove it from stages',
+        line: locate(['stages', i]),
+      });
     } else if (listed.has(name)) {
       issues.push({ path, message: `stage "${name}" is listed twice`, line: locate(['stages', i]) });
     } else if (!(name in document)) {
@@ -137,9 +143,14 @@ export function parseManifest(text: string, file = '.kiln.yml'): Manifest {
   const stages: Manifest['stages'] = [];
   for (const name of listed) {
     if (name === 'prepare' || !(name in document)) continue;
-    const result = RESERVED.has(name) && !STAGE_OR_KEY.has(name) ? null : section.safeParse(document[name], { reportInput: true });
+    const result =
+      RESERVED.has(name) && !STAGE_OR_KEY.has(name) ? null : section.safeParse(document[name], { reportInput: true });
     if (result === null) {
-      issues.push({ path: name, message: `"${name}" is a manifest key and cannot name a stage`, line: locate([name], true) });
+      issues.push({
+        path: name,
+        message: `"${name}" is a manifest key and cannot name a stage`,
+        line: locate([name], true),
+      });
     } else if (!result.success) {
       for (const issue of result.error.issues) issues.push(fromZod(issue, [name], locate));
     } else {
@@ -170,7 +181,9 @@ function readVars(
   const pairs: Array<[string, string, (string | number)[]]> = Array.isArray(vars)
     ? vars.map((line, i) => {
         const eq = line.indexOf('=');
-        return eq < 0 ? ['', line, ['environment', 'vars', i]] : [line.slice(0, eq), line.slice(eq + 1), ['environment', 'vars', i]];
+        return eq < 0
+          ? ['', line, ['environment', 'vars', i]]
+          : [line.slice(0, eq), line.slice(eq + 1), ['environment', 'vars', i]];
       })
     : Object.entries(vars).map(([name, value]) => [name, value, ['environment', 'vars', name]]);
   const out: EnvVar[] = [];
@@ -195,7 +208,9 @@ function locator(doc: Document, lineAt: (offset: number | undefined) => number |
       if (keyLine || depth < path.length) {
         const parent = depth === 1 ? doc.contents : doc.getIn(prefix.slice(0, -1), true);
         if (isMap(parent)) {
-          const pair = parent.items.find((item) => isPair(item) && isScalar(item.key) && item.key.value === prefix.at(-1));
+          const pair = parent.items.find(
+            (item) => isPair(item) && isScalar(item.key) && item.key.value === prefix.at(-1),
+          );
           const key = pair?.key as Node | undefined;
           if (key?.range) return lineAt(key.range[0]);
         }
@@ -219,7 +234,10 @@ function fromZod(issue: z.core.$ZodIssue, base: (string | number)[], locate: Loc
 }
 
 function pathText(path: readonly (string | number)[]): string {
-  return path.reduce<string>((text, part) => (typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${part}` : part), '');
+  return path.reduce<string>(
+    (text, part) => (typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${part}` : part),
+    '',
+  );
 }
 
 function toSection(value: z.output<typeof section>): ManifestSection {
