@@ -18,7 +18,7 @@ LOG_DIR=${KILN_SETUP_LOGS:-/var/log/kiln}
 mkdir -p "$STATE_DIR" "$LOG_DIR"
 
 # --- Debian packages --------------------------------------------------------
-packages=(docker.io docker-compose rabbitmq-server postgresql debootstrap busybox-static git ca-certificates curl)
+packages=(docker.io docker-compose docker-registry rabbitmq-server postgresql debootstrap busybox-static git ca-certificates curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -75,6 +75,27 @@ cache: [/root/.ccache]
     expect(m.environment.vars).toEqual([{ name: 'OPTS', value: '--a=1 --b=2' }]);
   });
 
+  test.each([
+    'debian:bookworm',
+    'kiln/bookworm-build:latest',
+    'registry.example.org:5000/team/compiler:1.2',
+    '127.0.0.1:5000/kiln-pull-test:abc',
+    'localhost/x',
+    'ghcr.io/owner/image',
+    `gcc@sha256:${'a'.repeat(64)}`,
+  ])('accepts the image reference %s', (image) => {
+    expect(parseManifest(`image: "${image}"\nstages: [b]\nb: {script: [x]}\n`).image).toBe(image);
+  });
+
+  test.each(['--privileged', '-x:1', 'Debian:bookworm', 'a b', 'a:b:c:d', 'x/:tag', '/x'])(
+    'refuses the image reference %j',
+    (image) => {
+      expect(errorOf(`image: "${image}"\nstages: [b]\nb: {script: [x]}\n`)).toContain(
+        'image: is not a valid image reference (name:tag) (line 1)',
+      );
+    },
+  );
+
   test('install listed in stages is an ordinary stage', () => {
     const m = parseManifest(
       'image: a:b\nstages: [build, install]\nbuild: {script: [make]}\ninstall: {script: [make install]}\n',

@@ -12,7 +12,12 @@ const RESERVED = new Set(['image', 'package', 'environment', 'stages', 'prepare'
  */
 const STAGE_OR_KEY = new Set(['package', 'install']);
 const STAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-const IMAGE_REF = /^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+// Docker's reference grammar: [registry[:port]/]path[:tag][@sha256:digest]; never starts with "-".
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const IMAGE_REF = new RegExp(
+  `^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*` +
+    '(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(?:@sha256:[a-f0-9]{64})?$',
+);
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const scriptLine = z
