@@ -8,7 +8,14 @@ import {
   type FailureNotificationInput,
   type Mailer,
 } from '@kiln/agent';
-import { createSmtpSink, createTestDatabase, freePort, type SmtpSink, type TestDatabase } from './helpers/index.js';
+import {
+  createSmtpSink,
+  createTestDatabase,
+  freePort,
+  waitFor,
+  type SmtpSink,
+  type TestDatabase,
+} from './helpers/index.js';
 
 const logger = createLogger({ level: 'silent', pretty: false });
 const FROM = 'Kiln Builds <kiln@builds.example.org>';
@@ -131,18 +138,8 @@ async function notificationOf(db: TestDatabase, buildId: string) {
   return rows;
 }
 
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | null | false>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
+  return waitFor(probe, what, timeoutMs);
 }
 
 describe('failure emails', () => {

@@ -1,3 +1,4 @@
+import { waitFor } from './wait.js';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -189,18 +190,13 @@ export async function builds(pool: Pool, where = 'true', values: unknown[] = [])
   return rows;
 }
 
-export async function waitUntil<T>(
+/** waitFor with the agent suites' patience (builds take seconds). */
+export function waitUntil<T>(
   check: () => Promise<T | undefined | null | false>,
   what: string,
   timeoutMs = 60_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return waitFor(check, what, timeoutMs, 100);
 }
 
 /** Containers (running or not) labelled with this build id. */

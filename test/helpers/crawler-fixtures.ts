@@ -1,3 +1,4 @@
+import { waitFor } from './wait.js';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -27,20 +28,6 @@ export function captureLogs(level = 'debug'): { logger: Logger; lines: LogLine[]
     },
   });
   return { logger: pino({ level }, stream), lines, text: () => lines.map((l) => JSON.stringify(l)).join('\n') };
-}
-
-export async function waitFor<T>(
-  check: () => Promise<T | undefined | null | false> | T | undefined | null | false,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -232,3 +219,5 @@ export async function startOwnRabbit(): Promise<OwnRabbit> {
 export async function buildPackages(): Promise<void> {
   await run(process.execPath, ['node_modules/typescript/bin/tsc', '-b', 'packages/shared', 'packages/crawler']);
 }
+
+export { waitFor };
