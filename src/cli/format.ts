@@ -1,4 +1,5 @@
 import { formatSize, type InstalledFile } from '@kiln/shared';
+import { escapeCell } from './terminal-text.js';
 
 export { formatSize };
 
@@ -25,7 +26,7 @@ export function fileTable(files: InstalledFile[]): string[] {
   return table(
     ['path', 'kind', 'size', 'mode', 'sha256', 'details'],
     files.map((f) => [
-      f.path,
+      escapeCell(f.path),
       f.kind,
       f.kind === 'symlink' ? '' : formatSize(f.size),
       f.mode,
@@ -37,7 +38,7 @@ export function fileTable(files: InstalledFile[]): string[] {
 }
 
 function fileDetails(file: InstalledFile): string {
-  if (file.kind === 'symlink') return `-> ${file.target ?? ''}`;
+  if (file.kind === 'symlink') return `-> ${escapeCell(file.target ?? '')}`;
   if (!file.linkage) return '';
-  return file.needed?.length ? `${file.linkage}: ${file.needed.join(', ')}` : file.linkage;
+  return file.needed?.length ? `${file.linkage}: ${escapeCell(file.needed.join(', '))}` : file.linkage;
 }

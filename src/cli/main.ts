@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAgent } from './commands/agent.js';
 import { registerCrawler } from './commands/crawler.js';
 import { registerMigrate } from './commands/migrate.js';
+import { registerOwner } from './commands/owner.js';
 import { registerLogs } from './commands/logs.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
@@ -22,6 +23,7 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
   registerSubmit(program, io, done);
   registerStatus(program, io, done);
   registerLogs(program, io, done);
+  registerOwner(program, io, done);
   return program;
 }
 

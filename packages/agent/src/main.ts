@@ -49,6 +49,8 @@ export async function startAgent(config: Config, options: StartAgentOptions): Pr
     const { pending } = await migrationStatus(pool);
     if (pending.length > 0)
       throw new InvalidInputError(`the database lacks migrations ${pending.join(', ')}: run "kiln migrate" first`);
+    // A host that cannot firewall its build network finds out now, not in every build.
+    await options.engine.prepareNetwork();
   } catch (err) {
     await pool.end().catch(() => undefined);
     throw err;
@@ -70,6 +72,7 @@ export async function startAgent(config: Config, options: StartAgentOptions): Pr
   };
   const service = new AgentService({
     agentId: config.KILN_AGENT_ID,
+    packageOwners: config.KILN_PACKAGE_OWNERS,
     amqpUrl: config.KILN_AMQP_URL,
     queue: config.KILN_QUEUE,
     deliveryLimit: config.KILN_DELIVERY_LIMIT,

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { parseDuration } from './duration.js';
+import { repoIdentity } from './repo-url.js';
 
 const url = (protocols: string[]) =>
   z.string().refine(
@@ -47,6 +48,29 @@ const list = z.string().transform((value) =>
     .map((item) => item.trim())
     .filter(Boolean),
 );
+
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+const cidrList = list.superRefine((items, ctx) => {
+  for (const item of items) {
+    const m = CIDR.exec(item);
+    if (!m || m.slice(1, 5).some((n) => Number(n) > 255) || Number(m[5]) > 32) {
+      ctx.addIssue({ code: 'custom', message: `"${item}" is not an IPv4 range such as 10.0.0.0/8` });
+    }
+  }
+});
+const ownerList = list.transform((items, ctx) => {
+  const owners = new Map<string, string[]>();
+  for (const item of items) {
+    const at = item.indexOf('=');
+    if (at <= 0 || at === item.length - 1) {
+      ctx.addIssue({ code: 'custom', message: `"${item}" is not name=repository` });
+      return z.NEVER;
+    }
+    const name = item.slice(0, at);
+    owners.set(name, [...(owners.get(name) ?? []), repoIdentity(item.slice(at + 1))]);
+  }
+  return owners as ReadonlyMap<string, readonly string[]>;
+});
 
 const dataHome = process.env.XDG_DATA_HOME ?? path.join(os.homedir(), '.local', 'share');
 const cacheHome = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
@@ -98,7 +122,23 @@ export const ConfigSchema = z.object({
   KILN_SHUTDOWN_GRACE: duration.default(60_000),
   KILN_LEASE: duration.default(45_000), // a running build not heard of this long is retaken by another agent
   KILN_LOG_LIMIT: bytes.default(5 * 1024 ** 2),
-  KILN_NETWORK: z.enum(['bridge', 'none', 'host']).default('bridge'),
+  /**
+   * The network of the phases that get one (prepare; stages that ask and are allowed): `isolated` is Kiln's own
+   * Docker network, firewalled off the host and private ranges; `bridge` is Docker's default, unfiltered.
+   */
+  KILN_NETWORK: z.enum(['isolated', 'bridge', 'none', 'host']).default('isolated'),
+  /** Stages after prepare run without a network unless this allows a manifest's `network: true`. */
+  KILN_ALLOW_STAGE_NETWORK: bool.default(false),
+  /** Address ranges an isolated build may reach although they are private (a package mirror). */
+  KILN_BUILD_NETWORK_ALLOW: cidrList.default([]),
+  /** Further ranges it may not reach: the farm's services on other hosts. */
+  KILN_BUILD_NETWORK_DENY: cidrList.default([]),
+  /** A payload larger than this fails the build before it is read. */
+  KILN_PAYLOAD_LIMIT: bytes.default(4 * 1024 ** 3),
+  /** What a content-policy flag (setuid file, /etc/passwd replaced, device, ...) does: warn, or fail the build. */
+  KILN_CONTENT_POLICY: z.enum(['warn', 'fail']).default('warn'),
+  /** Owners pinned by the operator: `name=repo` pairs, comma-separated (a name may repeat); overrides the database. */
+  KILN_PACKAGE_OWNERS: ownerList.default(new Map()),
   KILN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -12,4 +12,5 @@ export * from './manifest/index.js';
 export * from './db/queryable.js';
 export * from './db/pool.js';
 export * from './db/migrate.js';
+export * from './db/package-owners.js';
 export * from './queue.js';

@@ -50,3 +50,15 @@ export function redactRepo(repo: string): string {
 export function redactUrlsIn(text: string): string {
   return text.replace(/([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/@\s'"]+@/g, '$1***@');
 }
+
+/**
+ * What makes two locations the same repository for ownership and caches: the
+ * location without credentials, trailing slashes or `.git` (migration 003
+ * computes the same in SQL for existing rows).
+ */
+export function repoIdentity(repo: string): string {
+  return repo
+    .replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/@\s]*@/, '$1')
+    .replace(/\/+$/, '')
+    .replace(/\.git$/, '');
+}

@@ -45,6 +45,13 @@ export interface BuildFailure {
   reason: string;
 }
 
+/** Something the content policy found in a payload (DESIGN: setuid files, account files, devices, ...). */
+export interface PolicyFlag {
+  path: string;
+  rule: 'setuid' | 'setgid' | 'account-file' | 'scheduled-job' | 'sensitive-copy' | 'device';
+  message: string;
+}
+
 export interface BuildReport {
   status: BuildStatus;
   package: { name: string; version: string } | null;
@@ -54,4 +61,6 @@ export interface BuildReport {
   error: string | null;
   /** The first thing that failed, for people and emails. */
   failure?: BuildFailure;
+  /** What the content policy flagged in the payload (absent when nothing). */
+  flags?: PolicyFlag[];
 }

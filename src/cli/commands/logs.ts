@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { createPool, loadConfig, type Pool } from '@kiln/shared';
 import { FINISHED_STATUSES, buildState, logAttempt, readLog, resolveBuildId } from '@kiln/agent';
+import { neutralise } from '../terminal-text.js';
 import { EXIT, type Io } from '../output.js';
 import { databaseError } from './database-error.js';
 
@@ -60,7 +61,7 @@ async function printAll(pool: Pool, io: Io, id: string, chosen?: number): Promis
   let cursor = -1;
   for (;;) {
     const lines = await readLog(pool, id, attempt, cursor);
-    for (const line of lines) io.out(line.text);
+    for (const line of lines) io.out(neutralise(line.text, io.isTty));
     if (lines.length === 0) return EXIT.ok;
     cursor = lines[lines.length - 1]?.seq ?? cursor;
   }
@@ -76,7 +77,7 @@ async function follow(pool: Pool, io: Io, id: string, signal: AbortSignal, pollM
   let cursor = -1;
   while (!signal.aborted) {
     const lines = attempt > 0 ? await readLog(pool, id, attempt, cursor) : [];
-    for (const line of lines) io.out(line.text);
+    for (const line of lines) io.out(neutralise(line.text, io.isTty));
     if (lines.length > 0) {
       cursor = lines[lines.length - 1]?.seq ?? cursor;
       continue;
@@ -92,7 +93,7 @@ async function follow(pool: Pool, io: Io, id: string, signal: AbortSignal, pollM
     if (FINISHED_STATUSES.includes(state.status)) {
       // The final transaction may have written the last lines after our read.
       const rest = await readLog(pool, id, attempt, cursor);
-      for (const line of rest) io.out(line.text);
+      for (const line of rest) io.out(neutralise(line.text, io.isTty));
       if (rest.length > 0) {
         cursor = rest[rest.length - 1]?.seq ?? cursor;
         continue;

@@ -1,5 +1,6 @@
 import { formatDuration } from '@kiln/shared';
 import type { BuildEvents, LogChunk } from '@kiln/agent';
+import { neutralise } from '../terminal-text.js';
 
 const TAIL_LINES = 6;
 const REDRAW_MS = 200;
@@ -39,7 +40,7 @@ class PlainProgress implements Progress {
     },
     log: (chunk) => {
       if (!chunk.text) return;
-      this.write(chunk.text);
+      this.write(neutralise(chunk.text, false));
       this.lastNewline = chunk.text.endsWith('\n');
     },
   };

@@ -1,5 +1,6 @@
 import { formatDuration, type BuildReport } from '@kiln/shared';
 import { fileTable, formatSize, table } from '../format.js';
+import { escapeCell } from '../terminal-text.js';
 
 /** The end of `kiln run` for a person: stages and commands with times, then every installed file. */
 export function formatReport(report: BuildReport): string {
@@ -16,7 +17,7 @@ export function formatReport(report: BuildReport): string {
     for (const command of stage.commands) {
       const code = command.exitCode === null ? 'killed' : command.exitCode === 0 ? '' : `exit ${command.exitCode}`;
       rows.push([
-        `  ${command.exitCode === 0 ? '\u2713' : '\u2717'} ${command.command}`,
+        `  ${command.exitCode === 0 ? '\u2713' : '\u2717'} ${escapeCell(command.command)}`,
         code,
         formatDuration(command.durationMs),
         '',
@@ -24,6 +25,11 @@ export function formatReport(report: BuildReport): string {
     }
   }
   out.push(...table(['stage', 'status', 'time', ''], rows, [false, false, true, false]));
+  if (report.flags?.length) {
+    out.push('');
+    out.push(`content policy: ${report.flags.length} flag(s)`);
+    for (const f of report.flags) out.push(`  ${escapeCell(f.path)}  ${f.rule}: ${f.message}`);
+  }
   if (report.install) {
     const { install } = report;
     out.push('');

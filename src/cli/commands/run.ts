@@ -17,6 +17,7 @@ import {
 } from '@kiln/shared';
 import { EXIT, type Io } from '../output.js';
 import { createProgress } from './run-progress.js';
+import { neutralise } from '../terminal-text.js';
 import { formatReport } from './run-report.js';
 
 /** Ctrl-C: the shell's convention for "interrupted". */
@@ -97,6 +98,7 @@ async function runBuild(dir: string, opts: RunOptions, io: Io): Promise<number> 
     const outcome = await engine.build({
       buildId: randomUUID(),
       workspace,
+      repo: path.resolve(checkout),
       manifest,
       package: await packageOf(manifest, checkout),
       artifactDir: path.resolve(opts.artifacts ?? config.KILN_ARTIFACT_DIR),
@@ -117,7 +119,7 @@ async function runBuild(dir: string, opts: RunOptions, io: Io): Promise<number> 
   }
 
   if (opts.json) io.out(`${JSON.stringify(report)}\n`);
-  else io.out(formatReport(report));
+  else io.out(neutralise(formatReport(report), io.isTty));
   if (report.status === 'succeeded') return EXIT.ok;
   if (report.status === 'cancelled') return EXIT_INTERRUPTED;
   return EXIT.failed;

@@ -4,6 +4,7 @@ import { getBuild, listBuilds, resolveBuildId, type BuildDetails, type BuildSumm
 import { EXIT, type Io } from '../output.js';
 import { databaseError } from './database-error.js';
 import { fileTable, formatSize, table } from '../format.js';
+import { escapeCell, neutralise } from '../terminal-text.js';
 
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'errored', 'cancelled'] as const;
 
@@ -66,8 +67,8 @@ async function showList(
   const now = Date.now();
   const rows = builds.map((b) => [
     b.id.slice(0, 8),
-    b.package?.name ?? b.branch ?? '-',
-    b.package?.version ?? '-',
+    escapeCell(b.package?.name ?? b.branch ?? '-'),
+    escapeCell(b.package?.version ?? '-'),
     b.stalled ? `${paint(b.status, io)} (stalled)` : paint(b.status, io),
     String(b.attempt),
     b.durationMs !== null
@@ -77,7 +78,8 @@ async function showList(
         : '-',
     `${formatAge(now - Date.parse(b.queuedAt))} ago`,
   ]);
-  io.out(`${table(['ID', 'PACKAGE', 'VERSION', 'STATUS', 'ATTEMPT', 'DURATION', 'QUEUED'], rows).join('\n')}\n`);
+  const text = table(['ID', 'PACKAGE', 'VERSION', 'STATUS', 'ATTEMPT', 'DURATION', 'QUEUED'], rows).join('\n');
+  io.out(neutralise(`${text}\n`, io.isTty));
   return EXIT.ok;
 }
 
@@ -92,7 +94,7 @@ async function showOne(pool: Pool, io: Io, idOrPrefix: string, json?: boolean): 
     io.out(`${JSON.stringify(build)}\n`);
     return EXIT.ok;
   }
-  io.out(describe(build, io));
+  io.out(neutralise(describe(build, io), io.isTty));
   return EXIT.ok;
 }
 
@@ -132,6 +134,10 @@ export function describe(b: BuildDetails, io: Pick<Io, 'isTty'>): string {
   }
   if (b.artifact?.path)
     lines.push(`artifact  ${b.artifact.path}${b.artifact.sha256 ? ` (sha256 ${b.artifact.sha256})` : ''}`);
+  if (b.flags.length > 0) {
+    lines.push(`flags     ${b.flags.length} found by the content policy`);
+    for (const f of b.flags) lines.push(`  ${escapeCell(f.path)}  ${f.rule}: ${f.message}`);
+  }
   if (b.files.count > 0) {
     lines.push(`files     ${b.files.count} files, ${formatSize(b.files.sizeBytes)}`);
     lines.push(...fileTable(b.files.list).map((l) => `  ${l}`));
@@ -143,7 +149,7 @@ export function describe(b: BuildDetails, io: Pick<Io, 'isTty'>): string {
 function oneLine(command: string): string {
   const first = command.split('\n')[0] ?? '';
   const short = first.length > 100 ? `${first.slice(0, 99)}…` : first;
-  return command.includes('\n') ? `${short} …` : short;
+  return escapeCell(command.includes('\n') ? `${short} …` : short);
 }
 
 const COLOURS: Record<string, string> = {

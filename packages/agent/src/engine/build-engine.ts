@@ -1,5 +1,6 @@
 import Docker from 'dockerode';
 import type { Config, Logger } from '@kiln/shared';
+import { BuildIsolation, type FirewallOptions, type IptablesRunner } from './build-network.js';
 import { BuildSession } from './build-session.js';
 import type { ContainerRuntime } from './container-runtime.js';
 import { DockerRuntime } from './docker-runtime.js';
@@ -17,12 +18,16 @@ export interface EngineOptions {
   cacheRepository?: string;
   /** Who owns what this engine creates (default: this host and process). */
   owner?: Owner;
+  /** Ranges the isolated build network may reach or not, beyond its defaults. */
+  firewall?: FirewallOptions;
+  /** How the firewall's rules are installed (default: the iptables command). */
+  iptables?: IptablesRunner;
 }
 
 /** The operator's limits and permissions from the configuration. */
 export function engineOptionsFromConfig(
   config: Config,
-): Pick<EngineOptions, 'limits' | 'allowInheritEnv'> & { allowPrivileged: boolean } {
+): Pick<EngineOptions, 'limits' | 'allowInheritEnv' | 'firewall'> & { allowPrivileged: boolean } {
   return {
     allowPrivileged: config.KILN_ALLOW_PRIVILEGED,
     limits: {
@@ -33,7 +38,11 @@ export function engineOptionsFromConfig(
       idleTimeoutMs: config.KILN_IDLE_TIMEOUT,
       logLimitBytes: config.KILN_LOG_LIMIT,
       network: config.KILN_NETWORK,
+      allowStageNetwork: config.KILN_ALLOW_STAGE_NETWORK,
+      payloadLimitBytes: config.KILN_PAYLOAD_LIMIT,
+      contentPolicy: config.KILN_CONTENT_POLICY,
     },
+    firewall: { allow: config.KILN_BUILD_NETWORK_ALLOW, deny: config.KILN_BUILD_NETWORK_DENY },
     allowInheritEnv: config.KILN_ALLOW_INHERIT_ENV,
   };
 }
@@ -51,7 +60,12 @@ export function createDockerEngine(
 
 export function createBuildEngine(runtime: ContainerRuntime, options: EngineOptions): BuildEngine {
   const owner = options.owner ?? currentOwner();
+  const isolation =
+    options.limits.network === 'isolated'
+      ? new BuildIsolation(runtime, options.firewall ?? { allow: [], deny: [] }, options.iptables, options.logger)
+      : undefined;
   const deps = {
+    ...(isolation ? { isolation } : {}),
     runtime,
     limits: options.limits,
     allowInheritEnv: options.allowInheritEnv,
@@ -61,6 +75,9 @@ export function createBuildEngine(runtime: ContainerRuntime, options: EngineOpti
   };
   return {
     build: (request) => new BuildSession(deps, request).run(),
+    prepareNetwork: async () => {
+      await isolation?.network();
+    },
     reap: () => reapOrphans(runtime, owner, options.logger),
     removeBuildResources: (buildId) => removeBuildResources(runtime, buildId, options.logger),
   };

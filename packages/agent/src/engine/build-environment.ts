@@ -43,3 +43,10 @@ export function resolveEnvironment(
   for (const [name, value] of byName) if (SECRET_NAME.test(name) && value) secrets.push(value);
   return { vars: [...byName].map(([name, value]) => ({ name, value })), secrets, notes };
 }
+
+/** The manifest as it may be stored and shown: values of secret-named variables replaced by the mask. */
+export function withSecretsMasked(manifest: Manifest): Manifest {
+  if (!manifest.environment.vars.some((v) => SECRET_NAME.test(v.name))) return manifest;
+  const vars = manifest.environment.vars.map((v) => (SECRET_NAME.test(v.name) ? { ...v, value: '***' } : v));
+  return { ...manifest, environment: { ...manifest.environment, vars } };
+}

@@ -1,19 +1,23 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { BuildReport, InstallReport, Logger, ManifestSection, StageReport } from '@kiln/shared';
+import type { BuildReport, InstallReport, Logger, ManifestSection, PolicyFlag, StageReport } from '@kiln/shared';
 import { toError } from '@kiln/shared';
 import { writeArtifact } from './artifact-writer.js';
 import { resolveEnvironment, type BuildEnvironment } from './build-environment.js';
+import type { BuildIsolation } from './build-network.js';
+import { buildMounts, type CacheOwner } from './cache-mounts.js';
+import { checkContent } from './content-policy.js';
 import type { ContainerRuntime, ContainerSpec, ImageInfo, Mount, StageContainer } from './container-runtime.js';
 import { buildLabels, LABEL, type Owner, type ResourceRole } from './labels.js';
 import { formatBytes } from './limits-text.js';
 import { LogKeeper } from './log-keeper.js';
-import { collectPayload } from './payload-collector.js';
+import { collectPayload, PayloadTooLargeError } from './payload-collector.js';
 import { inspectPayload } from './payload-inspector.js';
 import { prepareCacheKey, prepareCacheTag } from './prepare-cache.js';
 import { SecretMasker } from './secret-masker.js';
+import { sensitiveDigests } from './sensitive-files.js';
 import { prepareStage, type PreparedStage } from './stage-container.js';
 import { runStage, type StageResult } from './stage-runner.js';
 import { renderStageScript, STAGE_COMMAND } from './stage-script.js';
@@ -32,6 +36,8 @@ export interface SessionDeps {
   allowInheritEnv: boolean;
   cacheRepository: string;
   owner: Owner;
+  /** Kiln's firewalled network, for KILN_NETWORK=isolated. */
+  isolation?: BuildIsolation;
   logger?: Logger;
 }
 
@@ -51,8 +57,6 @@ const KILN_DIR = path.posix.dirname(DESTDIR_PATH);
  * a container ready. Unused ones (after a failure) are removed with the rest.
  */
 const LOOKAHEAD = 2;
-/** The network holder waits on stdin that never comes: no work, no output, no end until removed. */
-const HOLDER_COMMAND = ['cat'];
 const DOCKER_SOCKETS = ['/var/run/docker.sock', '/run/docker.sock'];
 
 /** A build could not run as asked (not a failing command): reported as `errored`. */
@@ -73,8 +77,8 @@ export class BuildSession {
   private readonly containers = new Set<StageContainer>();
   private readonly pending = new Set<Pending>();
   private readonly removals: Array<Promise<Error | null>> = [];
-  private holder: StageContainer | null = null;
-  private network: ContainerSpec['network'];
+  private flags: PolicyFlag[] = [];
+  private readonly cacheOwner: CacheOwner;
   private readonly logger?: Logger;
 
   constructor(
@@ -85,7 +89,11 @@ export class BuildSession {
     this.masker = new SecretMasker(this.env.secrets);
     this.log = new LogKeeper(deps.limits.logLimitBytes);
     this.logger = deps.logger?.child({ buildId: request.buildId });
-    this.network = deps.limits.network;
+    const workspace = path.resolve(request.workspace);
+    this.cacheOwner = {
+      repo: request.repo ?? workspace,
+      package: request.package?.name ?? request.manifest.package.name ?? path.basename(workspace),
+    };
   }
 
   async run(): Promise<BuildOutcome> {
@@ -97,6 +105,8 @@ export class BuildSession {
         report = this.finish('cancelled', 'cancelled', null);
       } else if (err instanceof BuildError) {
         report = this.finish('errored', this.masker.mask(err.message), null);
+      } else if (err instanceof PayloadTooLargeError) {
+        report = this.failed('install', err.message);
       } else {
         throw err;
       }
@@ -110,8 +120,13 @@ export class BuildSession {
     const { manifest } = this.request;
     for (const note of this.env.notes) this.system('', `${note}\n`);
     await this.checkWorkspace();
+    this.checkNetworkRequests();
     const base = await this.ensureImage(manifest.image);
-    await this.shareNetwork(base);
+    if (base.labels[LABEL.role] === 'prepare-cache') {
+      throw new BuildError(
+        `image ${manifest.image} is a compiler image Kiln cached for a build; builds start from ordinary images`,
+      );
+    }
     const plan: PlannedStage[] = manifest.stages.map((s) => ({ name: s.name, role: 'stage', section: s }));
     if (manifest.install) plan.push({ name: 'install', role: 'install', section: manifest.install });
     const skipRest = (from: number) => {
@@ -152,6 +167,9 @@ export class BuildSession {
       if (stage.role === 'install') payload = await this.inspect(current, mounts);
       else this.discard(current);
     }
+    if (this.flags.length > 0 && this.contentPolicy() === 'fail') {
+      return this.failed('install', `the content policy flagged ${this.flags.length} file(s): ${describeFlags(this.flags)}`);
+    }
     return this.finish('succeeded', null, payload);
   }
 
@@ -162,7 +180,7 @@ export class BuildSession {
     | { status: 'succeeded'; compiler: { ref: string; info: ImageInfo } }
     | { status: 'failed' | 'cancelled'; result: StageResult }
   > {
-    const key = prepareCacheKey(base.id, section, this.request.manifest.environment.vars);
+    const key = prepareCacheKey(this.cacheOwner, base.id, section, this.request.manifest.environment.vars);
     const ref = `${this.deps.cacheRepository}:${prepareCacheTag(key)}`;
     const cached = await this.deps.runtime.images.inspect(ref);
     const position = this.stages.length;
@@ -278,7 +296,7 @@ export class BuildSession {
       memoryBytes: limits.memoryBytes,
       cpus: limits.cpus,
       pids: limits.pids,
-      network: this.network,
+      network: 'none',
     };
     const script = renderStageScript({
       lines: stage.section.script,
@@ -287,7 +305,9 @@ export class BuildSession {
       workdir,
       ...(stage.role === 'install' ? { destdir: DESTDIR_PATH } : {}),
     });
-    const pending: Pending = prepareStage(this.deps.runtime, spec, script).then(
+    const pending: Pending = this.networkFor(stage)
+      .then((network) => prepareStage(this.deps.runtime, { ...spec, network }, script))
+      .then(
       (prepared) => {
         this.containers.add(prepared.container);
         return { prepared };
@@ -299,39 +319,31 @@ export class BuildSession {
   }
 
   /**
-   * One network namespace for the whole build, held by a container that does
-   * nothing, which every stage container joins. Setting up a namespace (a veth
-   * pair and bridge port, with `bridge`) is most of what starting a container
-   * costs; stages still get fresh containers (filesystem, processes, limits),
-   * and no process survives its stage to use the shared network. If the image
-   * cannot hold it (no `cat`), each stage gets its own, as with `docker run`.
+   * The network is decided per phase, as Debian's build daemons do: prepare
+   * may fetch build dependencies; later stages run with none unless the
+   * manifest asks (`network: true`) and the operator allows it. Where there is
+   * one, it is Kiln's isolated network unless the operator chose otherwise.
    */
-  private async shareNetwork(base: ImageInfo): Promise<void> {
-    const { limits, owner, runtime } = this.deps;
-    if (limits.network === 'host') return;
-    let holder: StageContainer | null = null;
-    try {
-      holder = await runtime.create({
-        name: containerName(this.request.buildId, 'network'),
-        image: base.id,
-        entrypoint: HOLDER_COMMAND,
-        command: [],
-        workingDir: '/',
-        labels: buildLabels(owner, this.request.buildId, 'network'),
-        mounts: [],
-        stdin: true,
-        memoryBytes: 16 * 1024 ** 2,
-        cpus: 0.1,
-        pids: 8,
-        network: limits.network,
-      });
-      this.holder = holder;
-      await holder.start();
-      this.network = `container:${holder.id}`;
-    } catch (err) {
-      this.logger?.debug({ err }, 'no shared network namespace: each stage gets its own');
-      this.holder = null;
-      await holder?.remove().catch(() => undefined);
+  private async networkFor(stage: PlannedStage): Promise<string> {
+    const wanted = stage.role === 'prepare' ? stage.section.network !== false : stage.section.network === true;
+    const kind = this.deps.limits.network;
+    if (!wanted || kind === 'none') return 'none';
+    if (kind !== 'isolated') return kind;
+    if (!this.deps.isolation) throw new BuildError('KILN_NETWORK=isolated, but this engine has no build network');
+    return this.deps.isolation.network().catch((err: unknown) => {
+      throw new BuildError(toError(err).message, { cause: err });
+    });
+  }
+
+  private checkNetworkRequests(): void {
+    if (this.deps.limits.allowStageNetwork) return;
+    const { stages, install } = this.request.manifest;
+    const asking = [...stages, ...(install ? [{ name: 'install', ...install }] : [])].filter((s) => s.network);
+    if (asking.length > 0) {
+      throw new BuildError(
+        `stage "${asking[0]!.name}" asks for network: true, which this Kiln does not allow after prepare ` +
+          '(fetch dependencies in prepare; the operator may allow it with KILN_ALLOW_STAGE_NETWORK)',
+      );
     }
   }
 
@@ -361,9 +373,13 @@ export class BuildSession {
         workspace: WORKSPACE_PATH,
         mountTargets: mounts.map((m) => m.target),
         stagingDir: staging,
+        limitBytes: this.deps.limits.payloadLimitBytes,
       });
       const { files, sizeBytes } = await inspectPayload(entries);
       this.system('install', `installed ${files.length} files, ${formatBytes(sizeBytes)}\n`);
+      const special = entries.filter((e) => e.type === 'special').map((e) => ({ path: e.path, type: e.target ?? '' }));
+      this.flags = checkContent({ files, special, sensitive: await sensitiveDigests(install.container) });
+      for (const flag of this.flags) this.system('install', `content policy: ${flag.path} ${flag.message}\n`);
       const report: InstallReport = { sizeBytes, files };
       if (this.request.artifactDir) {
         report.artifact = await writeArtifact(entries, path.join(this.request.artifactDir, artifactName(this.request)));
@@ -414,24 +430,14 @@ export class BuildSession {
     }
   }
 
-  /** The manifest's `cache` paths: one volume per package and path, kept between builds. */
-  private async mounts(): Promise<Mount[]> {
-    const mounts: Mount[] = [{ type: 'bind', source: path.resolve(this.request.workspace), target: WORKSPACE_PATH }];
-    const owner =
-      this.request.package?.name ??
-      this.request.manifest.package.name ??
-      path.basename(path.resolve(this.request.workspace));
-    for (const target of this.request.manifest.cache) {
-      const key = createHash('sha256').update(`${owner}\0${target}`).digest('hex').slice(0, 24);
-      const name = `kiln-cache-${key}`;
-      await this.deps.runtime.ensureVolume(name, {
-        [LABEL.role]: 'cache',
-        [LABEL.cacheKey]: `${owner}:${target}`,
-        [LABEL.owner]: this.deps.owner.host,
-      });
-      mounts.push({ type: 'volume', source: name, target });
-    }
-    return mounts;
+  /** The workspace and the manifest's `cache` paths, which belong to this repository and package alone. */
+  private mounts(): Promise<Mount[]> {
+    const { runtime, owner } = this.deps;
+    return buildMounts(runtime, owner, this.request.workspace, this.request.manifest.cache, this.cacheOwner);
+  }
+
+  private contentPolicy(): 'warn' | 'fail' {
+    return this.deps.limits.contentPolicy === 'fail' ? 'fail' : (this.request.manifest.policy?.content ?? 'warn');
   }
 
   private output(stage: string, stream: LogStream, text: string): void {
@@ -468,13 +474,20 @@ export class BuildSession {
       stages: this.stages,
       install,
       error,
+      ...(this.flags.length > 0 ? { flags: this.flags } : {}),
     };
+  }
+
+  /** A failure that is no command's: the payload over its limit, or flagged by a failing content policy. */
+  private failed(stage: string, reason: string): BuildReport {
+    const report = this.finish('failed', `stage "${stage}" failed: ${reason}`, null);
+    report.failure = { stage, reason };
+    return report;
   }
 
   /** Every container this build made (or is still making) is removed, whatever happened. */
   private async cleanup(): Promise<void> {
     await Promise.allSettled([...this.pending]);
-    if (this.holder) this.containers.add(this.holder);
     const results = await Promise.allSettled([...this.containers].map((c) => c.remove()));
     for (const result of results) {
       if (result.status === 'rejected') this.logger?.warn({ err: result.reason }, 'could not remove a container');
@@ -483,6 +496,11 @@ export class BuildSession {
       if (error) this.logger?.warn({ err: error }, 'could not remove a container');
     }
   }
+}
+
+function describeFlags(flags: readonly PolicyFlag[]): string {
+  const shown = flags.slice(0, 3).map((f) => `${f.path} (${f.rule})`);
+  return flags.length > 3 ? `${shown.join(', ')} and ${flags.length - 3} more` : shown.join(', ');
 }
 
 function skipped(name: string): StageReport {

@@ -18,8 +18,8 @@ export interface ContainerSpec {
   memoryBytes: number;
   cpus: number;
   pids: number;
-  /** `container:<id>`: join that container's network namespace (made once per build, see build-session). */
-  network: 'bridge' | 'none' | 'host' | `container:${string}`;
+  /** `none`, `host`, `bridge` (Docker's default) or the name of a network (Kiln's isolated `kiln-build`). */
+  network: string;
 }
 
 export interface Mount {
@@ -108,6 +108,8 @@ export interface ContainerRuntime {
   create(spec: ContainerSpec): Promise<StageContainer>;
   /** Creates the named volume unless it exists. */
   ensureVolume(name: string, labels: Record<string, string>): Promise<void>;
+  /** Creates the named bridge network unless it exists; its containers cannot reach one another. */
+  ensureNetwork(name: string, options: { bridge: string; labels: Record<string, string> }): Promise<void>;
   /** Resources carrying every one of `labels` (a value of `null` means: the label is present). */
   list(labels: Record<string, string | null>): Promise<LabelledResource[]>;
   remove(resource: LabelledResource): Promise<void>;

@@ -95,6 +95,41 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
+  async ensureNetwork(name: string, options: { bridge: string; labels: Record<string, string> }): Promise<void> {
+    const exists = await this.docker
+      .getNetwork(name)
+      .inspect()
+      .then(
+        () => true,
+        () => false,
+      );
+    if (exists) return;
+    await call(`create network ${name}`, () =>
+      this.docker.createNetwork({
+        Name: name,
+        Driver: 'bridge',
+        CheckDuplicate: true,
+        Labels: options.labels,
+        Options: {
+          'com.docker.network.bridge.name': options.bridge,
+          // Two builds on the network never talk to each other.
+          'com.docker.network.bridge.enable_icc': 'false',
+          'com.docker.network.bridge.enable_ip_masquerade': 'true',
+        },
+      }),
+    ).catch(async (err: unknown) => {
+      // Another agent of this host made it first.
+      const made = await this.docker
+        .getNetwork(name)
+        .inspect()
+        .then(
+          () => true,
+          () => false,
+        );
+      if (!made) throw err;
+    });
+  }
+
   async list(labels: Record<string, string | null>): Promise<LabelledResource[]> {
     const label = Object.entries(labels).map(([k, v]) => (v === null ? k : `${k}=${v}`));
     const [containers, volumes, images] = await call('list labelled resources', () =>
@@ -230,6 +265,9 @@ class DockerStageContainer implements StageContainer {
     // Through a PassThrough: a plain Readable with the usual error handling, whatever modem hands back.
     const out = new PassThrough();
     stream.on('error', (err: Error) => out.destroy(err));
+    // A reader that stops early (a payload over its limit) must close the connection too: an
+    // archive still being sent keeps Docker from removing the container.
+    out.on('close', () => (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.());
     stream.pipe(out);
     return out;
   }

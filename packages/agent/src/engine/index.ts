@@ -8,3 +8,7 @@ export { classifyFile } from './file-kind.js';
 export { SecretMasker } from './secret-masker.js';
 export { DEFAULT_CACHE_REPOSITORY } from './prepare-cache.js';
 export { SECRET_NAME } from './build-environment.js';
+export { cacheVolumeName, type CacheOwner } from './cache-mounts.js';
+export { checkContent } from './content-policy.js';
+export { BUILD_NETWORK, BUILD_BRIDGE, FORBIDDEN_RANGES, firewallRules, type FirewallOptions } from './build-network.js';
+export { PayloadTooLargeError } from './payload-collector.js';

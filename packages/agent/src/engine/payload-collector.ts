@@ -9,7 +9,8 @@ import type { FileChange, StageContainer } from './container-runtime.js';
 /** One thing the install put on the filesystem, at the path it is installed at. */
 export interface PayloadEntry {
   path: string;
-  type: 'file' | 'symlink' | 'directory';
+  /** `special`: a device node or fifo (`target` says which); never package content, but the policy flags it. */
+  type: 'file' | 'symlink' | 'directory' | 'special';
   mode: number;
   size: number;
   mtime?: Date;
@@ -59,6 +60,19 @@ export interface CollectOptions {
   mountTargets: readonly string[];
   /** Host directory for the content of files (the caller removes it). */
   stagingDir: string;
+  /** Payloads larger than this fail before more of them is read (tar headers give each size first). */
+  limitBytes?: number;
+}
+
+/** The install produced more than the operator's KILN_PAYLOAD_LIMIT. */
+export class PayloadTooLargeError extends Error {
+  constructor(
+    readonly sizeBytes: number,
+    readonly limitBytes: number,
+  ) {
+    super(`the payload is larger than the limit of ${limitBytes} bytes (at least ${sizeBytes} bytes; KILN_PAYLOAD_LIMIT)`);
+    this.name = 'PayloadTooLargeError';
+  }
 }
 
 /**
@@ -73,6 +87,7 @@ export async function collectPayload(container: StageContainer, options: Collect
   const entries = new Map<string, PayloadEntry>();
   const byContainerPath = new Map<string, PayloadEntry>();
   let counter = 0;
+  let total = 0;
   for (const root of roots) {
     const tar = await container.readTar(root);
     const reader = extract();
@@ -94,6 +109,14 @@ export async function collectPayload(container: StageContainer, options: Collect
         ...(header.mtime ? { mtime: header.mtime } : {}),
       };
       if (header.type === 'file' || header.type === 'contiguous-file') {
+        total += header.size ?? 0;
+        if (options.limitBytes !== undefined && total > options.limitBytes) {
+          // Stop reading at once: neither the rest of this file nor the archive is wanted.
+          const error = new PayloadTooLargeError(total, options.limitBytes);
+          tar.destroy();
+          reader.destroy(error);
+          throw error;
+        }
         const staged = path.join(options.stagingDir, String(counter++));
         const hash = createHash('sha256');
         let size = 0;
@@ -124,7 +147,8 @@ export async function collectPayload(container: StageContainer, options: Collect
         entries.set(installed, { ...base, type: 'directory', size: 0 });
         entry.resume();
       } else {
-        // Devices, fifos: nothing a package installs.
+        // Devices, fifos: nothing a package installs, but worth a flag.
+        entries.set(installed, { ...base, type: 'special', size: 0, target: header.type });
         entry.resume();
       }
     }

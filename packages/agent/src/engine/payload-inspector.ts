@@ -12,7 +12,7 @@ export async function inspectPayload(
 ): Promise<{ files: InstalledFile[]; sizeBytes: number }> {
   const files: InstalledFile[] = [];
   for (const entry of entries) {
-    if (entry.type === 'directory') continue;
+    if (entry.type === 'directory' || entry.type === 'special') continue;
     const mode = entry.mode.toString(8).padStart(4, '0');
     if (entry.type === 'symlink') {
       files.push({ path: entry.path, size: entry.size, mode, kind: 'symlink', target: entry.target ?? '' });

@@ -26,7 +26,17 @@ export interface ResourceLimits {
   idleTimeoutMs: number;
   /** Bytes of log kept per build (older output is dropped, the tail kept). */
   logLimitBytes: number;
-  network: 'bridge' | 'none' | 'host';
+  /**
+   * The network of phases that get one (prepare; stages that ask, where allowed):
+   * `isolated` is Kiln's firewalled network (build-network.ts). Other phases have none.
+   */
+  network: 'isolated' | 'bridge' | 'none' | 'host';
+  /** Whether a stage after prepare may ask for a network (`network: true`). */
+  allowStageNetwork: boolean;
+  /** A larger payload fails the build before it is read. */
+  payloadLimitBytes: number;
+  /** `fail`: any content-policy flag fails the build, whatever the manifest says. */
+  contentPolicy: 'warn' | 'fail';
 }
 
 /** Live progress, for a terminal, the database and the events exchange. */
@@ -51,6 +61,8 @@ export interface BuildRequest {
   buildId: string;
   /** Host path of the checkout; mounted read-write into every stage at WORKSPACE_PATH. */
   workspace: string;
+  /** The repository's identity (repoIdentity): caches belong to it. Default: the workspace's path. */
+  repo?: string;
   manifest: Manifest;
   package: { name: string; version: string } | null;
   /** Where the payload .tar.gz goes; none is written when absent. */
@@ -78,6 +90,8 @@ export interface BuildEngine {
    * a retry on another attempt may succeed.
    */
   build(request: BuildRequest): Promise<BuildOutcome>;
+  /** Makes the build network ready (and firewalled) now, so that a host that cannot do it fails at start. */
+  prepareNetwork(): Promise<void>;
   /** Removes containers/volumes/images of builds whose process is gone; returns how many. */
   reap(): Promise<number>;
   /** Removes everything labelled with this build id (a dead attempt's leftovers). */

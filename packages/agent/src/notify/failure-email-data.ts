@@ -1,4 +1,4 @@
-import type { BuildFailure, BuildStatus, StageStatus } from '@kiln/shared';
+import type { BuildFailure, BuildStatus, PolicyFlag, StageStatus } from '@kiln/shared';
 
 /** What a failure email says, read from the rows the agent wrote for one build. */
 export interface FailureEmailData {
@@ -20,6 +20,8 @@ export interface FailureEmailData {
   /** The report's own summary of what failed first, when the agent stored one. */
   failure: BuildFailure | null;
   stages: EmailStage[];
+  /** What the content policy flagged in the payload. */
+  flags: PolicyFlag[];
   /** The last lines of the latest attempt's log, cleaned and masked. */
   logTail: string[];
   /** True when the log has more lines before `logTail`. */

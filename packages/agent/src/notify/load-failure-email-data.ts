@@ -121,6 +121,7 @@ export async function loadFailureEmailData(
     exitCode: build.exit_code,
     failure: (build.report?.failure as BuildFailure | undefined) ?? null,
     stages,
+    flags: Array.isArray(build.report?.flags) ? build.report.flags : [],
     logTail: tail.lines,
     logTruncated: tail.truncated,
   };

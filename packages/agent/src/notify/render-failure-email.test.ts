@@ -21,6 +21,7 @@ function failed(overrides: Partial<FailureEmailData> = {}): FailureEmailData {
     failedCommand: 'make -j2',
     exitCode: 2,
     failure: { stage: 'build', command: 'make -j2', exitCode: 2, reason: 'exited 2' },
+    flags: [],
     stages: [
       { name: 'prepare', status: 'succeeded', exitCode: 0, durationMs: 12_000, error: null, commands: [] },
       {
@@ -205,4 +206,15 @@ test('sanitizeSubject keeps one printable line', () => {
 
 test('escapeHtml', () => {
   expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+});
+
+describe('content policy flags in the email', () => {
+  it('lists each flag in the text and the HTML, escaped', () => {
+    const mail = renderFailureEmail(
+      failed({ flags: [{ path: '/usr/bin/<sh>', rule: 'setuid', message: 'is setuid: it runs as its owner' }] }),
+    );
+    expect(mail.text).toContain('The content policy flagged:');
+    expect(mail.text).toContain('/usr/bin/<sh>: is setuid: it runs as its owner');
+    expect(mail.html).toContain('<code>/usr/bin/&lt;sh&gt;</code>: is setuid');
+  });
 });

@@ -64,6 +64,8 @@ export function renderFailureParts(data: FailureEmailData): { subject: string; t
     }
     if (errorText)
       out.push('', what.manifest ? 'The manifest is invalid:' : 'Error:', ...indent(errorText.split('\n')));
+    if (data.flags.length > 0)
+      out.push('', 'The content policy flagged:', ...indent(data.flags.map((f) => `${f.path}: ${f.message}`)));
     if (logHeading) out.push('', logHeading, ...indent(data.logTail));
     out.push('', `The whole log: ${logCommand}`, '');
     return out.join('\n');
@@ -87,6 +89,10 @@ export function renderFailureParts(data: FailureEmailData): { subject: string; t
     }
     if (errorText)
       parts.push(`<h3>${what.manifest ? 'The manifest is invalid' : 'Error'}</h3><pre>${e(errorText)}</pre>`);
+    if (data.flags.length > 0)
+      parts.push(
+        `<h3>The content policy flagged</h3><ul>${data.flags.map((f) => `<li><code>${e(f.path)}</code>: ${e(f.message)}</li>`).join('')}</ul>`,
+      );
     if (logHeading)
       parts.push(
         `<h3>${e(logHeading.slice(0, -1))}</h3><pre style="background:#f6f6f6;padding:0.5em">${e(data.logTail.join('\n'))}</pre>`,

@@ -1,4 +1,4 @@
-import { declareBuildQueue, type ChannelModel, type Logger, type Pool } from '@kiln/shared';
+import { declareBuildQueue, type ChannelModel, type ConfiguredOwners, type Logger, type Pool } from '@kiln/shared';
 import type { BuildEngine } from '../engine/types.js';
 import { AgentMetrics } from './agent-metrics.js';
 import { AmqpBuildEvents } from './amqp-build-events.js';
@@ -15,6 +15,8 @@ import { sweepWorkspaces } from './workspace-sweeper.js';
 
 export interface AgentServiceOptions {
   agentId: string;
+  /** Owners pinned by the operator (KILN_PACKAGE_OWNERS); the database decides the rest. */
+  packageOwners?: ConfiguredOwners;
   amqpUrl: string;
   queue: string;
   deliveryLimit: number;
@@ -89,7 +91,7 @@ export class AgentService {
 
   async start(): Promise<void> {
     const { options } = this;
-    const store = new BuildStore(options.pool, options.notifications);
+    const store = new BuildStore(options.pool, options.notifications, options.packageOwners);
     const reaped = await options.engine.reap().catch((err: unknown) => {
       options.logger.warn({ err }, 'could not reap containers of dead builds');
       return 0;

@@ -1,4 +1,4 @@
-import { InvalidInputError, type BuildStatus, type FileKind, type InstalledFile, type Queryable } from '@kiln/shared';
+import { InvalidInputError, type BuildStatus, type FileKind, type InstalledFile, type PolicyFlag, type Queryable } from '@kiln/shared';
 
 /** The package database as `kiln status` and `kiln logs` read it. */
 export interface BuildSummary {
@@ -49,6 +49,8 @@ export interface BuildDetails extends BuildSummary {
   failedCommand: string | null;
   exitCode: number | null;
   heartbeatAt: string | null;
+  /** What the content policy flagged in the payload. */
+  flags: PolicyFlag[];
   stages: StageDetails[];
   /** The files this build installed, and whether `packages` points at it. */
   files: { count: number; sizeBytes: number; list: InstalledFile[] };
@@ -145,8 +147,12 @@ export async function getBuild(db: Queryable, id: string): Promise<BuildDetails 
       failed_command: string | null;
       exit_code: number | null;
       heartbeat_at: Date | null;
+      policy_flags: PolicyFlag[] | null;
     }
-  >(`SELECT ${SUMMARY_COLUMNS}, failed_stage, failed_command, exit_code, heartbeat_at FROM builds WHERE id = $1`, [id]);
+  >(
+    `SELECT ${SUMMARY_COLUMNS}, failed_stage, failed_command, exit_code, heartbeat_at, policy_flags FROM builds WHERE id = $1`,
+    [id],
+  );
   const row = found.rows[0];
   if (!row) return null;
   const [stages, commands, files, pkg] = await Promise.all([
@@ -197,6 +203,7 @@ export async function getBuild(db: Queryable, id: string): Promise<BuildDetails 
     ...toSummary(row),
     failedStage: row.failed_stage,
     failedCommand: row.failed_command,
+    flags: row.policy_flags ?? [],
     exitCode: row.exit_code,
     heartbeatAt: row.heartbeat_at?.toISOString() ?? null,
     stages: stages.rows.map((s) => ({

@@ -8,12 +8,14 @@ import {
   readManifest,
   redactRepo,
   redactUrlsIn,
+  repoIdentity,
   toError,
   type BuildReport,
   type Logger,
   type Manifest,
   type Queryable,
 } from '@kiln/shared';
+import { withSecretsMasked } from '../engine/build-environment.js';
 import type { BuildEngine, LogChunk } from '../engine/types.js';
 import type { AttemptRef, BuildResult, BuildStore, JobWithId } from './build-store.js';
 import type { BuildEventPublisher } from './build-events.js';
@@ -118,7 +120,8 @@ export class BuildRunner {
       const closed = await live.close();
       const result: BuildResult = {
         report,
-        manifest,
+        // What is stored never holds a secret value (the engine masks them in logs alike).
+        manifest: manifest ? withSecretsMasked(manifest) : null,
         commit: checkedOut?.commit ?? job.commit ?? null,
         package: pkg,
         maintainer: manifest?.package.maintainer,
@@ -166,8 +169,20 @@ export class BuildRunner {
       }
       pkg = packageOf(job, checkedOut.branch, manifest);
       await store
-        .recordCheckout(ref, { commit: checkedOut.commit, branch: checkedOut.branch, package: pkg, manifest })
+        .recordCheckout(ref, {
+          commit: checkedOut.commit,
+          branch: checkedOut.branch,
+          package: pkg,
+          manifest: withSecretsMasked(manifest),
+        })
         .catch((err: unknown) => logger.warn({ err }, 'could not record the checkout; going on'));
+
+      // A package name belongs to its repository: another one claiming it (by branch or package.name) builds nothing.
+      const refusal = pkg ? await store.ownershipProblem(pkg.name, repoIdentity(job.repo)) : null;
+      if (refusal) {
+        say('ownership', refusal);
+        return await finish(errored(pkg, started, 'ownership', refusal));
+      }
 
       const progress = (work: Promise<void>, what: string): void => {
         work.catch((err: unknown) => logger.warn({ err }, `could not record ${what}; the result will carry it`));
@@ -175,6 +190,7 @@ export class BuildRunner {
       const outcome = await this.options.engine.build({
         buildId: ref.buildId,
         workspace,
+        repo: repoIdentity(job.repo),
         manifest,
         package: pkg,
         artifactDir: this.options.artifactDir,

@@ -1,5 +1,13 @@
-import type { BuildJob, BuildReport, BuildStatus, Manifest, Pool, Queryable } from '@kiln/shared';
-import { QUEUED_BUILD_COLUMNS, queuedBuildValues, withTransaction } from '@kiln/shared';
+import type { BuildJob, BuildReport, BuildStatus, ConfiguredOwners, Manifest, Pool, Queryable } from '@kiln/shared';
+import {
+  QUEUED_BUILD_COLUMNS,
+  checkOwnership,
+  claimPackage,
+  queuedBuildValues,
+  repoIdentity,
+  withTransaction,
+} from '@kiln/shared';
+import { ownershipRefusal } from './ownership-refusal.js';
 import type { LogChunk } from '../engine/types.js';
 import type { FailureNotifications } from './failure-notifications.js';
 
@@ -46,7 +54,14 @@ export class BuildStore {
   constructor(
     private readonly pool: Pool,
     private readonly notifications: FailureNotifications,
+    private readonly owners: ConfiguredOwners = new Map(),
   ) {}
+
+  /** Null when `repo` may build `name`, else why not (before any work is done; `finish` checks again). */
+  async ownershipProblem(name: string, repo: string): Promise<string | null> {
+    const check = await checkOwnership(this.pool, name, repo, this.owners);
+    return check.ok ? null : ownershipRefusal(name, repo, check.owners);
+  }
 
   /** Creates the `queued` row of a job unless it exists (the crawler may have made it). */
   async ensureQueued(job: JobWithId, db: Queryable = this.pool): Promise<void> {
@@ -242,13 +257,23 @@ export class BuildStore {
    */
   async finish(ref: AttemptRef, result: BuildResult): Promise<boolean> {
     return withTransaction(this.pool, async (db) => {
-      const { report } = result;
+      let { report } = result;
+      if (report.status === 'succeeded' && report.install && result.package) {
+        // The authoritative check: two first builds of one name from two repositories take turns here.
+        const repo = await repoOf(db, ref.buildId);
+        const claim = await claimPackage(db, result.package.name, repo, this.owners);
+        if (!claim.ok) {
+          const reason = ownershipRefusal(result.package.name, repo, claim.owners);
+          report = { ...report, status: 'errored', install: null, error: reason, failure: { stage: 'ownership', reason } };
+        }
+      }
       const updated = await db.query(
         `UPDATE builds
             SET status = $4, finished_at = now(), duration_ms = $5, error = $6, failed_stage = $7,
                 failed_command = $8, exit_code = $9, manifest = COALESCE($10::jsonb, manifest), report = $11::jsonb,
                 commit = COALESCE($12, commit), package_name = COALESCE($13, package_name),
-                package_version = COALESCE($14, package_version), lease_expires_at = NULL
+                package_version = COALESCE($14, package_version), lease_expires_at = NULL,
+                policy_flags = $15::jsonb
           WHERE id = $1 AND attempt = $2 AND agent = $3 AND status = 'running'`,
         [
           ref.buildId,
@@ -265,10 +290,11 @@ export class BuildStore {
           result.commit,
           result.package?.name ?? null,
           result.package?.version ?? null,
+          report.flags?.length ? JSON.stringify(report.flags) : null,
         ],
       );
       if ((updated.rowCount ?? 0) === 0) return false;
-      await writeStages(db, ref.buildId, result);
+      await writeStages(db, ref.buildId, { ...result, report });
       if (result.log) await replaceLog(db, ref, result.log);
       if (report.status === 'succeeded' && report.install && result.package) {
         await writePackage(db, ref.buildId, result.package, report);
@@ -422,6 +448,12 @@ async function writePackage(
       install.artifact?.path ?? null,
     ],
   );
+}
+
+/** The build's repository, as ownership knows it (the stored location is already without credentials). */
+async function repoOf(db: Queryable, buildId: string): Promise<string> {
+  const { rows } = await db.query<{ repo: string }>('SELECT repo FROM builds WHERE id = $1', [buildId]);
+  return repoIdentity(rows[0]?.repo ?? '');
 }
 
 /** PostgreSQL text cannot hold NUL; build output sometimes does. */

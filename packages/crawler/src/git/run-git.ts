@@ -55,7 +55,6 @@ export async function runGitBuffer(args: readonly string[], options: RunGitOptio
       out.push(chunk);
     });
     child.stderr.on('data', (chunk: Buffer) => {
-      // Only the end matters: git puts the reason on its last line.
       errText = (errText + chunk.toString('utf8')).slice(-4096);
     });
     child.on('error', (err) => {
@@ -66,8 +65,18 @@ export async function runGitBuffer(args: readonly string[], options: RunGitOptio
       clearTimeout(timer);
       if (failure) return reject(failure);
       if (code === 0) return resolve(out.length === 1 && out[0] ? out[0] : Buffer.concat(out));
-      const last = errText.trim().split('\n').filter(Boolean).pop() ?? `exited with ${code ?? signal}`;
-      reject(new GitCommandError(redactUrlsIn(last.slice(0, 500)), 'exit'));
+      reject(new GitCommandError(redactUrlsIn(gitReason(errText, code ?? signal).slice(0, 500)), 'exit'));
     });
   });
+}
+
+/**
+ * The reason in git's error output: its first `fatal:` or `error:` line (what
+ * follows is advice such as "Please make sure you have the correct access
+ * rights and the repository exists."), else its last line.
+ */
+export function gitReason(stderr: string, exit: number | string | null): string {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const reason = lines.find((l) => /^(fatal|error):/.test(l)) ?? lines.at(-1);
+  return reason ? reason.replace(/^(fatal|error):\s*/, '') : `git exited with ${exit}`;
 }

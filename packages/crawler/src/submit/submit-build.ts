@@ -65,6 +65,10 @@ export async function submitBuild(request: SubmitRequest, deps: SubmitDeps): Pro
     commit = head.commit;
   } catch (err) {
     if (err instanceof InvalidInputError) throw err;
+    // A path on this host that git cannot read is no repository: no agent could build it either.
+    if (check.kind === 'path') {
+      throw new InvalidInputError(`${request.repo} is not a git repository (${toError(err).message})`, { cause: err });
+    }
     warnings.push(
       `could not resolve the commit (${toError(err).message}); the agent builds whatever the branch points at then`,
     );

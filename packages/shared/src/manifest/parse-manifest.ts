@@ -4,7 +4,7 @@ import { parseDuration } from '../duration.js';
 import { ManifestError, type ManifestIssue } from './manifest-error.js';
 import { MANIFEST_LIMITS as LIMITS, type EnvVar, type Manifest, type ManifestSection } from './types.js';
 
-const RESERVED = new Set(['image', 'package', 'environment', 'stages', 'prepare', 'install', 'cache']);
+const RESERVED = new Set(['image', 'package', 'environment', 'stages', 'prepare', 'install', 'cache', 'policy']);
 /**
  * Kiln's `package` and `install` keys are also plausible stage names in
  * `.buildr.yml` files (the reference sample has a `package` stage). Listed in
@@ -39,6 +39,7 @@ const section = z.strictObject(
       .min(1, 'must list at least one command')
       .max(LIMITS.scriptLines, `has more than ${LIMITS.scriptLines} lines`),
     timeout: timeout.optional(),
+    network: z.boolean({ message: 'must be true or false' }).optional(),
   },
   { message: 'must be a mapping with a "script" list' },
 );
@@ -73,6 +74,9 @@ const topLevel = z.looseObject({
   cache: z
     .array(z.string().regex(/^\/[^\0]*$/, 'must be an absolute path'))
     .max(LIMITS.cachePaths, `has more than ${LIMITS.cachePaths} paths`)
+    .optional(),
+  policy: z
+    .strictObject({ content: z.enum(['warn', 'fail'], { message: 'must be warn or fail' }).optional() })
     .optional(),
 });
 
@@ -174,6 +178,7 @@ export function parseManifest(text: string, file = '.kiln.yml'): Manifest {
     stages,
     ...(install ? { install } : {}),
     cache: raw.cache ?? [],
+    ...(raw.policy?.content ? { policy: { content: raw.policy.content } } : {}),
   };
 }
 
@@ -246,7 +251,11 @@ function pathText(path: readonly (string | number)[]): string {
 }
 
 function toSection(value: z.output<typeof section>): ManifestSection {
-  return value.timeout === undefined ? { script: value.script } : { script: value.script, timeoutMs: value.timeout };
+  return {
+    script: value.script,
+    ...(value.timeout === undefined ? {} : { timeoutMs: value.timeout }),
+    ...(value.network === undefined ? {} : { network: value.network }),
+  };
 }
 
 function firstLine(message: string): string {

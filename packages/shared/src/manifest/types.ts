@@ -5,6 +5,12 @@ export interface ManifestSection {
   script: string[];
   /** Per-section limit; the operator's KILN_STAGE_TIMEOUT applies when absent. */
   timeoutMs?: number;
+  /**
+   * Whether the section runs with a network. Prepare has one unless it says
+   * `false`; other stages have none unless they say `true` and the operator
+   * allows it (KILN_ALLOW_STAGE_NETWORK).
+   */
+  network?: boolean;
 }
 
 export interface ManifestStage extends ManifestSection {
@@ -28,6 +34,8 @@ export interface Manifest {
   /** Runs last with $DESTDIR set; what it installs is the package payload. */
   install?: ManifestSection;
   cache: string[];
+  /** `content: fail` fails the build on a content-policy flag (the operator's KILN_CONTENT_POLICY=fail always does). */
+  policy?: { content?: 'warn' | 'fail' };
 }
 
 export const MANIFEST_LIMITS = {
