@@ -18,7 +18,10 @@ let targets: string[];
 
 beforeAll(async () => {
   const listen = async (): Promise<number> => {
-    const server = net.createServer((socket) => socket.end('farm service\n'));
+    const server = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.end('farm service\n');
+    });
     listeners.push(server);
     await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
     return (server.address() as net.AddressInfo).port;
@@ -36,7 +39,8 @@ beforeAll(async () => {
     ...hostAddresses.flatMap((ip) => Object.values(ports).map((port) => `${ip}:${port}`)),
     // The gateway of Kiln's network (the host) and of Docker's default bridge.
     ...Object.values(ports).map((port) => `GATEWAY:${port}`),
-    ...(resolver ? [`${resolver}:53`] : []),
+    // Port 53 of it is open to builds (Docker's DNS forwards through it); nothing else.
+    ...(resolver ? [`${resolver}:443`, `${resolver}:5672`] : []),
   ];
 });
 afterAll(async () => {
@@ -66,7 +70,8 @@ function opened(text: string): string[] {
 
 function manifest(sections: { prepare?: string[]; build?: string[]; buildNetwork?: boolean }): string {
   const lines = [`image: ${DEBIAN}`];
-  if (sections.prepare) lines.push('prepare:', '  script:', ...sections.prepare.map((l) => `    - ${JSON.stringify(l)}`));
+  if (sections.prepare)
+    lines.push('prepare:', '  script:', ...sections.prepare.map((l) => `    - ${JSON.stringify(l)}`));
   lines.push('stages: [build]', 'build:');
   if (sections.buildNetwork) lines.push('  network: true');
   lines.push('  script:', ...(sections.build ?? ['true']).map((l) => `    - ${JSON.stringify(l)}`), '');
@@ -100,7 +105,11 @@ test('prepare installs Debian packages on the isolated network, and reaches none
 }, 300_000);
 
 test('a build stage has no network at all', async () => {
-  const out = await h.build(h.engine({ network: 'isolated' }), manifest({ build: [probe(), 'cat /proc/net/dev'] }), await h.workspace());
+  const out = await h.build(
+    h.engine({ network: 'isolated' }),
+    manifest({ build: [probe(), 'cat /proc/net/dev'] }),
+    await h.workspace(),
+  );
   expect(out.report.status).toBe('succeeded');
   const text = logText(out.log, { stage: 'build', stream: 'stdout' });
   expect(opened(text)).toEqual([]);
@@ -115,7 +124,11 @@ test('a stage asking for a network is refused unless the operator allows it, and
   expect(refused.report.status).toBe('errored');
   expect(refused.report.error).toMatch(/stage "build" asks for network: true.*KILN_ALLOW_STAGE_NETWORK/);
 
-  const allowed = await h.build(h.engine({ network: 'isolated', allowStageNetwork: true }), asking, await h.workspace());
+  const allowed = await h.build(
+    h.engine({ network: 'isolated', allowStageNetwork: true }),
+    asking,
+    await h.workspace(),
+  );
   expect(allowed.report.status).toBe('succeeded');
   expect(opened(logText(allowed.log, { stage: 'build', stream: 'stdout' }))).toEqual([]);
 }, 120_000);

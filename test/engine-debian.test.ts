@@ -44,11 +44,12 @@ describe('the .buildr.yml sample, unmodified', () => {
     });
     const manifest = await readManifest(workspace);
     expect(manifest.file).toBe('.buildr.yml');
-    // apt-get in prepare needs Debian's mirror.
-    const engine = h.engine({ network: 'bridge', memoryBytes: 1024 ** 3 });
+    // apt-get in prepare needs Debian's mirror: through Kiln's isolated network.
+    const engine = h.engine({ network: 'isolated', memoryBytes: 1024 ** 3 });
     const out = await engine.build({
       buildId: crypto.randomUUID(),
       workspace,
+      repo: '/srv/git/sample',
       manifest,
       package: { name: 'sample', version: '1.0' },
     });
@@ -72,7 +73,13 @@ describe('the .buildr.yml sample, unmodified', () => {
       Makefile: SAMPLE_MAKEFILE,
       'answer.c': 'int answer(void) { return 7; }\n',
     });
-    const again = await engine.build({ buildId: crypto.randomUUID(), workspace: workspace2, manifest, package: null });
+    const again = await engine.build({
+      buildId: crypto.randomUUID(),
+      workspace: workspace2,
+      repo: '/srv/git/sample',
+      manifest,
+      package: { name: 'sample', version: '1.1' },
+    });
     expect(again.report.status).toBe('succeeded');
     expect(again.report.stages[0]).toMatchObject({ name: 'prepare', cached: true, commands: [] });
   }, 600_000);

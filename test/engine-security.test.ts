@@ -91,7 +91,9 @@ describe('the payload limit', () => {
     const out = await h.build(engine, installing(3), await h.workspace());
     expect(out.report.status).toBe('failed');
     expect(out.report.failure).toMatchObject({ stage: 'install' });
-    expect(out.report.error).toMatch(/larger than the limit of 2097152 bytes \(at least 3145728 bytes; KILN_PAYLOAD_LIMIT\)/);
+    expect(out.report.error).toMatch(
+      /larger than the limit of 2097152 bytes \(at least 3145728 bytes; KILN_PAYLOAD_LIMIT\)/,
+    );
     expect(out.report.install).toBeNull();
   }, 60_000);
 

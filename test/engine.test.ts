@@ -240,9 +240,7 @@ cache: [/root/.ccache, /var/cache/thing]
       const second = await h.build(h.engine(), cached, await h.workspace(), { package: pkg });
       expect(logText(second.log, { stage: 'build', stream: 'stdout' })).toBe('hit\nhit\n');
     } finally {
-      const volumes = (await h.docker.listVolumes({ filters: { label: ['kiln.role=cache'] } })).Volumes ?? [];
-      for (const v of volumes.filter((v) => v.Labels?.['kiln.cache-key']?.startsWith(`${pkg.name}:`)))
-        await h.docker.getVolume(v.Name).remove();
+      await h.removeCacheVolumes([{ repo: h.repo, package: pkg.name }], ['/root/.ccache', '/var/cache/thing']);
     }
   }, 30_000);
 });

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAgent } from './commands/agent.js';
 import { registerCrawler } from './commands/crawler.js';
 import { registerMigrate } from './commands/migrate.js';
+import { registerNetwork } from './commands/network.js';
 import { registerOwner } from './commands/owner.js';
 import { registerLogs } from './commands/logs.js';
 import { registerRun } from './commands/run.js';
@@ -24,6 +25,7 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
   registerStatus(program, io, done);
   registerLogs(program, io, done);
   registerOwner(program, io, done);
+  registerNetwork(program, io, done);
   return program;
 }
 

@@ -19,7 +19,10 @@ export function neutralise(text: string, keepColour: boolean): string {
 
 /** One table cell or one-line field: also line breaks and tabs shown as `\n` and `\t`, so rows stay rows. */
 export function escapeCell(text: string): string {
-  return neutralise(text.replace(/\\/g, '\\\\').replace(/\r/g, '\\r').replace(/\n/g, '\\n').replace(/\t/g, '\\t'), false);
+  return neutralise(
+    text.replace(/\\/g, '\\\\').replace(/\r/g, '\\r').replace(/\n/g, '\\n').replace(/\t/g, '\\t'),
+    false,
+  );
 }
 
 function caret(char: string): string {

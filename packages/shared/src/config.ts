@@ -127,6 +127,11 @@ export const ConfigSchema = z.object({
    * Docker network, firewalled off the host and private ranges; `bridge` is Docker's default, unfiltered.
    */
   KILN_NETWORK: z.enum(['isolated', 'bridge', 'none', 'host']).default('isolated'),
+  /**
+   * Who installs the isolated network's firewall: the agent at start (it must be root on the host's network),
+   * or `external`: `kiln network setup` run on the host (docker compose does so), the agent only checks.
+   */
+  KILN_BUILD_FIREWALL: z.enum(['agent', 'external']).default('agent'),
   /** Stages after prepare run without a network unless this allows a manifest's `network: true`. */
   KILN_ALLOW_STAGE_NETWORK: bool.default(false),
   /** Address ranges an isolated build may reach although they are private (a package mirror). */

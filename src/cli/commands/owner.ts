@@ -51,9 +51,15 @@ Examples:
       await withPool(io, done, async (pool) => {
         const owners = await listOwners(pool, name);
         if (opts.json) io.out(`${JSON.stringify(owners)}\n`);
-        else if (owners.length === 0) io.out(name ? `nobody owns ${escapeCell(name)} yet\n` : 'no package has an owner yet\n');
+        else if (owners.length === 0)
+          io.out(name ? `nobody owns ${escapeCell(name)} yet\n` : 'no package has an owner yet\n');
         else {
-          const rows = owners.map((o) => [escapeCell(o.name), escapeCell(o.repo), o.grantedBy, o.grantedAt.toISOString()]);
+          const rows = owners.map((o) => [
+            escapeCell(o.name),
+            escapeCell(o.repo),
+            o.grantedBy,
+            o.grantedAt.toISOString(),
+          ]);
           io.out(neutralise(`${table(['PACKAGE', 'REPOSITORY', 'BY', 'SINCE'], rows).join('\n')}\n`, io.isTty));
         }
         return EXIT.ok;

@@ -26,9 +26,9 @@ function drive(live: boolean): string {
 }
 
 describe('kiln run progress', () => {
-  test('plain (not a terminal): stage lines and the output as it comes', () => {
+  test('plain (not a terminal): stage lines and the output as it comes, escape sequences shown as text', () => {
     expect(drive(false)).toBe(
-      '==> build (img:1)\n$ make\ncc -c a.c\ncc -c b.c\nwarning: \x1b[31mred\x1b[0m\n    exit 2 after 1.5s\n<== build failed in 1.6s\n',
+      '==> build (img:1)\n$ make\ncc -c a.c\ncc -c b.c\nwarning: ^[[31mred^[[0m\n    exit 2 after 1.5s\n<== build failed in 1.6s\n',
     );
   });
 

@@ -1,6 +1,6 @@
 import Docker from 'dockerode';
 import type { Config, Logger } from '@kiln/shared';
-import { BuildIsolation, type FirewallOptions, type IptablesRunner } from './build-network.js';
+import { BuildIsolation, checkOnly, type FirewallOptions, type IptablesRunner } from './build-network.js';
 import { BuildSession } from './build-session.js';
 import type { ContainerRuntime } from './container-runtime.js';
 import { DockerRuntime } from './docker-runtime.js';
@@ -27,7 +27,7 @@ export interface EngineOptions {
 /** The operator's limits and permissions from the configuration. */
 export function engineOptionsFromConfig(
   config: Config,
-): Pick<EngineOptions, 'limits' | 'allowInheritEnv' | 'firewall'> & { allowPrivileged: boolean } {
+): Pick<EngineOptions, 'limits' | 'allowInheritEnv' | 'firewall' | 'iptables'> & { allowPrivileged: boolean } {
   return {
     allowPrivileged: config.KILN_ALLOW_PRIVILEGED,
     limits: {
@@ -43,6 +43,7 @@ export function engineOptionsFromConfig(
       contentPolicy: config.KILN_CONTENT_POLICY,
     },
     firewall: { allow: config.KILN_BUILD_NETWORK_ALLOW, deny: config.KILN_BUILD_NETWORK_DENY },
+    ...(config.KILN_BUILD_FIREWALL === 'external' ? { iptables: checkOnly } : {}),
     allowInheritEnv: config.KILN_ALLOW_INHERIT_ENV,
   };
 }
@@ -81,4 +82,10 @@ export function createBuildEngine(runtime: ContainerRuntime, options: EngineOpti
     reap: () => reapOrphans(runtime, owner, options.logger),
     removeBuildResources: (buildId) => removeBuildResources(runtime, buildId, options.logger),
   };
+}
+
+/** `kiln network setup`: the isolated build network and its firewall on this host, from the configuration. */
+export async function setUpBuildNetwork(config: Config, docker: Docker = new Docker()): Promise<void> {
+  const firewall = { allow: config.KILN_BUILD_NETWORK_ALLOW, deny: config.KILN_BUILD_NETWORK_DENY };
+  await new BuildIsolation(new DockerRuntime(docker), firewall).network();
 }

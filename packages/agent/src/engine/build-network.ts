@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { InfrastructureError, toError, type Logger } from '@kiln/shared';
 import type { ContainerRuntime } from './container-runtime.js';
@@ -33,6 +34,11 @@ export interface FirewallOptions {
   allow: readonly string[];
   /** Further ranges to refuse: the farm's services on other hosts. */
   deny: readonly string[];
+  /**
+   * The host's DNS servers, reachable on port 53 only: Docker's embedded DNS
+   * forwards a build's queries to them from inside the build's namespace.
+   */
+  resolvers?: readonly string[];
 }
 
 /** Runs one iptables command; a seam so the rule set can be unit-tested. */
@@ -41,6 +47,13 @@ export type IptablesRunner = (args: string[]) => Promise<void>;
 export const runIptables: IptablesRunner = async (args) => {
   await run('iptables', ['-w', '5', ...args], { timeout: 15_000 });
 };
+
+/**
+ * KILN_BUILD_FIREWALL=external: another process (`kiln network setup` on the
+ * host) installs the rules; this one changes nothing. It cannot see the host's
+ * tables from a container, so it trusts the operator's setup.
+ */
+export const checkOnly: IptablesRunner = async () => undefined;
 
 /**
  * The rules, in order. Connections a build opens to the host (any of its
@@ -53,6 +66,9 @@ export const runIptables: IptablesRunner = async (args) => {
 export function firewallRules(options: FirewallOptions): { chain: string[][]; hooks: string[][] } {
   const chain = [
     ...options.allow.map((cidr) => ['-A', CHAIN, '-d', cidr, '-j', 'RETURN']),
+    ...(options.resolvers ?? []).flatMap((ip) =>
+      ['udp', 'tcp'].map((proto) => ['-A', CHAIN, '-d', `${ip}/32`, '-p', proto, '--dport', '53', '-j', 'RETURN']),
+    ),
     ...[...FORBIDDEN_RANGES, ...options.deny].map((cidr) => ['-A', CHAIN, '-d', cidr, '-j', 'REJECT']),
     ['-A', CHAIN, '-j', 'RETURN'],
   ];
@@ -107,7 +123,8 @@ export class BuildIsolation {
       labels: { [LABEL.role]: 'build-network' },
     });
     try {
-      await installFirewall(this.firewall, this.iptables);
+      const resolvers = this.firewall.resolvers ?? (await hostResolvers());
+      await installFirewall({ ...this.firewall, resolvers }, this.iptables);
     } catch (err) {
       throw new InfrastructureError(
         `cannot firewall the build network ${BUILD_NETWORK} (${toError(err).message.split('\n')[0]}): ` +
@@ -118,4 +135,10 @@ export class BuildIsolation {
     this.logger?.info({ network: BUILD_NETWORK, bridge: BUILD_BRIDGE }, 'build network ready and firewalled');
     return BUILD_NETWORK;
   }
+}
+
+/** The IPv4 name servers of the host's /etc/resolv.conf (none when it cannot be read). */
+export async function hostResolvers(file = '/etc/resolv.conf'): Promise<string[]> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return [...text.matchAll(/^\s*nameserver\s+(\d{1,3}(?:\.\d{1,3}){3})\s*$/gm)].map((m) => m[1]!);
 }

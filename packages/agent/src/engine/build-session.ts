@@ -168,7 +168,10 @@ export class BuildSession {
       else this.discard(current);
     }
     if (this.flags.length > 0 && this.contentPolicy() === 'fail') {
-      return this.failed('install', `the content policy flagged ${this.flags.length} file(s): ${describeFlags(this.flags)}`);
+      return this.failed(
+        'install',
+        `the content policy flagged ${this.flags.length} file(s): ${describeFlags(this.flags)}`,
+      );
     }
     return this.finish('succeeded', null, payload);
   }
@@ -308,12 +311,12 @@ export class BuildSession {
     const pending: Pending = this.networkFor(stage)
       .then((network) => prepareStage(this.deps.runtime, { ...spec, network }, script))
       .then(
-      (prepared) => {
-        this.containers.add(prepared.container);
-        return { prepared };
-      },
-      (err: unknown) => ({ error: toError(err) }),
-    );
+        (prepared) => {
+          this.containers.add(prepared.container);
+          return { prepared };
+        },
+        (err: unknown) => ({ error: toError(err) }),
+      );
     this.pending.add(pending);
     return pending;
   }

@@ -1,5 +1,11 @@
 export * from './types.js';
-export { createDockerEngine, createBuildEngine, engineOptionsFromConfig, type EngineOptions } from './build-engine.js';
+export {
+  createDockerEngine,
+  createBuildEngine,
+  engineOptionsFromConfig,
+  setUpBuildNetwork,
+  type EngineOptions,
+} from './build-engine.js';
 export type * from './container-runtime.js';
 export { DockerRuntime, BUILD_CAPABILITIES } from './docker-runtime.js';
 export { LABEL, KEPT_ROLES, currentOwner, type Owner } from './labels.js';
@@ -10,5 +16,13 @@ export { DEFAULT_CACHE_REPOSITORY } from './prepare-cache.js';
 export { SECRET_NAME } from './build-environment.js';
 export { cacheVolumeName, type CacheOwner } from './cache-mounts.js';
 export { checkContent } from './content-policy.js';
-export { BUILD_NETWORK, BUILD_BRIDGE, FORBIDDEN_RANGES, firewallRules, type FirewallOptions } from './build-network.js';
+export {
+  BUILD_NETWORK,
+  BUILD_BRIDGE,
+  BuildIsolation,
+  FORBIDDEN_RANGES,
+  firewallRules,
+  runIptables,
+  type FirewallOptions,
+} from './build-network.js';
 export { PayloadTooLargeError } from './payload-collector.js';

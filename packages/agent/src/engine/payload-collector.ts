@@ -70,7 +70,9 @@ export class PayloadTooLargeError extends Error {
     readonly sizeBytes: number,
     readonly limitBytes: number,
   ) {
-    super(`the payload is larger than the limit of ${limitBytes} bytes (at least ${sizeBytes} bytes; KILN_PAYLOAD_LIMIT)`);
+    super(
+      `the payload is larger than the limit of ${limitBytes} bytes (at least ${sizeBytes} bytes; KILN_PAYLOAD_LIMIT)`,
+    );
     this.name = 'PayloadTooLargeError';
   }
 }

@@ -1,4 +1,11 @@
-import { InvalidInputError, type BuildStatus, type FileKind, type InstalledFile, type PolicyFlag, type Queryable } from '@kiln/shared';
+import {
+  InvalidInputError,
+  type BuildStatus,
+  type FileKind,
+  type InstalledFile,
+  type PolicyFlag,
+  type Queryable,
+} from '@kiln/shared';
 
 /** The package database as `kiln status` and `kiln logs` read it. */
 export interface BuildSummary {

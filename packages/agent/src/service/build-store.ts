@@ -264,7 +264,13 @@ export class BuildStore {
         const claim = await claimPackage(db, result.package.name, repo, this.owners);
         if (!claim.ok) {
           const reason = ownershipRefusal(result.package.name, repo, claim.owners);
-          report = { ...report, status: 'errored', install: null, error: reason, failure: { stage: 'ownership', reason } };
+          report = {
+            ...report,
+            status: 'errored',
+            install: null,
+            error: reason,
+            failure: { stage: 'ownership', reason },
+          };
         }
       }
       const updated = await db.query(

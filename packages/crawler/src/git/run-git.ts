@@ -76,7 +76,10 @@ export async function runGitBuffer(args: readonly string[], options: RunGitOptio
  * rights and the repository exists."), else its last line.
  */
 export function gitReason(stderr: string, exit: number | string | null): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const reason = lines.find((l) => /^(fatal|error):/.test(l)) ?? lines.at(-1);
   return reason ? reason.replace(/^(fatal|error):\s*/, '') : `git exited with ${exit}`;
 }
