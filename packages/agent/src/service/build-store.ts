@@ -382,12 +382,12 @@ async function writePackage(
   await db.query('DELETE FROM package_files WHERE build_id = $1', [buildId]);
   if (files.length > 0) {
     await db.query(
-      `INSERT INTO package_files (build_id, path, size, mode, sha256, kind, linkage, needed, target)
+      `INSERT INTO package_files (build_id, path, size, mode, sha256, kind, linkage, needed, target, soname)
        SELECT $1, t.path, t.size, t.mode, t.sha256, t.kind, t.linkage,
               CASE WHEN t.needed IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(t.needed)) END,
-              t.target
-         FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::text[])
-              AS t(path, size, mode, sha256, kind, linkage, needed, target)
+              t.target, t.soname
+         FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::text[], $10::text[])
+              AS t(path, size, mode, sha256, kind, linkage, needed, target, soname)
        ON CONFLICT (build_id, path) DO NOTHING`,
       [
         buildId,
@@ -399,6 +399,7 @@ async function writePackage(
         files.map((f) => f.linkage ?? null),
         files.map((f) => (f.needed ? JSON.stringify(f.needed) : null)),
         files.map((f) => f.target ?? null),
+        files.map((f) => f.soname ?? null),
       ],
     );
   }
