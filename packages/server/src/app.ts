@@ -36,8 +36,7 @@ export async function buildApp(
     loggerInstance: deps.logger,
     bodyLimit: BODY_LIMIT,
     forceCloseConnections: true,
-    // Request logs carry method, path and status, never headers (tokens) or query strings.
-    disableRequestLogging: false,
+    // Request logs carry method, URL and status, never headers (so never a token).
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 300 },
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);

@@ -64,6 +64,14 @@ export class BuildStore {
    * finished build learns so and builds nothing.
    */
   async claim(buildId: string, agent: string, leaseMs: number): Promise<ClaimResult> {
+    // Cancelled through kiln server while waiting, or while its agent was dead: it ends here, unbuilt.
+    await this.pool.query(
+      `UPDATE builds SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL,
+              error = COALESCE(error, 'cancelled on request')
+        WHERE id = $1 AND cancel_requested_at IS NOT NULL
+          AND (status = 'queued' OR (status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < now())))`,
+      [buildId],
+    );
     const claimed = await this.pool.query<{ attempt: number; queued_at: Date; started_at: Date }>(
       `UPDATE builds
           SET status = 'running', attempt = attempt + 1, agent = $2,
@@ -102,6 +110,15 @@ export class BuildStore {
       [ref.buildId, ref.attempt, ref.agent, leaseMs],
     );
     return (result.rowCount ?? 0) > 0;
+  }
+
+  /** Whether kiln server was asked to cancel this build. */
+  async cancelRequested(buildId: string): Promise<boolean> {
+    const { rows } = await this.pool.query<{ asked: boolean }>(
+      'SELECT cancel_requested_at IS NOT NULL AS asked FROM builds WHERE id = $1',
+      [buildId],
+    );
+    return rows[0]?.asked === true;
   }
 
   /** Gives the build back to the queue (shutdown, or a failure worth retrying); the attempt number stays. */

@@ -10,3 +10,4 @@ export * from './health-server.js';
 export * from './build-reader.js';
 export * from './broker-session.js';
 export * from './live-log.js';
+export * from './cancel-listener.js';

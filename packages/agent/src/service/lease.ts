@@ -2,7 +2,7 @@ import type { Logger } from '@kiln/shared';
 import type { AttemptRef, BuildStore } from './build-store.js';
 
 export interface LeaseOptions {
-  store: Pick<BuildStore, 'heartbeat'>;
+  store: Pick<BuildStore, 'heartbeat' | 'cancelRequested'>;
   ref: AttemptRef;
   leaseMs: number;
   /** How often the lease is renewed; well under `leaseMs`, so one missed beat is not fatal. */
@@ -10,6 +10,8 @@ export interface LeaseOptions {
   logger: Logger;
   /** Called once when the row says another attempt owns the build now. */
   onLost: () => void;
+  /** Called once when the row says someone asked to cancel the build (the fallback for a lost cancel event). */
+  onCancel?: () => void;
 }
 
 /**
@@ -20,6 +22,7 @@ export interface LeaseOptions {
 export function startLease(options: LeaseOptions): { stop(): void } {
   let beating = false;
   let lost = false;
+  let cancelled = false;
   const timer = setInterval(() => {
     if (beating || lost) return;
     beating = true;
@@ -31,6 +34,15 @@ export function startLease(options: LeaseOptions): { stop(): void } {
           options.logger.warn('lost the lease: another attempt owns this build now; abandoning this one');
           options.onLost();
         }
+        if (owned && !cancelled && options.onCancel) {
+          return options.store.cancelRequested(options.ref.buildId).then((asked) => {
+            if (asked && !cancelled) {
+              cancelled = true;
+              options.onCancel?.();
+            }
+          });
+        }
+        return undefined;
       })
       .catch((err: unknown) => options.logger.warn({ err }, 'could not renew the lease; will try again'))
       .finally(() => {
