@@ -71,7 +71,9 @@ export async function openSse(url: string, headers: Record<string, string> = {})
     events,
     ended,
     status: response.status,
-    waitFor: (test, what, timeoutMs = 60_000) => waitFor(() => test(events), what, timeoutMs, 50),
+    waitFor: async (test, what, timeoutMs = 60_000) => {
+      await waitFor(() => test(events), what, timeoutMs, 50);
+    },
     close: () => abort.abort(),
   };
 }

@@ -206,3 +206,14 @@ test('sanitizeSubject keeps one printable line', () => {
 test('escapeHtml', () => {
   expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
 });
+
+describe('the link to the build page', () => {
+  test('is there when KILN_PUBLIC_URL is set, and only then', () => {
+    const url = `https://kiln.example.org/builds/${ID}`;
+    const linked = renderFailureEmail(failed({ pageUrl: url }));
+    expect(linked.text).toContain(`Build page:`);
+    expect(linked.text).toContain(url);
+    expect(linked.html).toContain(url);
+    expect(renderFailureEmail(failed()).text).not.toContain('Build page');
+  });
+});

@@ -12,6 +12,8 @@ export interface LeaseOptions {
   onLost: () => void;
   /** Called once when the row says someone asked to cancel the build (the fallback for a lost cancel event). */
   onCancel?: () => void;
+  /** How often the cancel flag is read (default 2 s). */
+  cancelPollMs?: number;
 }
 
 /**
@@ -34,15 +36,6 @@ export function startLease(options: LeaseOptions): { stop(): void } {
           options.logger.warn('lost the lease: another attempt owns this build now; abandoning this one');
           options.onLost();
         }
-        if (owned && !cancelled && options.onCancel) {
-          return options.store.cancelRequested(options.ref.buildId).then((asked) => {
-            if (asked && !cancelled) {
-              cancelled = true;
-              options.onCancel?.();
-            }
-          });
-        }
-        return undefined;
       })
       .catch((err: unknown) => options.logger.warn({ err }, 'could not renew the lease; will try again'))
       .finally(() => {
@@ -50,5 +43,31 @@ export function startLease(options: LeaseOptions): { stop(): void } {
       });
   }, options.renewEveryMs);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  // The database's cancel flag, for a cancel event lost with the broker: looked at often enough to stop within 5 s.
+  let looking = false;
+  const cancelTimer = options.onCancel
+    ? setInterval(() => {
+        if (looking || lost || cancelled) return;
+        looking = true;
+        options.store
+          .cancelRequested(options.ref.buildId)
+          .then((asked) => {
+            if (asked && !cancelled && !lost) {
+              cancelled = true;
+              options.onCancel?.();
+            }
+          })
+          .catch((err: unknown) => options.logger.debug({ err }, 'could not look for a cancel request'))
+          .finally(() => {
+            looking = false;
+          });
+      }, options.cancelPollMs ?? 2_000)
+    : undefined;
+  cancelTimer?.unref();
+  return {
+    stop: () => {
+      clearInterval(timer);
+      clearInterval(cancelTimer);
+    },
+  };
 }
