@@ -356,6 +356,7 @@ describe('the OpenAPI document', () => {
         artifacts: new ArtifactStore('/nonexistent'),
         signer: null,
         submitter,
+        checkResponses: true,
       },
       { onRoute: (route) => served.push(route) },
     );

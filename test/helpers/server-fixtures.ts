@@ -31,7 +31,7 @@ export async function startTestServer(
     ...options.env,
   });
   const logger = options.logger ?? createLogger({ level: process.env.KILN_TEST_LOG ?? 'silent', pretty: false });
-  const server = await startServer(config, { logger, followPollMs: options.followPollMs ?? 500 });
+  const server = await startServer(config, { logger, followPollMs: options.followPollMs ?? 500, checkResponses: true });
   return {
     ...server,
     dirs,

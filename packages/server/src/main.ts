@@ -27,7 +27,7 @@ export interface RunningServer {
 /** `kiln server`'s composition root: configuration in, real clients wired to the HTTP application. */
 export async function startServer(
   config: Config,
-  options: { logger: Logger; followPollMs?: number },
+  options: { logger: Logger; followPollMs?: number; checkResponses?: boolean },
 ): Promise<RunningServer> {
   const { logger } = options;
   const signer = config.KILN_SIGNING_KEY ? await loadSigner(config.KILN_SIGNING_KEY) : null;
@@ -74,6 +74,7 @@ export async function startServer(
     signer,
     submitter,
     ...(options.followPollMs ? { followPollMs: options.followPollMs } : {}),
+    checkResponses: options.checkResponses ?? false,
   });
   const cleanup = async (): Promise<void> => {
     await app.close().catch((err: unknown) => logger.warn({ err }, 'closing the HTTP server failed'));

@@ -19,6 +19,8 @@ export interface ServerDeps {
   artifacts: ArtifactStore;
   signer: Signer | null;
   submitter: BuildSubmitter;
+  /** Check every response against its schema at run time (tests); off in production for speed. */
+  checkResponses?: boolean;
   /** How often a log follower reads the database when no event came. */
   followPollMs?: number;
 }

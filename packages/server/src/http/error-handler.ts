@@ -40,7 +40,8 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (err.validation)
       return send(400, 'invalid_parameter', describeValidation(err.validationContext, err.validation));
     if (isResponseSerializationError(err)) {
-      request.log.error({ err, issues: err.cause.issues }, 'a response did not match its schema');
+      const issues = err.cause.issues;
+      request.log.error({ issues: issues.slice(0, 3), count: issues.length }, 'a response did not match its schema');
       return send(500, 'internal', 'the server could not form its answer');
     }
     const status = err.statusCode ?? 500;

@@ -3,7 +3,7 @@ import { BuildIdSchema, BuildStatusSchema, InstalledFileSchema } from './common.
 
 export const BuildSummarySchema = z
   .object({
-    id: z.uuid(),
+    id: z.guid(),
     repo: z.string(),
     branch: z.string().nullable(),
     commit: z.string().nullable(),
@@ -18,7 +18,7 @@ export const BuildSummarySchema = z
     finishedAt: z.string().nullable(),
     durationMs: z.number().nullable(),
     error: z.string().nullable(),
-    rebuildOf: z.uuid().nullable(),
+    rebuildOf: z.guid().nullable(),
     cancelRequested: z.boolean(),
   })
   .meta({ id: 'BuildSummary' });
@@ -28,7 +28,7 @@ export const BuildListSchema = z
   .object({
     builds: z.array(BuildSummarySchema),
     /** Pass as `before` for the next page; null on the last page. */
-    next: z.uuid().nullable(),
+    next: z.guid().nullable(),
   })
   .meta({ id: 'BuildList' });
 
@@ -79,4 +79,4 @@ export const SubmitBodySchema = z
   })
   .meta({ id: 'SubmitRequest' });
 
-export const AcceptedSchema = z.object({ id: z.uuid(), status: BuildStatusSchema }).meta({ id: 'Accepted' });
+export const AcceptedSchema = z.object({ id: z.guid(), status: BuildStatusSchema }).meta({ id: 'Accepted' });

@@ -13,7 +13,7 @@ export const errorResponses = {
 } as const;
 
 export const BuildStatusSchema = z.enum(['queued', 'running', 'succeeded', 'failed', 'errored', 'cancelled']);
-export const BuildIdSchema = z.uuid({ message: 'must be a build id (a UUID)' });
+export const BuildIdSchema = z.guid({ message: 'must be a build id (a UUID)' });
 export const PackageNameSchema = z
   .string()
   .min(1)

@@ -17,7 +17,7 @@ export const PackageVersionSchema = z
     name: z.string(),
     version: z.string(),
     arch: z.string(),
-    buildId: z.uuid(),
+    buildId: z.guid(),
     installedSize: z.number(),
     fileCount: z.number().int(),
     sha256: z.string().nullable(),
@@ -39,7 +39,7 @@ export const PackageDetailsSchema = PackageVersionSchema.extend({
 
 export const SearchHitSchema = z.object({
   package: z.object({ name: z.string(), version: z.string(), arch: z.string() }),
-  buildId: z.uuid(),
+  buildId: z.guid(),
   file: InstalledFileSchema,
 });
 
