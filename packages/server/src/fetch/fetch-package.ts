@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
 import { InvalidInputError, KilnError } from '@kiln/shared';
 import type { IndexEntry, RepoIndex } from '../repo/package-index.js';
@@ -68,7 +69,7 @@ export async function fetchPackage(request: FetchRequest): Promise<FetchResult> 
     const hash = createHash('sha256');
     let size = 0;
     await pipeline(
-      Readable.fromWeb(response.body as import('node:stream/web').ReadableStream),
+      Readable.fromWeb(response.body as WebReadableStream),
       new Transform({
         transform(chunk: Buffer, _enc, next) {
           hash.update(chunk);

@@ -37,7 +37,7 @@ export async function* followLog(options: FollowOptions): AsyncGenerator<FollowE
   const pollMs = options.pollMs ?? 1000;
   const gapRetryMs = options.gapRetryMs ?? 150;
   let cursor: LogCursor | null = options.after;
-  let held: StoredLogRow[] = [];
+  const held: StoredLogRow[] = [];
   const stages: Array<Record<string, unknown>> = [];
   let finishedSeen = false;
   let wake: (() => void) | null = null;
