@@ -1,4 +1,4 @@
-# The Kiln image: crawler, agent and CLI (`docker run kiln:local --help`).
+# The Kiln image: crawler, agent, server and CLI (`docker run kiln:local --help`).
 FROM node:20-bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git openssh-client ca-certificates iptables \
@@ -9,6 +9,6 @@ COPY packages ./packages
 COPY src ./src
 COPY bin ./bin
 COPY hooks ./hooks
-RUN npm install --no-audit --no-fund --ignore-scripts && npx tsc -b packages/shared packages/agent packages/crawler src && npm prune --omit=dev
+RUN npm install --no-audit --no-fund --ignore-scripts && npx tsc -b packages/shared packages/agent packages/crawler packages/server src && npm prune --omit=dev
 ENTRYPOINT ["node", "/opt/kiln/bin/kiln.js"]
 CMD ["--help"]

@@ -5,7 +5,7 @@ const common = {
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
-    '^@kiln/(shared|agent|crawler)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@kiln/(shared|agent|crawler|server)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
 };

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Stops what scripts/up.sh started (crawler, agent, mail sink). The services of
+# Stops what scripts/up.sh started (server, crawler, agent, mail sink). The services of
 # scripts/setup.sh (Docker, RabbitMQ, PostgreSQL) and the data stay.
 set -uo pipefail
 RUN=${KILN_RUN:-/run/kiln}
-for name in agent crawler mail-sink; do
+for name in server agent crawler mail-sink; do
   pidfile="$RUN/$name.pid"
   [ -f "$pidfile" ] || continue
   pid=$(cat "$pidfile")

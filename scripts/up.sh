@@ -25,6 +25,9 @@ export KILN_REPO_ROOT="$KILN_HOME/git"
 export KILN_POLL_INTERVAL=${KILN_POLL_INTERVAL:-5}
 export KILN_WORK_DIR="$KILN_HOME/work" KILN_ARTIFACT_DIR="$KILN_HOME/artifacts" KILN_CACHE_DIR="$KILN_HOME/cache"
 export KILN_SMTP_URL=${KILN_SMTP_URL:-smtp://127.0.0.1:1025}
+export KILN_HTTP_PORT=${KILN_HTTP_PORT:-8090}
+export KILN_PUBLIC_URL=${KILN_PUBLIC_URL:-http://127.0.0.1:$KILN_HTTP_PORT}
+export KILN_SIGNING_KEY=${KILN_SIGNING_KEY:-$KILN_HOME/keys/signing-key.asc}
 kiln() { node bin/kiln.js "$@"; }
 
 say "applying database migrations"
@@ -41,10 +44,17 @@ start() {
   echo $! >"$RUN/$name.pid"
   echo "    $name started (pid $!, log $LOGS/$name.log)" >&2
 }
-say "starting the mail sink, the crawler and an agent"
+if [ ! -f "$KILN_SIGNING_KEY" ]; then
+  say "making the package repository's signing key ($KILN_SIGNING_KEY)"
+  mkdir -p "$(dirname "$KILN_SIGNING_KEY")"
+  kiln keys generate --out "$KILN_SIGNING_KEY" >"$(dirname "$KILN_SIGNING_KEY")/repo-key.asc"
+fi
+
+say "starting the mail sink, the crawler, an agent and the server"
 KILN_MAIL_DIR="$KILN_HOME/mail" start mail-sink node --import tsx scripts/mail-sink.ts
 start crawler node bin/kiln.js crawler
 start agent node bin/kiln.js agent
+start server node bin/kiln.js server
 
 say "pushing the example packages as release branches to $KILN_REPO_ROOT"
 push_example() { # push_example DIR BRANCH
@@ -92,8 +102,10 @@ mail=$(ls -t "$KILN_HOME/mail"/*.eml 2>/dev/null | head -1 || true)
 
 cat >&2 <<TXT
 
-Kiln is up. Crawler, agent and mail sink run in the background:
-  logs:      $LOGS/{crawler,agent,mail-sink}.log
+Kiln is up. Crawler, agent, server and mail sink run in the background:
+  server:    $KILN_PUBLIC_URL  (API $KILN_PUBLIC_URL/api/v1/builds, repository $KILN_PUBLIC_URL/repo/index.json)
+  logs:      $LOGS/{crawler,agent,server,mail-sink}.log
+  repo key:  $(dirname "$KILN_SIGNING_KEY")/repo-key.asc (for kiln fetch --key)
   git root:  $KILN_REPO_ROOT (push <name>-<version> branches to bare repositories here)
   builds:    node bin/kiln.js status
   stop:      bash scripts/down.sh

@@ -21,6 +21,7 @@ describe('docker-compose.yml', () => {
       'migrate',
       'postgres',
       'rabbitmq',
+      'server',
     ]);
   });
 
@@ -30,7 +31,7 @@ describe('docker-compose.yml', () => {
     const compose = parse(stdout) as ComposeFile;
     const known = new Set([...Object.keys(ConfigSchema.shape), 'DOCKER_HOST']);
     const kiln = Object.entries(compose.services).filter(([, s]) => s.image === 'kiln:local');
-    expect(kiln.map(([name]) => name).sort()).toEqual(['agent', 'build-network', 'crawler', 'migrate']);
+    expect(kiln.map(([name]) => name).sort()).toEqual(['agent', 'build-network', 'crawler', 'migrate', 'server']);
     for (const [name, service] of kiln) {
       const unknown = Object.keys(service.environment ?? {}).filter((v) => !known.has(v));
       expect({ service: name, unknown }).toEqual({ service: name, unknown: [] });

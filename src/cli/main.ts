@@ -8,6 +8,10 @@ import { registerLogs } from './commands/logs.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
 import { registerSubmit } from './commands/submit.js';
+import { registerServer } from './commands/server.js';
+import { registerToken } from './commands/token.js';
+import { registerKeys } from './commands/keys.js';
+import { registerFetch } from './commands/fetch.js';
 import { EXIT, processIo, reportError, type Io } from './output.js';
 
 export function buildProgram(io: Io, done: (code: number) => void): Command {
@@ -26,6 +30,10 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
   registerLogs(program, io, done);
   registerOwner(program, io, done);
   registerNetwork(program, io, done);
+  registerServer(program, io, done);
+  registerToken(program, io, done);
+  registerKeys(program, io, done);
+  registerFetch(program, io, done);
   return program;
 }
 

@@ -61,6 +61,7 @@ export async function startAgent(config: Config, options: StartAgentOptions): Pr
     listen: pool,
     mailer: createSmtpMailer({ url: config.KILN_SMTP_URL, from: config.KILN_MAIL_FROM, logger }),
     logger: logger.child({ component: 'notify' }),
+    ...(config.KILN_PUBLIC_URL ? { publicUrl: config.KILN_PUBLIC_URL } : {}),
   });
   const notifications: FailureNotifications = {
     async queue(db, failure) {

@@ -144,6 +144,21 @@ export const ConfigSchema = z.object({
   KILN_CONTENT_POLICY: z.enum(['warn', 'fail']).default('warn'),
   /** Owners pinned by the operator: `name=repo` pairs, comma-separated (a name may repeat); overrides the database. */
   KILN_PACKAGE_OWNERS: ownerList.default(new Map()),
+  // kiln server
+  KILN_HTTP_PORT: int(0, 65_535).default(8090),
+  KILN_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  /** `write`: tokens for writes only (reads are public); `read`: every API and repository read needs one too. */
+  KILN_HTTP_AUTH: z.enum(['write', 'read'], { message: 'must be write or read' }).default('write'),
+  /** Origins allowed to call the API from a browser; none: CORS off. */
+  KILN_HTTP_CORS_ORIGINS: list.default([]),
+  /** Where people reach kiln server (links in emails); none: emails carry no link. */
+  KILN_PUBLIC_URL: url(['http:', 'https:']).optional(),
+  /** The farm's OpenPGP private key (armored), which signs the package repository's index. */
+  KILN_SIGNING_KEY: z.string().min(1).optional(),
+  // kiln fetch
+  KILN_SERVER_URL: url(['http:', 'https:']).default('http://127.0.0.1:8090'),
+  /** The farm's public key that `kiln fetch` trusts (armored); none: the server's /repo/key.asc, with a warning. */
+  KILN_REPO_KEY: z.string().min(1).optional(),
   KILN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

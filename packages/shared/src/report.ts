@@ -29,6 +29,8 @@ export interface InstalledFile {
   kind: FileKind;
   linkage?: 'static' | 'dynamic';
   needed?: string[];
+  /** A shared library's DT_SONAME: what it provides to the dynamic linker. */
+  soname?: string;
   target?: string;
 }
 

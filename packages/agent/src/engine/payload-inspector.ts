@@ -28,6 +28,7 @@ export async function inspectPayload(
       kind: kind.kind,
       ...(kind.linkage ? { linkage: kind.linkage } : {}),
       ...(kind.needed ? { needed: kind.needed } : {}),
+      ...(elf?.soname ? { soname: elf.soname } : {}),
     });
   }
   return { files, sizeBytes: files.reduce((sum, f) => sum + f.size, 0) };

@@ -26,6 +26,8 @@ export interface FailureEmailData {
   logTail: string[];
   /** True when the log has more lines before `logTail`. */
   logTruncated: boolean;
+  /** The build's page on kiln server, when KILN_PUBLIC_URL says where that is. */
+  pageUrl?: string;
 }
 
 export interface EmailStage {

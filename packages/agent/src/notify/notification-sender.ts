@@ -37,6 +37,8 @@ export interface NotificationSenderOptions {
    * goes out (default 1h). See queueFailureNotification's repeatWindowMs.
    */
   digestDelayMs?: number;
+  /** kiln server's address (KILN_PUBLIC_URL): failure emails link to the build's page there. */
+  publicUrl?: string;
   /** Emails claimed per round (default 10). */
   batchSize?: number;
   log?: LogTailLimits;
@@ -267,7 +269,9 @@ export class NotificationSender {
     switch (row.kind) {
       case 'failure': {
         const data = await loadFailureEmailData(this.options.db, row.build_id, this.options.log);
-        return data === null ? null : renderFailureEmail(data);
+        if (data === null) return null;
+        const base = this.options.publicUrl?.replace(/\/+$/, '');
+        return renderFailureEmail(base ? { ...data, pageUrl: `${base}/builds/${data.buildId}` } : data);
       }
       case 'digest': {
         const data = await loadDigestEmailData(this.options.db, row.id, this.options.log);

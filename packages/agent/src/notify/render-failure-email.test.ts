@@ -218,3 +218,14 @@ describe('content policy flags in the email', () => {
     expect(mail.html).toContain('<code>/usr/bin/&lt;sh&gt;</code>: is setuid');
   });
 });
+
+describe('the link to the build page', () => {
+  test('is there when KILN_PUBLIC_URL is set, and only then', () => {
+    const url = `https://kiln.example.org/builds/${ID}`;
+    const linked = renderFailureEmail(failed({ pageUrl: url }));
+    expect(linked.text).toContain(`Build page:`);
+    expect(linked.text).toContain(url);
+    expect(linked.html).toContain(url);
+    expect(renderFailureEmail(failed()).text).not.toContain('Build page');
+  });
+});

@@ -39,6 +39,7 @@ export function renderFailureParts(data: FailureEmailData): { subject: string; t
     fields.push([what.manifest ? 'Problem' : 'Reason', what.reason]);
   const duration = durationText(data);
   if (duration) fields.push(['Duration', duration]);
+  if (data.pageUrl) fields.push(['Build page', data.pageUrl]);
 
   const stages = data.stages.map((s) => ({
     name: s.name,

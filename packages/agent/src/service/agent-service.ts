@@ -6,6 +6,7 @@ import { sleep } from './backoff.js';
 import { BrokerSession } from './broker-session.js';
 import { BuildRunner } from './build-runner.js';
 import { BuildStore } from './build-store.js';
+import { CancelListener } from './cancel-listener.js';
 import type { Checkout } from './checkout.js';
 import type { FailureNotifications } from './failure-notifications.js';
 import { startHealthServer, type AgentHealth, type HealthServer } from './health-server.js';
@@ -51,6 +52,7 @@ export class AgentService {
   readonly metrics: AgentMetrics;
   private readonly session: BrokerSession;
   private readonly events: AmqpBuildEvents;
+  private readonly cancels: CancelListener;
   private readonly workers: QueueWorker[] = [];
   private readonly shutdown = new AbortController();
   private abandonTimer: NodeJS.Timeout | undefined;
@@ -68,6 +70,7 @@ export class AgentService {
     });
     this.failed.catch(() => undefined);
     this.events = new AmqpBuildEvents(options.eventsExchange, options.logger);
+    this.cancels = new CancelListener(options.eventsExchange, options.logger);
     this.session = new BrokerSession({
       url: options.amqpUrl,
       logger: options.logger,
@@ -109,6 +112,7 @@ export class AgentService {
       checkout: options.checkout,
       engine: options.engine,
       events: this.events,
+      cancels: this.cancels,
       workDir: options.workDir,
       artifactDir: options.artifactDir,
       hostEnv: options.hostEnv,
@@ -226,6 +230,7 @@ export class AgentService {
       await channel.close().catch(() => undefined);
     }
     await this.events.attach(connection);
+    await this.cancels.attach(connection);
   }
 
   async checkHealth(): Promise<AgentHealth> {

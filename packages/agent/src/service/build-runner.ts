@@ -19,6 +19,7 @@ import { withSecretsMasked } from '../engine/build-environment.js';
 import type { BuildEngine, LogChunk } from '../engine/types.js';
 import type { AttemptRef, BuildResult, BuildStore, JobWithId } from './build-store.js';
 import type { BuildEventPublisher } from './build-events.js';
+import type { CancelRequests } from './cancel-listener.js';
 import { CheckoutError, type CheckedOut, type Checkout } from './checkout.js';
 import { startLease } from './lease.js';
 import { LiveLog } from './live-log.js';
@@ -30,6 +31,8 @@ export interface BuildRunnerOptions {
   checkout: Checkout;
   engine: BuildEngine;
   events: BuildEventPublisher;
+  /** Cancel requests from kiln server; none: builds are never cancelled. */
+  cancels?: CancelRequests;
   /** Checkouts go to `<workDir>/<build id>-<attempt>`. */
   workDir: string;
   artifactDir?: string;
@@ -64,6 +67,7 @@ export class BuildRunner {
     const logger = this.options.logger.child({ buildId: ref.buildId, attempt: ref.attempt });
     const abort = new AbortController();
     let lost = false;
+    let cancelled = false;
     const onShutdown = (): void => abort.abort(new Error('the agent is shutting down'));
     if (shutdown.aborted) onShutdown();
     else shutdown.addEventListener('abort', onShutdown, { once: true });
@@ -77,6 +81,7 @@ export class BuildRunner {
         lost = true;
         abort.abort(new Error('lost the lease'));
       },
+      onCancel: () => onCancel(),
     });
     const live = new LiveLog({
       db: this.options.db,
@@ -92,6 +97,14 @@ export class BuildRunner {
       kept.push(chunk);
       live.append(chunk);
     };
+    // A cancel stops the build like a shutdown does, but the attempt is recorded (`cancelled`), not requeued.
+    const onCancel = (): void => {
+      if (cancelled || abort.signal.aborted) return;
+      cancelled = true;
+      say('kiln', 'cancel requested: stopping the build');
+      abort.abort(new Error('cancelled on request'));
+    };
+    const unwatch = this.options.cancels?.watch(ref.buildId, onCancel);
     const workspace = path.join(this.options.workDir, `${ref.buildId}-${ref.attempt}`);
     // Earlier attempts' checkouts, if they died on this host (agents of a host share the work folder).
     for (let earlier = 1; earlier < ref.attempt; earlier++) {
@@ -150,6 +163,7 @@ export class BuildRunner {
           workspace,
         );
       } catch (err) {
+        if (cancelled && !lost && !shutdown.aborted) return await finish(cancelledReport(pkg, started));
         // Stopped on purpose (shutdown, lost lease): not the repository's fault.
         if (abort.signal.aborted || !(err instanceof CheckoutError)) throw err;
         say('checkout', err.message);
@@ -229,6 +243,7 @@ export class BuildRunner {
     } catch (thrown) {
       if (lost) return { kind: 'lost' };
       if (shutdown.aborted) return { kind: 'abandoned' };
+      if (cancelled) return await finish(cancelledReport(pkg, started));
       const err = toError(thrown);
       if (err instanceof InvalidInputError || isErrorNamed(err, 'InvalidInputError')) {
         say('kiln', err.message);
@@ -237,6 +252,7 @@ export class BuildRunner {
       logger.warn({ err }, 'build could not run; the job goes back to the queue');
       return { kind: 'retry', error: err };
     } finally {
+      unwatch?.();
       lease.stop();
       shutdown.removeEventListener('abort', onShutdown);
       await live.close().catch(() => undefined);
@@ -268,6 +284,17 @@ export function errored(pkg: BuildReport['package'], startedAt: number, stage: s
     install: null,
     error: reason,
     failure: { stage, reason },
+  };
+}
+
+function cancelledReport(pkg: BuildReport['package'], startedAt: number): BuildReport {
+  return {
+    status: 'cancelled',
+    package: pkg,
+    durationMs: Date.now() - startedAt,
+    stages: [],
+    install: null,
+    error: 'cancelled on request',
   };
 }
 

@@ -79,6 +79,14 @@ export class BuildStore {
    * finished build learns so and builds nothing.
    */
   async claim(buildId: string, agent: string, leaseMs: number): Promise<ClaimResult> {
+    // Cancelled through kiln server while waiting, or while its agent was dead: it ends here, unbuilt.
+    await this.pool.query(
+      `UPDATE builds SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL,
+              error = COALESCE(error, 'cancelled on request')
+        WHERE id = $1 AND cancel_requested_at IS NOT NULL
+          AND (status = 'queued' OR (status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < now())))`,
+      [buildId],
+    );
     const claimed = await this.pool.query<{ attempt: number; queued_at: Date; started_at: Date }>(
       `UPDATE builds
           SET status = 'running', attempt = attempt + 1, agent = $2,
@@ -117,6 +125,15 @@ export class BuildStore {
       [ref.buildId, ref.attempt, ref.agent, leaseMs],
     );
     return (result.rowCount ?? 0) > 0;
+  }
+
+  /** Whether kiln server was asked to cancel this build. */
+  async cancelRequested(buildId: string): Promise<boolean> {
+    const { rows } = await this.pool.query<{ asked: boolean }>(
+      'SELECT cancel_requested_at IS NOT NULL AS asked FROM builds WHERE id = $1',
+      [buildId],
+    );
+    return rows[0]?.asked === true;
   }
 
   /** Gives the build back to the queue (shutdown, or a failure worth retrying); the attempt number stays. */
@@ -414,12 +431,12 @@ async function writePackage(
   await db.query('DELETE FROM package_files WHERE build_id = $1', [buildId]);
   if (files.length > 0) {
     await db.query(
-      `INSERT INTO package_files (build_id, path, size, mode, sha256, kind, linkage, needed, target)
+      `INSERT INTO package_files (build_id, path, size, mode, sha256, kind, linkage, needed, target, soname)
        SELECT $1, t.path, t.size, t.mode, t.sha256, t.kind, t.linkage,
               CASE WHEN t.needed IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(t.needed)) END,
-              t.target
-         FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::text[])
-              AS t(path, size, mode, sha256, kind, linkage, needed, target)
+              t.target, t.soname
+         FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::text[], $10::text[])
+              AS t(path, size, mode, sha256, kind, linkage, needed, target, soname)
        ON CONFLICT (build_id, path) DO NOTHING`,
       [
         buildId,
@@ -431,6 +448,7 @@ async function writePackage(
         files.map((f) => f.linkage ?? null),
         files.map((f) => (f.needed ? JSON.stringify(f.needed) : null)),
         files.map((f) => f.target ?? null),
+        files.map((f) => f.soname ?? null),
       ],
     );
   }

@@ -2,7 +2,7 @@ import type { Logger } from '@kiln/shared';
 import type { AttemptRef, BuildStore } from './build-store.js';
 
 export interface LeaseOptions {
-  store: Pick<BuildStore, 'heartbeat'>;
+  store: Pick<BuildStore, 'heartbeat' | 'cancelRequested'>;
   ref: AttemptRef;
   leaseMs: number;
   /** How often the lease is renewed; well under `leaseMs`, so one missed beat is not fatal. */
@@ -10,6 +10,10 @@ export interface LeaseOptions {
   logger: Logger;
   /** Called once when the row says another attempt owns the build now. */
   onLost: () => void;
+  /** Called once when the row says someone asked to cancel the build (the fallback for a lost cancel event). */
+  onCancel?: () => void;
+  /** How often the cancel flag is read (default 2 s). */
+  cancelPollMs?: number;
 }
 
 /**
@@ -20,6 +24,7 @@ export interface LeaseOptions {
 export function startLease(options: LeaseOptions): { stop(): void } {
   let beating = false;
   let lost = false;
+  let cancelled = false;
   const timer = setInterval(() => {
     if (beating || lost) return;
     beating = true;
@@ -38,5 +43,31 @@ export function startLease(options: LeaseOptions): { stop(): void } {
       });
   }, options.renewEveryMs);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  // The database's cancel flag, for a cancel event lost with the broker: looked at often enough to stop within 5 s.
+  let looking = false;
+  const cancelTimer = options.onCancel
+    ? setInterval(() => {
+        if (looking || lost || cancelled) return;
+        looking = true;
+        options.store
+          .cancelRequested(options.ref.buildId)
+          .then((asked) => {
+            if (asked && !cancelled && !lost) {
+              cancelled = true;
+              options.onCancel?.();
+            }
+          })
+          .catch((err: unknown) => options.logger.debug({ err }, 'could not look for a cancel request'))
+          .finally(() => {
+            looking = false;
+          });
+      }, options.cancelPollMs ?? 2_000)
+    : undefined;
+  cancelTimer?.unref();
+  return {
+    stop: () => {
+      clearInterval(timer);
+      clearInterval(cancelTimer);
+    },
+  };
 }

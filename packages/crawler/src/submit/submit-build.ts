@@ -8,6 +8,7 @@ import {
   withTransaction,
   type BuildJob,
   type Pool,
+  type Trigger,
 } from '@kiln/shared';
 import type { ResolvedHead } from '../git/ls-remote.js';
 import { newBuildJob } from '../outbox/build-job.js';
@@ -17,6 +18,10 @@ import type { JobPublisher } from '../publish/job-publisher.js';
 export interface SubmitRequest {
   repo: string;
   branch?: string;
+  /** Build exactly this commit (a rebuild): the branch is not resolved again. */
+  commit?: string;
+  /** Who asked: `cli` (the default) for `kiln submit`, `api` and `rebuild` for kiln server. */
+  trigger?: Trigger;
 }
 
 export interface SubmitDeps {
@@ -51,34 +56,38 @@ export async function submitBuild(request: SubmitRequest, deps: SubmitDeps): Pro
   }
   const warnings: string[] = [];
   let branch = request.branch;
-  let commit: string | undefined;
-  try {
-    const head = await deps.resolve(request.repo, request.branch);
-    if (!head) {
-      throw new InvalidInputError(
-        request.branch === undefined
-          ? `${redactRepo(request.repo)} has no default branch: name one`
-          : `${redactRepo(request.repo)} has no branch ${request.branch}`,
+  let commit = request.commit;
+  if (commit === undefined) {
+    try {
+      const head = await deps.resolve(request.repo, request.branch);
+      if (!head) {
+        throw new InvalidInputError(
+          request.branch === undefined
+            ? `${redactRepo(request.repo)} has no default branch: name one`
+            : `${redactRepo(request.repo)} has no branch ${request.branch}`,
+        );
+      }
+      branch = head.branch;
+      commit = head.commit;
+    } catch (err) {
+      if (err instanceof InvalidInputError) throw err;
+      // A path on this host that git cannot read is no repository: no agent could build it either.
+      if (check.kind === 'path') {
+        throw new InvalidInputError(`${request.repo} is not a git repository (${toError(err).message})`, {
+          cause: err,
+        });
+      }
+      warnings.push(
+        `could not resolve the commit (${toError(err).message}); the agent builds whatever the branch points at then`,
       );
     }
-    branch = head.branch;
-    commit = head.commit;
-  } catch (err) {
-    if (err instanceof InvalidInputError) throw err;
-    // A path on this host that git cannot read is no repository: no agent could build it either.
-    if (check.kind === 'path') {
-      throw new InvalidInputError(`${request.repo} is not a git repository (${toError(err).message})`, { cause: err });
-    }
-    warnings.push(
-      `could not resolve the commit (${toError(err).message}); the agent builds whatever the branch points at then`,
-    );
   }
   const job = newBuildJob({
     repo: request.repo,
     branch,
     commit,
     package: branch ? (parseReleaseBranch(branch) ?? undefined) : undefined,
-    trigger: 'cli',
+    trigger: request.trigger ?? 'cli',
   });
 
   let recorded = false;

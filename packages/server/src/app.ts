@@ -1,0 +1,91 @@
+import cors from '@fastify/cors';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
+import { requireScope } from './http/auth.js';
+import type { ServerDeps } from './http/deps.js';
+import { installErrorHandling } from './http/error-handler.js';
+import { buildActionRoutes } from './routes/build-actions.js';
+import { buildLogRoutes, type OpenStreams } from './routes/build-log.js';
+import { buildRoutes } from './routes/builds.js';
+import { openApiRoute } from './routes/openapi.js';
+import { packageRoutes } from './routes/packages.js';
+import { repoRoutes } from './routes/repo.js';
+import { searchRoutes } from './routes/search.js';
+
+/** Request bodies larger than this are refused with 413. */
+export const BODY_LIMIT = 64 * 1024;
+
+// Routes that stay public under KILN_HTTP_AUTH=read: the API's description and the farm's public key.
+const ALWAYS_PUBLIC = new Set(['/api/v1/openapi.json', '/repo/key.asc']);
+
+/**
+ * The HTTP application: routes, validation and the OpenAPI document from the
+ * same zod schemas, errors in one shape. `onRoute` sees every route it serves.
+ */
+export async function buildApp(
+  deps: ServerDeps,
+  options: { onRoute?: (route: RouteOptions) => void } = {},
+): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: BODY_LIMIT,
+    forceCloseConnections: true,
+    // Request logs carry method, URL and status, never headers (so never a token).
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 300 },
+  }) as unknown as FastifyInstance;
+  app.setValidatorCompiler(validatorCompiler);
+  // Responses are typed against the same zod schemas at compile time; checking every one again at run time
+  // (the type provider's serializer) costs more CPU than the query behind it, so only tests turn it on.
+  app.setSerializerCompiler(deps.checkResponses ? serializerCompiler : () => (data) => JSON.stringify(data));
+  installErrorHandling(app);
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
+
+  if (deps.corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: deps.corsOrigins,
+      methods: ['GET', 'HEAD', 'POST'],
+      allowedHeaders: ['authorization', 'content-type', 'last-event-id'],
+    });
+  }
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Kiln',
+        version: '1.0.0',
+        description: "Kiln's package database: builds, live logs, packages, search, and a signed package repository.",
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  if (deps.auth === 'read') {
+    const read = requireScope(deps.db, 'read');
+    app.addHook('preHandler', async (request, reply) => {
+      const route = request.routeOptions.url;
+      if (route === undefined || ALWAYS_PUBLIC.has(route) || request.method === 'POST') return;
+      await read.call(app, request, reply);
+    });
+  }
+
+  const streams: OpenStreams = new Set();
+  app.addHook('onClose', async () => {
+    for (const stream of streams) stream.abort();
+  });
+  openApiRoute(app);
+  buildRoutes(app, deps);
+  buildLogRoutes(app, deps, streams);
+  buildActionRoutes(app, deps);
+  packageRoutes(app, deps);
+  searchRoutes(app, deps);
+  repoRoutes(app, deps);
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,96 @@
+import type { Queryable } from '@kiln/shared';
+import type { PackageVersionOut } from '../schemas/packages.js';
+import { artifactUrl } from './build-queries.js';
+import { FILE_COLUMNS, toFile, type FileRow } from './file-rows.js';
+
+interface PackageRow {
+  name: string;
+  version: string;
+  build_id: string;
+  installed_size: number;
+  file_count: number;
+  payload_sha256: string | null;
+  artifact: string | null;
+  updated_at: Date;
+}
+
+const PACKAGE_COLUMNS = `name, version, build_id::text AS build_id, installed_size::float8 AS installed_size, file_count,
+  payload_sha256, artifact, updated_at`;
+
+function toVersion(row: PackageRow, arch: string): PackageVersionOut {
+  return {
+    name: row.name,
+    version: row.version,
+    arch,
+    buildId: row.build_id,
+    installedSize: row.installed_size,
+    fileCount: row.file_count,
+    sha256: row.payload_sha256,
+    artifactUrl: row.artifact ? artifactUrl(row.name, row.version, arch) : null,
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+/** Package names in order, each with its newest version (by when it was built); keyset by name. */
+export async function listPackages(
+  db: Queryable,
+  options: { after?: string; limit: number },
+): Promise<{
+  packages: Array<{ name: string; latest: string; versions: number; updatedAt: string }>;
+  next: string | null;
+}> {
+  const { rows } = await db.query<{ name: string; latest: string; versions: number; updated_at: Date }>(
+    `SELECT name, (array_agg(version ORDER BY updated_at DESC))[1] AS latest, count(*)::int AS versions,
+            max(updated_at) AS updated_at
+       FROM packages WHERE ($1::text IS NULL OR name > $1)
+      GROUP BY name ORDER BY name LIMIT $2`,
+    [options.after ?? null, options.limit + 1],
+  );
+  const page = rows.slice(0, options.limit).map((r) => ({
+    name: r.name,
+    latest: r.latest,
+    versions: r.versions,
+    updatedAt: r.updated_at.toISOString(),
+  }));
+  return { packages: page, next: rows.length > options.limit ? (page[page.length - 1]?.name ?? null) : null };
+}
+
+/** Every version of a package, newest build first. */
+export async function packageVersions(db: Queryable, name: string, arch: string): Promise<PackageVersionOut[]> {
+  const { rows } = await db.query<PackageRow>(
+    `SELECT ${PACKAGE_COLUMNS} FROM packages WHERE name = $1 ORDER BY updated_at DESC, version DESC`,
+    [name],
+  );
+  return rows.map((r) => toVersion(r, arch));
+}
+
+/** One version: its current build's files, what it provides (SONAMEs) and what it needs from elsewhere. */
+export async function packageDetails(db: Queryable, name: string, version: string, arch: string) {
+  const found = await db.query<PackageRow>(`SELECT ${PACKAGE_COLUMNS} FROM packages WHERE name = $1 AND version = $2`, [
+    name,
+    version,
+  ]);
+  const row = found.rows[0];
+  if (!row) return null;
+  const files = await db.query<FileRow>(
+    `SELECT ${FILE_COLUMNS} FROM package_files f WHERE f.build_id = $1 ORDER BY f.path`,
+    [row.build_id],
+  );
+  const list = files.rows.map(toFile);
+  const { provides, needs } = linkage(list);
+  return { ...toVersion(row, arch), provides, needs, files: list };
+}
+
+/** SONAMEs the files provide, and the libraries they need that the package does not provide itself. */
+export function linkage(files: ReadonlyArray<{ soname: string | null; needed: string[] | null }>): {
+  provides: string[];
+  needs: string[];
+} {
+  const provides = new Set<string>();
+  const needed = new Set<string>();
+  for (const file of files) {
+    if (file.soname) provides.add(file.soname);
+    for (const lib of file.needed ?? []) needed.add(lib);
+  }
+  return { provides: [...provides].sort(), needs: [...needed].filter((lib) => !provides.has(lib)).sort() };
+}

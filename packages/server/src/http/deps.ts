@@ -1,0 +1,26 @@
+import type { Logger, Pool } from '@kiln/shared';
+import type { LiveEvents } from '../live/live-feed.js';
+import type { ArtifactStore } from '../repo/artifact-store.js';
+import type { PackageIndex } from '../repo/package-index.js';
+import type { Signer } from '../repo/signing-key.js';
+import type { BuildSubmitter } from '../db/build-actions.js';
+
+/** What the routes are given: built from configuration in `main.ts`, or by a test. */
+export interface ServerDeps {
+  db: Pool;
+  live: LiveEvents;
+  logger: Logger;
+  /** The Debian arch every package is taken to be for (no arch column yet). */
+  arch: string;
+  /** `read`: API and repository reads need a token too. */
+  auth: 'write' | 'read';
+  corsOrigins: string[];
+  index: PackageIndex;
+  artifacts: ArtifactStore;
+  signer: Signer | null;
+  submitter: BuildSubmitter;
+  /** Check every response against its schema at run time (tests); off in production for speed. */
+  checkResponses?: boolean;
+  /** How often a log follower reads the database when no event came. */
+  followPollMs?: number;
+}

@@ -1,0 +1,107 @@
+import type { FastifyInstance } from 'fastify';
+import { AmqpJobPublisher, resolveHead, submitBuild } from '@kiln/crawler';
+import {
+  InvalidInputError,
+  assertDatabaseReachable,
+  createPool,
+  migrationStatus,
+  type Config,
+  type Logger,
+} from '@kiln/shared';
+import { buildApp } from './app.js';
+import { hostArch } from './arch.js';
+import type { BuildSubmitter } from './db/build-actions.js';
+import { AmqpLiveFeed } from './live/live-feed.js';
+import { ArtifactStore } from './repo/artifact-store.js';
+import { PackageIndex } from './repo/package-index.js';
+import { loadSigner } from './repo/signing-key.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  port: number;
+  url: string;
+  /** Stops listening, ends open event streams, closes the broker connection and the pool; every step runs. */
+  close(): Promise<void>;
+}
+
+/** `kiln server`'s composition root: configuration in, real clients wired to the HTTP application. */
+export async function startServer(
+  config: Config,
+  options: { logger: Logger; followPollMs?: number; checkResponses?: boolean },
+): Promise<RunningServer> {
+  const { logger } = options;
+  const signer = config.KILN_SIGNING_KEY ? await loadSigner(config.KILN_SIGNING_KEY) : null;
+  if (!signer)
+    logger.warn('no KILN_SIGNING_KEY: /repo/index.json is served unsigned ("kiln keys generate" makes a key)');
+  const db = createPool(config.KILN_DATABASE_URL, { max: 20, applicationName: 'kiln-server' });
+  try {
+    await assertDatabaseReachable(db, config.KILN_DATABASE_URL);
+    const { pending } = await migrationStatus(db);
+    if (pending.length > 0)
+      throw new InvalidInputError(`the database lacks migrations ${pending.join(', ')}: run "kiln migrate" first`);
+  } catch (err) {
+    await db.end().catch(() => undefined);
+    throw err;
+  }
+  const live = new AmqpLiveFeed({ url: config.KILN_AMQP_URL, exchange: config.KILN_EVENTS_EXCHANGE, logger });
+  live.start();
+  const publisher = new AmqpJobPublisher({
+    url: config.KILN_AMQP_URL,
+    queue: config.KILN_QUEUE,
+    deliveryLimit: config.KILN_DELIVERY_LIMIT,
+    logger,
+  });
+  const submitter: BuildSubmitter = {
+    submit: (request) =>
+      submitBuild(request, {
+        resolve: (repo, branch) => resolveHead(repo, branch, { timeoutMs: config.KILN_GIT_TIMEOUT }),
+        pool: db,
+        publisher,
+      }),
+  };
+  const arch = hostArch();
+  const artifacts = new ArtifactStore(config.KILN_ARTIFACT_DIR);
+  const index = new PackageIndex({ db, arch, artifactPath: (stored) => artifacts.local(stored), signer, logger });
+  const app = await buildApp({
+    db,
+    live,
+    logger,
+    arch,
+    auth: config.KILN_HTTP_AUTH,
+    corsOrigins: config.KILN_HTTP_CORS_ORIGINS,
+    index,
+    artifacts,
+    signer,
+    submitter,
+    ...(options.followPollMs ? { followPollMs: options.followPollMs } : {}),
+    checkResponses: options.checkResponses ?? false,
+  });
+  const cleanup = async (): Promise<void> => {
+    await app.close().catch((err: unknown) => logger.warn({ err }, 'closing the HTTP server failed'));
+    await live.close().catch((err: unknown) => logger.warn({ err }, 'closing the events connection failed'));
+    await publisher.close().catch(() => undefined);
+    await db.end().catch(() => undefined);
+  };
+  try {
+    await app.listen({ port: config.KILN_HTTP_PORT, host: config.KILN_HTTP_HOST });
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.KILN_HTTP_PORT;
+  const shownHost =
+    config.KILN_HTTP_HOST === '0.0.0.0' || config.KILN_HTTP_HOST === '::' ? '127.0.0.1' : config.KILN_HTTP_HOST;
+  const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+  logger.info({ url, arch, signed: signer !== null, auth: config.KILN_HTTP_AUTH }, 'server started');
+  let closed: Promise<void> | null = null;
+  return {
+    app,
+    port,
+    url,
+    close() {
+      closed ??= cleanup();
+      return closed;
+    },
+  };
+}
