@@ -117,8 +117,11 @@ if [ "${KILN_SKIP_IMAGES:-0}" != 1 ]; then
   mkdir -p "$cache"
   if ! docker image inspect debian:bookworm >/dev/null 2>&1 || ! docker image inspect kiln/bookworm-build:latest >/dev/null 2>&1; then
     if [ ! -s "$cache/bookworm-minbase.tar" ] || [ ! -s "$cache/bookworm-build.tar" ]; then
-      mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
-      mirror=${mirror:-http://deb.debian.org/debian}
+      # The machine's own Debian mirror, from its apt sources (deb822 or one-line form).
+      mirror=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '/^URIs:/ {print $2; exit}' || true)
+      [ -n "$mirror" ] || mirror=$(grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' | head -1)
+      [ -n "$mirror" ] || die "no Debian mirror in /etc/apt/sources.list*: debootstrap needs one"
+      mirror=${mirror%/}
       root=$(mktemp -d /var/tmp/kiln-bookworm.XXXXXX)
       log "debootstrap bookworm (minbase) from $mirror: a few minutes, once"
       debootstrap --variant=minbase bookworm "$root" "$mirror" >"$LOG_DIR/debootstrap.log" 2>&1 \
