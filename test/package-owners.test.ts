@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { claimPackage, loadMigrations, migrate, withTransaction } from '@kiln/shared';
+import { runCli } from '../src/cli/main.js';
 import { createEmptyDatabase, createTestDatabase } from './helpers/index.js';
 
 test('migration 003 gives each package to the repository of its earliest successful build', async () => {
@@ -48,4 +49,34 @@ test('two repositories recording the same new package at once: exactly one owns 
   expect(results.filter((r) => r.ok)).toHaveLength(1);
   const { rows } = await db.pool.query("SELECT repo FROM package_owners WHERE name = 'contested'");
   expect(rows).toEqual([{ repo: results.find((r) => r.ok)?.repo }]);
+});
+
+test('kiln owner add, transfer and remove change who may build a package', async () => {
+  await using db = await createTestDatabase('kiln_owners');
+  let out = '';
+  let err = '';
+  const io = {
+    out: (t: string) => void (out += t),
+    err: (t: string) => void (err += t),
+    isTty: false,
+    env: { KILN_DATABASE_URL: db.url },
+  };
+  const owners = async () =>
+    (
+      await db.pool.query<{ repo: string }>("SELECT repo FROM package_owners WHERE name = 'zlib' ORDER BY repo")
+    ).rows.map((r) => r.repo);
+  expect(await runCli(['node', 'kiln', 'owner', 'add', 'zlib', '/srv/git/zlib.git'], io)).toBe(0);
+  expect(await runCli(['node', 'kiln', 'owner', 'add', 'zlib', 'https://user:pw@git.example.org/zlib/'], io)).toBe(0);
+  expect(await owners()).toEqual(['/srv/git/zlib', 'https://git.example.org/zlib']);
+  expect(out).not.toContain('pw@');
+
+  expect(await runCli(['node', 'kiln', 'owner', 'transfer', 'zlib', '/srv/git/zlib-new'], io)).toBe(0);
+  expect(await owners()).toEqual(['/srv/git/zlib-new']);
+
+  expect(await runCli(['node', 'kiln', 'owner', 'remove', 'zlib', '/srv/git/zlib'], io)).toBe(1);
+  expect(err).toContain('kiln: /srv/git/zlib does not own zlib');
+  expect(await runCli(['node', 'kiln', 'owner', 'remove', 'zlib', '/srv/git/zlib-new'], io)).toBe(0);
+  expect(await owners()).toEqual([]);
+
+  expect(await runCli(['node', 'kiln', 'owner', 'add', 'zlib', '--upload-pack=evil'], io)).toBe(2);
 });
