@@ -213,9 +213,10 @@ describe('kiln agent', () => {
         'stages: [leak]',
         'leak:',
         '  script:',
+        // First, stderr: a stream of its own, whose lines may overtake stdout's in the stored order.
+        '    - echo "$DEPLOY_TOKEN" >&2; echo "$PLAIN"',
         // Two writes a moment apart: the value reaches the agent in two pieces (the script never spells them out).
         `    - printf 'a %s' "\${DEPLOY_TOKEN%????????}"; sleep 0.5; printf '%s b\\n' "\${DEPLOY_TOKEN#???????}"`,
-        '    - echo "$DEPLOY_TOKEN" >&2; echo "$PLAIN"',
         `    - echo "command with ${secret} in it"`,
         '    - exit 3',
         '',
@@ -247,7 +248,7 @@ describe('kiln agent', () => {
     );
     const stdout = chunks.filter((c) => c.stream === 'stdout').map((c) => c.chunk);
     // The two pieces arrived (and were stored) as chunks of their own, and together they are masked.
-    expect(stdout.join('')).toBe('a *** b\nvisible\ncommand with *** in it\n');
+    expect(stdout.join('')).toBe('visible\na *** b\ncommand with *** in it\n');
     expect(stdout.length).toBeGreaterThan(1);
     expect(
       chunks

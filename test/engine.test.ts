@@ -9,9 +9,10 @@ afterEach(async () => {
   expect(await h.leftovers()).toEqual([]);
 });
 
+// Removing the compiler images takes a while on a busy Docker engine.
 afterAll(async () => {
   await h.dispose();
-});
+}, 60_000);
 
 const IMAGE = 'kiln/busybox:latest';
 
