@@ -236,22 +236,21 @@ describe('a failing build whose agent was killed with -9 and whose job was redel
     expect(await waitForAcked(vhost, 2, 'attempt 2 and the extra delivery to be acked', 90_000)).toMatchObject({
       acked: 2,
     });
-    expect(await builds(db.pool, 'id = $1', [id])).toEqual([
-      expect.objectContaining({ status: 'failed', attempt: 2, agent: 'mail-agent-2' }),
-    ]);
-    await second.waitForLog(
-      (l) => l.msg === 'build already recorded: acknowledging the duplicate delivery' && l.buildId === id,
-      'the duplicate to be recognised',
-    );
     // Whatever was queued has gone out (or for good failed) before the mailbox is counted.
     await waitUntil(async () => {
       const { rows } = await db.pool.query("SELECT 1 FROM notifications WHERE status = 'pending'");
       return rows.length === 0;
     }, 'no email left to send');
+    expect(smtp.messages).toHaveLength(1);
     const rows = await db.pool.query('SELECT status, attempts, sent_at FROM notifications WHERE build_id = $1', [id]);
     expect(rows.rows).toEqual([{ status: 'sent', attempts: 1, sent_at: expect.any(Date) }]);
-    expect(smtp.messages).toHaveLength(1);
-    expect(await builds(db.pool, 'branch = $1', [branch])).toHaveLength(1);
+    expect(await builds(db.pool, 'branch = $1', [branch])).toEqual([
+      expect.objectContaining({ id, status: 'failed', attempt: 2, agent: 'mail-agent-2' }),
+    ]);
+    await second.waitForLog(
+      (l) => l.msg === 'build already recorded: acknowledging the duplicate delivery' && l.buildId === id,
+      'the duplicate to be recognised',
+    );
     second.child.kill('SIGTERM');
     await second.exited;
   });
