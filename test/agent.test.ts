@@ -210,11 +210,13 @@ describe('kiln agent', () => {
         '  maintainer: Sec Ops <secops@example.org>',
         'environment:',
         `  vars: [DEPLOY_TOKEN=${secret}, PLAIN=visible]`,
-        'stages: [leak]',
+        'stages: [noisy, leak]',
+        // stderr in a stage of its own: the two streams may interleave in any order within a stage.
+        'noisy:',
+        '  script:',
+        '    - echo "$DEPLOY_TOKEN" >&2; echo "$PLAIN"',
         'leak:',
         '  script:',
-        // First, stderr: a stream of its own, whose lines may overtake stdout's in the stored order.
-        '    - echo "$DEPLOY_TOKEN" >&2; echo "$PLAIN"',
         // Two writes a moment apart: the value reaches the agent in two pieces (the script never spells them out).
         `    - printf 'a %s' "\${DEPLOY_TOKEN%????????}"; sleep 0.5; printf '%s b\\n' "\${DEPLOY_TOKEN#???????}"`,
         `    - echo "command with ${secret} in it"`,
@@ -237,7 +239,7 @@ describe('kiln agent', () => {
         const rows = await builds(db.pool, 'id = $1', [id]);
         return rows[0] && finished(rows[0].status) && rows;
       }, 'the leaky build');
-      expect(build).toMatchObject({ status: 'failed', failed_command: 'exit 3', exit_code: 3 });
+      expect(build).toMatchObject({ status: 'failed', failed_stage: 'leak', failed_command: 'exit 3', exit_code: 3 });
     } finally {
       await connection.close();
     }

@@ -22,7 +22,8 @@ import {
 } from './helpers/crawler-fixtures.js';
 import { seededRandom } from './helpers/seeded-random.js';
 
-jest.setTimeout(120_000);
+// Five crawler starts and kills over eight repositories, then a full catch-up: slow on a busy machine.
+jest.setTimeout(240_000);
 
 /**
  * `kiln crawler` as a real process: killed with SIGKILL at arbitrary moments,
