@@ -17,6 +17,12 @@ export default {
       displayName: 'unit',
       testMatch: ['<rootDir>/packages/*/src/**/*.test.ts', '<rootDir>/src/**/*.test.ts'],
     },
-    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      // Builds dist/ once for the processes the suites spawn (runs only when an integration test is selected).
+      globalSetup: '<rootDir>/test/global-setup.ts',
+    },
   ],
 };

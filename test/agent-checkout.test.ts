@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, readdir } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '@kiln/shared';
@@ -22,6 +22,11 @@ afterAll(async () => {
 });
 
 const dir = (name: string): string => path.join(root, 'ws', name);
+const exists = (file: string): Promise<boolean> =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
 
 describe('git checkout', () => {
   it('checks out a branch head shallowly and names its commit and author', async () => {
@@ -73,10 +78,32 @@ describe('git checkout', () => {
     await expect(checkout.checkout({ repo: 'http://127.0.0.1:9/x.git' }, dir('f'))).rejects.toThrow(
       /uses "http", allowed are https, ssh, git, file/,
     );
-    await expect(checkout.checkout({ repo: 'ext::sh -c touch% /tmp/pwned' }, dir('f'))).rejects.toThrow(CheckoutError);
+    await expect(checkout.checkout({ repo: 'fd::3' }, dir('f'))).rejects.toThrow(
+      /^repository uses a git remote helper \("::"\), which is not allowed$/,
+    );
     await expect(checkout.checkout({ repo: repo.bare, branch: '--upload-pack=touch' }, dir('f'))).rejects.toThrow(
       /safe git branch/,
     );
+  });
+
+  it('refuses an ext:: location itself, where git run by hand would execute it', async () => {
+    const pwned = path.join(root, 'pwned-by-checkout');
+    const evil = path.join(root, 'evil.sh');
+    await writeFile(evil, `#!/bin/sh\ntouch '${pwned}'\n`, { mode: 0o755 });
+    const hostile = `ext::${evil}`;
+    // The payload is live: plain git, on a host whose config allows ext (as a careless one may), runs it.
+    await git(root, '-c', 'protocol.ext.allow=always', 'ls-remote', '--', hostile).catch(() => undefined);
+    expect(await exists(pwned)).toBe(true);
+    await rm(pwned);
+
+    const mirrors = await readdir(path.join(root, 'cache', 'mirrors'));
+    const err = await checkout.checkout({ repo: hostile }, dir('h')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CheckoutError);
+    // Kiln's own rule said no (git's refusal of the transport would read "transport 'ext' not allowed") ...
+    expect((err as Error).message).toBe('repository uses a git remote helper ("::"), which is not allowed');
+    // ... before git ran at all: nothing executed, no mirror made for it.
+    expect(await exists(pwned)).toBe(false);
+    expect(await readdir(path.join(root, 'cache', 'mirrors'))).toEqual(mirrors);
   });
 
   it('fails at once, never prompting, when a server wants credentials; the token never shows', async () => {

@@ -16,12 +16,13 @@ import {
   containersOf,
   helloManifest,
   publishJob,
-  readyJobs,
+  readyMessages,
   releaseRepo,
   startTestAgent,
+  waitForAcked,
   waitUntil,
 } from './helpers/agent-fixtures.js';
-import { spawnCli, startOwnRabbit, type CliProcess } from './helpers/crawler-fixtures.js';
+import { captureLogs, spawnCli, startOwnRabbit, type CliProcess } from './helpers/crawler-fixtures.js';
 import {
   createSmtpSink,
   createTestDatabase,
@@ -86,11 +87,16 @@ describe('an agent killed with -9 in the middle of a build', () => {
     await first.waitForLog((l) => l.msg === 'agent started', 'agent-1 to start', 60_000);
     const id = randomUUID();
     await publishJob(vhost.url, { id, repo: repo.bare, branch, trigger: 'cli' });
+    // Inside its stage, with what it records live already written: a log, a running stage, a finished line.
     await waitUntil(async () => {
-      const logged = await db.pool.query("SELECT 1 FROM build_logs WHERE build_id = $1 AND chunk LIKE '%building%'", [
-        id,
-      ]);
-      return (logged.rowCount ?? 0) > 0 && (await containersOf(id)).length > 0;
+      const { rows } = await db.pool.query<{ logged: boolean; stage: boolean; command: boolean }>(
+        `SELECT EXISTS (SELECT 1 FROM build_logs WHERE build_id = $1 AND chunk LIKE '%building%') AS logged,
+                EXISTS (SELECT 1 FROM build_stages WHERE build_id = $1 AND status = 'running') AS stage,
+                EXISTS (SELECT 1 FROM build_commands WHERE build_id = $1 AND command = 'echo building') AS command`,
+        [id],
+      );
+      const live = rows[0];
+      return live?.logged && live.stage && live.command && (await containersOf(id)).length > 0;
     }, 'attempt 1 to be inside its stage');
     const [running] = await builds(db.pool, 'id = $1', [id]);
     expect(running).toMatchObject({ status: 'running', attempt: 1, agent: 'agent-1' });
@@ -112,15 +118,64 @@ describe('an agent killed with -9 in the middle of a build', () => {
     expect(done).toMatchObject({ status: 'succeeded', attempt: 2, agent: 'agent-2' });
     expect(await builds(db.pool, 'branch = $1', [branch])).toHaveLength(1);
     expect(await containersOf(id)).toEqual([]);
-    for (const container of leftBehind) expect(await containersOf(id)).not.toContain(container);
-    const attempts = await db.pool.query(
-      'SELECT DISTINCT attempt FROM build_logs WHERE build_id = $1 ORDER BY attempt',
-      [id],
-    );
-    expect(attempts.rows.map((r) => r.attempt)).toEqual([1, 2]);
-    expect(await readyJobs(vhost.url)).toBe(0);
+    // Attempt 1's delivery was never acked (it came back when its agent died); attempt 2's was, once.
+    expect(await waitForAcked(vhost, 1)).toMatchObject({ acked: 1 });
     // Attempt 1's checkout went when attempt 2 began; attempt 2's when it finished.
     expect(await readdir(path.join(dirs, 'work'))).toEqual([]);
+
+    // The database holds the winner's rows and nothing of attempt 1 but its own log, marked as attempt 1.
+    const { rows: claimed } = await db.pool.query<{ started_at: Date }>('SELECT started_at FROM builds WHERE id = $1', [
+      id,
+    ]);
+    const attempt2Began = claimed[0]!.started_at.getTime();
+    const { rows: stages } = await db.pool.query<{ position: number; name: string; status: string; started_at: Date }>(
+      'SELECT position, name, status, started_at FROM build_stages WHERE build_id = $1 ORDER BY position',
+      [id],
+    );
+    expect(stages.map(({ position, name, status }) => ({ position, name, status }))).toEqual([
+      { position: 0, name: 'build', status: 'succeeded' },
+      { position: 1, name: 'install', status: 'succeeded' },
+    ]);
+    for (const stage of stages) expect(stage.started_at.getTime()).toBeGreaterThanOrEqual(attempt2Began);
+    const { rows: commands } = await db.pool.query<{
+      stage_position: number;
+      command: string;
+      exit_code: number;
+      started_at: Date;
+    }>(
+      `SELECT stage_position, command, exit_code, started_at FROM build_commands
+        WHERE build_id = $1 ORDER BY stage_position, position`,
+      [id],
+    );
+    expect(commands.map(({ stage_position, command, exit_code }) => [stage_position, command, exit_code])).toEqual([
+      [0, 'echo building', 0],
+      [0, 'sleep 8', 0],
+      [0, 'echo slept', 0],
+      [0, `printf '#!/bin/sh\\necho hello\\n' > hello`, 0],
+      [1, 'mkdir -p "$DESTDIR/usr/bin"', 0],
+      [1, 'cp hello "$DESTDIR/usr/bin/hello" && chmod 755 "$DESTDIR/usr/bin/hello"', 0],
+    ]);
+    for (const command of commands) expect(command.started_at.getTime()).toBeGreaterThanOrEqual(attempt2Began);
+    const { rows: logs } = await db.pool.query<{ attempt: number; seqs: number[]; text: string }>(
+      `SELECT attempt, array_agg(seq ORDER BY seq) AS seqs, string_agg(chunk, '' ORDER BY seq) AS text
+         FROM build_logs WHERE build_id = $1 GROUP BY attempt ORDER BY attempt`,
+      [id],
+    );
+    expect(logs.map((l) => l.attempt)).toEqual([1, 2]);
+    const [dead, winner] = logs;
+    expect(dead!.text).toMatch(/^\[kiln\] attempt 1 on agent-1: /);
+    expect(dead!.text).not.toContain('slept');
+    expect(winner!.seqs).toEqual(winner!.seqs.map((_, i) => i));
+    expect(winner!.text).toMatch(/^\[kiln\] attempt 2 on agent-2: /);
+    expect(winner!.text).not.toContain('attempt 1');
+    expect(winner!.text.match(/^building$/gm)).toHaveLength(1);
+    expect(winner!.text.match(/^slept$/gm)).toHaveLength(1);
+    const { rows: files } = await db.pool.query('SELECT path, kind FROM package_files WHERE build_id = $1', [id]);
+    expect(files).toEqual([{ path: '/usr/bin/hello', kind: 'executable' }]);
+    const { rows: pkg } = await db.pool.query(
+      "SELECT build_id::text AS build_id, file_count FROM packages WHERE name = 'crashy'",
+    );
+    expect(pkg).toEqual([{ build_id: id, file_count: 1 }]);
   });
 });
 
@@ -175,15 +230,27 @@ describe('a failing build whose agent was killed with -9 and whose job was redel
     expect(mail?.envelopeTo).toEqual(['crash@example.org']);
     expect(mail?.subject).toBe('[kiln] crashmail-2.0 failed in build: exit 3 exited 3');
 
-    // A third agent that receives the job again (as after a crash between commit and ack)
-    // builds nothing and sends nothing more.
+    // The job delivered once more (as after a crash between commit and ack): acknowledged as a
+    // duplicate, built no more, mailed no more. Waited for by what ends it (the ack), not by a clock.
     await publishJob(vhost.url, { id, repo: repo.bare, branch, trigger: 'cli' });
-    await waitUntil(async () => (await readyJobs(vhost.url)) === 0, 'the duplicate to be taken');
-    await new Promise((r) => setTimeout(r, 3000));
+    expect(await waitForAcked(vhost, 2, 'attempt 2 and the extra delivery to be acked', 90_000)).toMatchObject({
+      acked: 2,
+    });
+    // Whatever was queued has gone out (or for good failed) before the mailbox is counted.
+    await waitUntil(async () => {
+      const { rows } = await db.pool.query("SELECT 1 FROM notifications WHERE status = 'pending'");
+      return rows.length === 0;
+    }, 'no email left to send');
+    expect(smtp.messages).toHaveLength(1);
     const rows = await db.pool.query('SELECT status, attempts, sent_at FROM notifications WHERE build_id = $1', [id]);
     expect(rows.rows).toEqual([{ status: 'sent', attempts: 1, sent_at: expect.any(Date) }]);
-    expect(smtp.messages).toHaveLength(1);
-    expect(await builds(db.pool, 'branch = $1', [branch])).toHaveLength(1);
+    expect(await builds(db.pool, 'branch = $1', [branch])).toEqual([
+      expect.objectContaining({ id, status: 'failed', attempt: 2, agent: 'mail-agent-2' }),
+    ]);
+    await second.waitForLog(
+      (l) => l.msg === 'build already recorded: acknowledging the duplicate delivery' && l.buildId === id,
+      'the duplicate to be recognised',
+    );
     second.child.kill('SIGTERM');
     await second.exited;
   });
@@ -191,7 +258,7 @@ describe('a failing build whose agent was killed with -9 and whose job was redel
 
 describe('RabbitMQ restarted while a build runs', () => {
   it('loses no job: the build is recorded once, the redelivery acknowledged, and the agent serves new jobs', async () => {
-    await using rabbit = await startOwnRabbit();
+    await using rabbit = await startOwnRabbit({ management: true });
     await using db = await createTestDatabase('kiln_agent_rabbit');
     const { repo, branch } = await release('steady', '1.0', helloManifest({ sleepSeconds: 5 }));
     await using agent = await startTestAgent({ db, amqpUrl: rabbit.url, agentId: 'agent-r', concurrency: 2 });
@@ -215,11 +282,10 @@ describe('RabbitMQ restarted while a build runs', () => {
       120_000,
     );
     expect(row).toMatchObject({ attempt: 1, agent: 'agent-r' });
-    // The message the dead channel could not ack comes back, is seen as done, and is acknowledged.
-    await waitUntil(
-      async () => (await readyJobs(rabbit.url)) === 0 && (await agent.service.checkHealth()).workers.busy === 0,
-      'the queue to drain',
-    );
+    // The message the dead channel could not ack comes back, is seen as done, and is acknowledged
+    // (the restarted node counts from zero: this ack is its first).
+    expect(await waitForAcked(rabbit, 1, 'the redelivery to be acked')).toMatchObject({ acked: 1 });
+    await waitUntil(async () => (await agent.service.checkHealth()).workers.busy === 0, 'the workers to be idle');
     const metrics = await (await fetch(`http://127.0.0.1:${agent.service.port}/metrics`)).text();
     expect(metrics).toContain('kiln_agent_jobs_total{status="duplicate"} 1');
 
@@ -230,28 +296,49 @@ describe('RabbitMQ restarted while a build runs', () => {
       'a job after the restart',
     );
     expect(await builds(db.pool, 'true')).toHaveLength(2);
+    // The minimal job (acked once republished in full) and the full one: two more.
+    expect(await waitForAcked(rabbit, 3)).toMatchObject({ acked: 3 });
   });
 });
 
-describe('PostgreSQL restarted in the middle of a build', () => {
-  it('writes the result once the database is back, and acknowledges only then', async () => {
+describe('PostgreSQL down when a build ends', () => {
+  it('keeps the message unacknowledged while the result cannot be written, and acks once it is', async () => {
     await using pg = await startOwnPostgres();
     await using vhost = await createTestVhost('kiln-agent-pg');
     const pool = createPool(pg.url, { max: 2 });
+    const logs = captureLogs('info');
     try {
       const { repo, branch } = await release('durable', '1.0', helloManifest({ sleepSeconds: 4 }));
-      await using _agent = await startTestAgent({ db: pg, amqpUrl: vhost.url, agentId: 'agent-p' });
+      await using _agent = await startTestAgent({
+        db: pg,
+        amqpUrl: vhost.url,
+        agentId: 'agent-p',
+        logger: logs.logger,
+      });
       const id = randomUUID();
       await publishJob(vhost.url, { id, repo: repo.bare, branch });
       await waitUntil(async () => (await containersOf(id)).length > 0, 'the build to run');
       await pg.stop();
       // Down across the end of the build: the result must wait for the database.
       await waitUntil(
-        async () => (await containersOf(id)).length === 0,
-        'the build to end while the database is down',
+        async () =>
+          logs.lines.find(
+            (l) =>
+              l.msg === 'could not record the result; retrying (the message stays unacknowledged)' && l.buildId === id,
+          ),
+        'the agent to try to record the result',
         60_000,
       );
-      await new Promise((r) => setTimeout(r, 1_000));
+      expect(await containersOf(id)).toEqual([]);
+      // The broker's view meanwhile: held by the agent, not acknowledged, not back in the queue.
+      expect(
+        await waitUntil(async () => {
+          const stats = await vhost.queueStats();
+          return stats && stats.delivered >= 1 && stats.unacked === 1 && stats;
+        }, 'the broker to count the delivery'),
+      ).toMatchObject({ ready: 0, unacked: 1, acked: 0 });
+      expect(await readyMessages(vhost.url)).toBe(0);
+
       await pg.start();
       const [row] = await waitUntil(
         async () => {
@@ -264,8 +351,51 @@ describe('PostgreSQL restarted in the middle of a build', () => {
       expect(row).toMatchObject({ attempt: 1, agent: 'agent-p' });
       const pkg = await pool.query("SELECT build_id::text AS id FROM packages WHERE name = 'durable'");
       expect(pkg.rows[0]?.id).toBe(id);
-      await waitUntil(async () => (await readyJobs(vhost.url)) === 0, 'the queue to be empty');
+      expect(await waitForAcked(vhost, 1)).toMatchObject({ acked: 1, ready: 0, unacked: 0 });
     } finally {
+      await pool.end();
+    }
+  });
+
+  it('gives the job back when its agent dies while the result waits for the database: it was never acked', async () => {
+    await using pg = await startOwnPostgres();
+    await using vhost = await createTestVhost('kiln-agent-pg-kill');
+    const pool = createPool(pg.url, { max: 2 });
+    const dirs = await mkdtemp(path.join(root, 'agent-pg-'));
+    let first: CliProcess | undefined;
+    try {
+      const { repo, branch } = await release('patient', '1.0', helloManifest({ sleepSeconds: 3 }));
+      first = spawnCli(['agent'], agentEnv({ db: pg, amqpUrl: vhost.url, agentId: 'agent-q1', lease: '3s', dirs }));
+      await first.waitForLog((l) => l.msg === 'agent started', 'agent-q1 to start', 60_000);
+      const id = randomUUID();
+      await publishJob(vhost.url, { id, repo: repo.bare, branch });
+      await waitUntil(async () => (await containersOf(id)).length > 0, 'the build to run');
+      await pg.stop();
+      await first.waitForLog(
+        (l) => l.msg === 'could not record the result; retrying (the message stays unacknowledged)' && l.buildId === id,
+        'the agent to try to record the result',
+        60_000,
+      );
+      expect(await readyMessages(vhost.url)).toBe(0);
+      first.child.kill('SIGKILL');
+      await first.exited;
+      // The broker gives back only what was never acknowledged: the exact count, not a sample.
+      await waitUntil(async () => (await readyMessages(vhost.url)) === 1, 'the job to come back to the queue');
+
+      await pg.start();
+      await using _second = await startTestAgent({ db: pg, amqpUrl: vhost.url, agentId: 'agent-q2', lease: '3s' });
+      const [row] = await waitUntil(
+        async () => {
+          const rows = await builds(pool, 'id = $1', [id]);
+          return rows[0]?.status === 'succeeded' && rows;
+        },
+        'attempt 2 to be recorded',
+        120_000,
+      );
+      expect(row).toMatchObject({ attempt: 2, agent: 'agent-q2' });
+      expect(await waitForAcked(vhost, 1)).toMatchObject({ acked: 1 });
+    } finally {
+      if (first?.child.exitCode === null) first.child.kill('SIGKILL');
       await pool.end();
     }
   });

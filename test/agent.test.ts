@@ -15,10 +15,11 @@ import {
   containersOf,
   helloManifest,
   publishJob,
-  readyJobs,
+  readyMessages,
   releaseRepo,
   startTestAgent,
   takeDeadLetters,
+  waitForAcked,
   waitUntil,
 } from './helpers/agent-fixtures.js';
 import {
@@ -57,6 +58,19 @@ async function release(name: string, version: string, manifest: string) {
   const made = await releaseRepo(name, version, manifest, root);
   repos.push(made.repo);
   return made;
+}
+
+async function metricsOf(port: number | null): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+}
+
+/** `kiln_agent_jobs_total` by status, from a Prometheus text page. */
+function jobCounts(metrics: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const m of metrics.matchAll(/^kiln_agent_jobs_total\{status="([a-z]+)"\} (\d+)$/gm)) {
+    if (Number(m[2]) > 0) counts[m[1] ?? ''] = Number(m[2]);
+  }
+  return counts;
 }
 
 const finished = (status: string): boolean => ['succeeded', 'failed', 'errored', 'cancelled'].includes(status);
@@ -115,7 +129,8 @@ describe('kiln agent', () => {
     );
     expect(log.rows[0]?.text).toContain('building\n');
     expect(await containersOf(build?.id ?? '')).toEqual([]);
-    expect(await readyJobs(vhost.url)).toBe(0);
+    // Two acks: the minimal message (once republished in full with an id) and the full one (once recorded).
+    expect(await waitForAcked(vhost, 2)).toMatchObject({ acked: 2, ready: 0, unacked: 0 });
 
     // kiln status / kiln logs read what the agent wrote.
     const list = captureIo();
@@ -182,6 +197,90 @@ describe('kiln agent', () => {
     const mail = await smtp.waitForMessages(1, 30_000);
     expect(mail.some((m) => m.envelopeTo.includes('jane@example.org'))).toBe(true);
     void agent;
+  });
+
+  it('masks a secret split across output chunks in the stored log, the build row and the email', async () => {
+    const secret = 'split-secret-42';
+    const { repo, branch } = await release(
+      'leaky',
+      '1.0',
+      [
+        'image: kiln/busybox:latest',
+        'package:',
+        '  maintainer: Sec Ops <secops@example.org>',
+        'environment:',
+        `  vars: [DEPLOY_TOKEN=${secret}, PLAIN=visible]`,
+        'stages: [noisy, leak]',
+        // stderr in a stage of its own: the two streams may interleave in any order within a stage.
+        'noisy:',
+        '  script:',
+        '    - echo "$DEPLOY_TOKEN" >&2; echo "$PLAIN"',
+        'leak:',
+        '  script:',
+        // Two writes a moment apart: the value reaches the agent in two pieces (the script never spells them out).
+        `    - printf 'a %s' "\${DEPLOY_TOKEN%????????}"; sleep 0.5; printf '%s b\\n' "\${DEPLOY_TOKEN#???????}"`,
+        `    - echo "command with ${secret} in it"`,
+        '    - exit 3',
+        '',
+      ].join('\n'),
+    );
+    await using _agent = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'agent-s', smtpUrl: smtp.url });
+    const id = randomUUID();
+    const live: string[] = [];
+    const connection = await connectAmqp(vhost.url);
+    try {
+      const channel = await connection.createChannel();
+      await channel.assertExchange('kiln.events', 'topic', { durable: true });
+      const { queue } = await channel.assertQueue('', { exclusive: true });
+      await channel.bindQueue(queue, 'kiln.events', `build.${id}.log`);
+      await channel.consume(queue, (msg) => msg && live.push(msg.content.toString('utf8')), { noAck: true });
+      await publishJob(vhost.url, { id, repo: repo.bare, branch, trigger: 'cli' });
+      const [build] = await waitUntil(async () => {
+        const rows = await builds(db.pool, 'id = $1', [id]);
+        return rows[0] && finished(rows[0].status) && rows;
+      }, 'the leaky build');
+      expect(build).toMatchObject({ status: 'failed', failed_stage: 'leak', failed_command: 'exit 3', exit_code: 3 });
+    } finally {
+      await connection.close();
+    }
+
+    const { rows: chunks } = await db.pool.query<{ seq: number; stream: string; chunk: string }>(
+      'SELECT seq, stream, chunk FROM build_logs WHERE build_id = $1 ORDER BY attempt, seq',
+      [id],
+    );
+    const stdout = chunks.filter((c) => c.stream === 'stdout').map((c) => c.chunk);
+    // The two pieces arrived (and were stored) as chunks of their own, and together they are masked.
+    expect(stdout.join('')).toBe('visible\na *** b\ncommand with *** in it\n');
+    expect(stdout.length).toBeGreaterThan(1);
+    expect(
+      chunks
+        .filter((c) => c.stream === 'stderr')
+        .map((c) => c.chunk)
+        .join(''),
+    ).toBe('***\n');
+    const { rows: stored } = await db.pool.query<{ text: string }>(
+      `SELECT concat_ws(' ', (SELECT (to_jsonb(b) - 'manifest')::text FROM builds b WHERE b.id = $1),
+                             (SELECT json_agg(s)::text FROM build_stages s WHERE s.build_id = $1),
+                             (SELECT json_agg(c)::text FROM build_commands c WHERE c.build_id = $1),
+                             (SELECT json_agg(l)::text FROM build_logs l WHERE l.build_id = $1)) AS text`,
+      [id],
+    );
+    // The manifest is kept with the build as committed (the value is in the repository anyway);
+    // the row's report and error, the stages, commands and log hold neither the value nor a piece of it.
+    expect(stored[0]?.text).toContain('command with *** in it');
+    expect(stored[0]?.text).not.toMatch(/split-s|ecret-42/);
+    expect(live.join('')).toContain('a ');
+    expect(live.join('')).not.toMatch(/split-s|ecret-42/);
+
+    const mail = await waitUntil(
+      async () => smtp.messages.find((m) => m.header('x-kiln-build') === id),
+      'the failure email',
+    );
+    expect(mail.envelopeTo).toEqual(['secops@example.org']);
+    expect(mail.text).toContain('  a *** b\n');
+    expect(mail.raw).not.toContain(secret);
+    expect(mail.text).toContain('  command with *** in it\n');
+    expect(mail.text + mail.html).not.toMatch(/split-s|ecret-42/);
   });
 
   it('records an invalid manifest errored with its key and line, emails the commit author, and queues a success email where asked', async () => {
@@ -286,27 +385,25 @@ describe('kiln agent', () => {
   });
 
   it('acknowledges a second delivery of a finished job without building it again', async () => {
+    // A vhost of its own, so the broker's ack count is this test's alone.
+    await using own = await createTestVhost('kiln-agent-dup');
     const { repo, branch, commit } = await release('twice', '1.0', helloManifest());
-    await using agent = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'agent-d', smtpUrl: smtp.url });
+    await using agent = await startTestAgent({ db, amqpUrl: own.url, agentId: 'agent-d', smtpUrl: smtp.url });
     const id = randomUUID();
     const job = { id, repo: repo.bare, branch, commit, trigger: 'cli' };
-    await publishJob(vhost.url, job);
+    await publishJob(own.url, job);
     await waitUntil(
       async () => (await builds(db.pool, 'id = $1', [id])).find((r) => finished(r.status)),
       'the first delivery',
     );
-    await publishJob(vhost.url, job);
-    const metrics = await (await fetch(`http://127.0.0.1:${agent.service.port}/metrics`)).text();
-    await waitUntil(
-      async () =>
-        (await (await fetch(`http://127.0.0.1:${agent.service.port}/metrics`)).text()).includes(
-          'status="duplicate"} 1',
-        ),
-      'the duplicate to be acknowledged',
-    );
-    expect(metrics).toContain('kiln_agent_jobs_total{status="succeeded"} 1');
+    await publishJob(own.url, job);
+    // Both deliveries acknowledged, however the second was handled; then what the agent did about it.
+    expect(await waitForAcked(own, 2, 'both deliveries to be acknowledged')).toMatchObject({ acked: 2 });
+    expect(jobCounts(await metricsOf(agent.service.port))).toEqual({ succeeded: 1, duplicate: 1 });
     const [row] = await builds(db.pool, 'id = $1', [id]);
     expect(row).toMatchObject({ status: 'succeeded', attempt: 1 });
+    const attempts = await db.pool.query('SELECT DISTINCT attempt FROM build_logs WHERE build_id = $1', [id]);
+    expect(attempts.rows).toEqual([{ attempt: 1 }]);
   });
 
   it('follows a running build with kiln logs --follow, from its first line to its end', async () => {
@@ -367,7 +464,8 @@ describe('kiln agent', () => {
     const [back] = await builds(db.pool, 'id = $1', [id]);
     expect(back).toMatchObject({ status: 'queued', attempt: 1 });
     expect(await containersOf(id)).toEqual([]);
-    expect(await readyJobs(vhost.url)).toBe(1);
+    // Requeued, not acknowledged: back among the ready messages, where the broker counts exactly.
+    expect(await readyMessages(vhost.url)).toBe(1);
     // The next agent takes it as attempt 2 (stopped early: this test needs no 30s sleep).
     await using second = await startTestAgent({
       db,

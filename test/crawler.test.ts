@@ -1,10 +1,12 @@
 import { jest } from '@jest/globals';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig, parseBuildJob } from '@kiln/shared';
-import { startCrawler, type RunningCrawler } from '@kiln/crawler';
+import { promisify } from 'node:util';
+import { gitEnvironment, loadConfig, parseBuildJob } from '@kiln/shared';
+import { runGit, startCrawler, type RunningCrawler } from '@kiln/crawler';
 import {
   createTestDatabase,
   createTestRepo,
@@ -21,6 +23,13 @@ import { buildRows, captureLogs, QueueReader, waitFor } from './helpers/crawler-
  * RabbitMQ. Poll cycles are run by hand (`pollOnce`) so each step is exact.
  */
 jest.setTimeout(60_000);
+
+const run = promisify(execFile);
+const exists = (file: string): Promise<boolean> =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
 
 describe('crawler', () => {
   let db: TestDatabase;
@@ -167,37 +176,72 @@ describe('crawler', () => {
   });
 
   test('hostile repository locations and branch names queue nothing and are logged', async () => {
+    // A payload git would run: an ext:: location naming a script that leaves a mark.
     const pwned = path.join(root, 'pwned');
-    const zlib = await repo('zlib');
-    // git refuses such names from `git branch`, but a server can hold them.
-    const head = await git(zlib.bare, 'rev-parse', 'main');
-    await git(zlib.bare, 'update-ref', `refs/heads/--upload-pack=touch ${pwned}-1.0`.replace(' ', '_'), head);
-    await git(zlib.bare, 'update-ref', 'refs/heads/-rf-1.0', head);
-    const { crawler, logs } = await start({
-      KILN_REPOS: [
-        `ext::sh -c touch% ${pwned}`,
-        `--upload-pack=touch ${pwned}`,
-        'fd::3',
-        `file:///tmp/a\u0007b`,
-        'https://user:hunter2@-evil.example.org/x.git',
-      ].join(','),
-    });
-    const stats = await crawler.pollOnce();
-    expect(stats).toMatchObject({ repos: 1, builds: 0 });
-    await expect(stat(pwned)).rejects.toThrow();
-    expect(await buildRows(db.pool)).toEqual([]);
-    const refused = logs.lines.filter((l) => l.msg === 'refusing repository location');
-    expect(refused).toHaveLength(5);
-    const unsafe = logs.lines.filter((l) => l.msg === 'ignoring a branch whose name is not safe to use');
-    expect(unsafe.map((l) => JSON.parse(l.branch as string) as string).sort()).toEqual([
-      `--upload-pack=touch_${pwned}-1.0`,
-      '-rf-1.0',
-    ]);
-    expect(logs.text()).not.toContain('hunter2');
+    const evil = path.join(root, 'evil.sh');
+    await writeFile(evil, `#!/bin/sh\ntouch '${pwned}'\n`, { mode: 0o755 });
+    const hostile = `ext::${evil}`;
+    // A host whose git config allows ext (as a careless one may): git itself no longer stands in the way.
+    const home = await mkdtemp(path.join(os.tmpdir(), 'kiln-home-'));
+    await writeFile(path.join(home, '.gitconfig'), '[protocol "ext"]\n\tallow = always\n');
+    const permissive = { ...process.env, HOME: home, GIT_CONFIG_NOSYSTEM: '1' };
+    const savedHome = process.env.HOME;
+    try {
+      // The payload is live: plain git on that host runs it ...
+      await run('git', ['ls-remote', '--', hostile], { env: permissive }).catch(() => undefined);
+      expect(await exists(pwned)).toBe(true);
+      await rm(pwned);
+      // ... and Kiln's git environment alone (the second wall) refuses the transport there.
+      await expect(
+        runGit(['ls-remote', '--', hostile], { timeoutMs: 10_000, env: gitEnvironment(permissive) }),
+      ).rejects.toThrow(/transport 'ext' not allowed/);
+      expect(await exists(pwned)).toBe(false);
 
-    // Reported once, not every cycle.
-    await crawler.pollOnce();
-    expect(logs.lines.filter((l) => l.msg === 'ignoring a branch whose name is not safe to use')).toHaveLength(2);
+      const zlib = await repo('zlib');
+      // git refuses such names from `git branch`, but a server can hold them.
+      const head = await git(zlib.bare, 'rev-parse', 'main');
+      await git(zlib.bare, 'update-ref', `refs/heads/--upload-pack=${evil}-1.0`, head);
+      await git(zlib.bare, 'update-ref', 'refs/heads/-rf-1.0', head);
+      // The crawler runs on that host: what stops the payload here is Kiln's own check of the location.
+      process.env.HOME = home;
+      const { crawler, logs } = await start({
+        KILN_REPOS: [
+          hostile,
+          `--upload-pack=${evil}`,
+          'fd::3',
+          `file:///tmp/a\u0007b`,
+          'https://user:hunter2@-evil.example.org/x.git',
+        ].join(','),
+      });
+      const stats = await crawler.pollOnce();
+      expect(stats).toMatchObject({ repos: 1, builds: 0 });
+      expect(await exists(pwned)).toBe(false);
+      expect(await buildRows(db.pool)).toEqual([]);
+      const refused = logs.lines.filter((l) => l.msg === 'refusing repository location');
+      expect(Object.fromEntries(refused.map((l) => [JSON.parse(l.repo as string) as string, l.reason]))).toEqual({
+        [hostile]: 'uses a git remote helper ("::"), which is not allowed',
+        [`--upload-pack=${evil}`]: 'starts with "-" and would read as an option',
+        'fd::3': 'uses a git remote helper ("::"), which is not allowed',
+        'file:///tmp/a\u0007b': 'contains whitespace or control characters',
+        'https://***@-evil.example.org/x.git': 'has a host starting with "-"',
+      });
+      const unsafe = logs.lines.filter((l) => l.msg === 'ignoring a branch whose name is not safe to use');
+      expect(unsafe.map((l) => JSON.parse(l.branch as string) as string).sort()).toEqual([
+        `--upload-pack=${evil}-1.0`,
+        '-rf-1.0',
+      ]);
+      expect(logs.text()).not.toContain('hunter2');
+
+      // Reported once, not every cycle.
+      await crawler.pollOnce();
+      expect(logs.lines.filter((l) => l.msg === 'ignoring a branch whose name is not safe to use')).toHaveLength(2);
+      expect(logs.lines.filter((l) => l.msg === 'refusing repository location')).toHaveLength(5);
+      expect(await exists(pwned)).toBe(false);
+      await expect(queue.drain()).resolves.toEqual([]);
+    } finally {
+      process.env.HOME = savedHome;
+      await rm(home, { recursive: true, force: true });
+    }
   });
 
   test('a dead server stalls nothing: the others are polled, it backs off with one warning', async () => {

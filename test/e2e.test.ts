@@ -19,6 +19,7 @@ import {
   type TestRepo,
   type TestVhost,
 } from './helpers/index.js';
+import { kilnCommand } from './helpers/cli.js';
 
 import { jest } from '@jest/globals';
 
@@ -44,7 +45,7 @@ describe('a release engineer pushes release branches', () => {
   const output: string[] = [];
 
   function start(command: string, env: Record<string, string>): ChildProcess {
-    const child = spawn('node', ['--import', 'tsx', 'src/cli/run.ts', command], {
+    const child = spawn(...kilnCommand(command), {
       env: { ...process.env, ...env, KILN_LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -3,6 +3,7 @@ import { readdir } from 'node:fs/promises';
 import Docker from 'dockerode';
 import type { BuildReport } from '@kiln/shared';
 import { runCli } from '../src/cli/main.js';
+import { kilnCommand } from './helpers/cli.js';
 import { EngineHarness } from './fixtures/engine/harness.js';
 
 // `kiln run`: the engine behind the command line, with no broker and no database.
@@ -139,7 +140,7 @@ describe('kiln run', () => {
     const dir = await h.workspace({
       '.kiln.yml': 'image: kiln/busybox:latest\nstages: [long]\nlong: {script: ["echo waiting", "sleep 600"]}\n',
     });
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'run', dir], {
+    const child = spawn(...kilnCommand('run', dir), {
       env: { ...process.env, KILN_NETWORK: 'none', KILN_ARTIFACT_DIR: await h.tempDir() },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -9,9 +9,10 @@ afterEach(async () => {
   expect(await h.leftovers()).toEqual([]);
 });
 
+// Removing the compiler images takes a while on a busy Docker engine.
 afterAll(async () => {
   await h.dispose();
-});
+}, 60_000);
 
 const IMAGE = 'kiln/busybox:latest';
 
@@ -320,14 +321,18 @@ install:
 describe('safety', () => {
   test('containers are locked down: no capabilities beyond the few, no new privileges, limits, no Docker socket', async () => {
     const out = await h.build(
-      h.engine({ memoryBytes: 300 * 1024 ** 2, pids: 123 }),
+      h.engine({ memoryBytes: 300 * 1024 ** 2, pids: 123, cpus: 0.5 }),
       `image: ${IMAGE}
 stages: [look]
 look:
   script:
     - grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status
-    - cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max
-    - ls /var/run/docker.sock /run/docker.sock 2>&1 || true
+    - echo "pids.max=$(cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max)"
+    - echo "memory=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)"
+    - echo "cpu=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us 2>/dev/null || cat /sys/fs/cgroup/cpu.max)" | tr '\\n' ' ' && echo
+    - for p in /var/run/docker.sock /run/docker.sock; do if [ -e "$p" ]; then echo "present $p"; else echo "absent $p"; fi; done
+    - find / \\( -path /proc -o -path /sys \\) -prune -o -type s -print | sed 's/^/socket /'
+    - echo "DOCKER_HOST=$DOCKER_HOST"
     - echo "interfaces:" $(ls /sys/class/net)
 `,
       await h.workspace(),
@@ -338,9 +343,16 @@ look:
     expect(text).toContain('CapEff:\t00000000000000fb');
     expect(text).toContain('CapBnd:\t00000000000000fb');
     expect(text).toContain('NoNewPrivs:\t1');
-    expect(text).toContain('123\n');
-    expect(text).toContain(`${300 * 1024 ** 2}\n`);
-    expect(text).toContain('No such file or directory');
+    expect(text).toContain('pids.max=123\n');
+    expect(text).toContain(`memory=${300 * 1024 ** 2}\n`);
+    // Half a CPU: 50 ms of every 100 ms (cgroup v1: quota and period; v2: "50000 100000").
+    expect(text).toMatch(/^cpu=50000 100000 ?$/m);
+    // Neither place Docker's socket is conventionally found, and no socket anywhere else either.
+    expect(text).toContain('absent /var/run/docker.sock\n');
+    expect(text).toContain('absent /run/docker.sock\n');
+    expect(text).not.toMatch(/^present /m);
+    expect(text).not.toMatch(/^socket /m);
+    expect(text).toContain('DOCKER_HOST=\n');
     // KILN_NETWORK=none (the tests' setting): loopback only.
     expect(text).toContain('interfaces: lo\n');
   }, 30_000);

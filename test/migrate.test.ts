@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { loadMigrations, migrate, migrationStatus } from '@kiln/shared';
+import { kilnCommand } from './helpers/cli.js';
 import { createEmptyDatabase, type TestDatabase } from './helpers/index.js';
 
 const run = promisify(execFile);
@@ -54,17 +55,17 @@ describe('migrations', () => {
 
   test('`kiln migrate` from two processes at once', async () => {
     const env = { ...process.env, KILN_DATABASE_URL: db.url };
-    const cli = ['--import', 'tsx', 'src/cli/run.ts', 'migrate', '--json'];
-    const [a, b] = await Promise.all([run('node', cli, { env }), run('node', cli, { env })]);
+    const [node, cli] = kilnCommand('migrate', '--json');
+    const [a, b] = await Promise.all([run(node, cli, { env }), run(node, cli, { env })]);
     const applied = [a, b].map((r) => (JSON.parse(r.stdout) as { applied: string[] }).applied.length);
     expect(applied.sort()).toEqual([0, (await loadMigrations()).length]);
-    const again = await run('node', cli, { env });
+    const again = await run(node, cli, { env });
     expect(JSON.parse(again.stdout)).toEqual({ applied: [] });
   }, 60_000);
 
   test('an unreachable database is one clear line', async () => {
     const env = { ...process.env, KILN_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/kiln' };
-    await expect(run('node', ['--import', 'tsx', 'src/cli/run.ts', 'migrate'], { env })).rejects.toMatchObject({
+    await expect(run(...kilnCommand('migrate'), { env })).rejects.toMatchObject({
       stderr: expect.stringMatching(
         /^kiln: cannot reach PostgreSQL at postgres:\/\/\*\*\*@127\.0\.0\.1:1\/kiln: .* \(is it running\? set KILN_DATABASE_URL\)\n$/,
       ),

@@ -14,7 +14,7 @@ import {
   startTestAgent,
   waitUntil,
 } from './helpers/agent-fixtures.js';
-import { createSmtpSink, createTestDatabase, createTestVhost, freePort } from './helpers/index.js';
+import { createSmtpSink, createTestDatabase, createTestVhost, freePort, waitFor } from './helpers/index.js';
 
 jest.setTimeout(240_000);
 
@@ -49,8 +49,22 @@ test('with the SMTP server down when the build fails and started a minute later,
     }, 'a failed delivery attempt');
     expect(tried).toMatchObject({ status: 'pending', last_error: expect.stringMatching(/ECONNREFUSED|connect/i) });
 
-    await new Promise((resolve) => setTimeout(resolve, 60_000));
-    const startedAt = new Date();
+    // "Started a minute later": a minute after the email was queued, on the database's clock
+    // (the one sent_at is written by), with the agent retrying on its real schedule meanwhile.
+    await waitFor(
+      async () => {
+        const { rows } = await db.pool.query(
+          `SELECT 1 FROM notifications WHERE build_id = $1 AND clock_timestamp() - created_at >= interval '60 seconds'`,
+          [id],
+        );
+        return rows.length === 1;
+      },
+      'a minute to pass since the email was queued',
+      120_000,
+      1_000,
+    );
+    const { rows: clock } = await db.pool.query<{ now: Date }>('SELECT clock_timestamp() AS now');
+    const startedAt = clock[0]!.now;
     await smtp.start();
     const [mail] = await smtp.waitForMessages(1, 120_000);
     expect(mail?.envelopeTo).toEqual(['ops@example.org']);

@@ -12,16 +12,12 @@ describe('kiln status and stalled builds', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('kiln_status');
+    // Heartbeat and lease on the database's clock, the one the read side compares them with.
     const insert = `INSERT INTO builds (id, repo, branch, package_name, package_version, status, attempt, agent, started_at, heartbeat_at, lease_expires_at)
-      VALUES ($1, '/srv/git/x.git', $2, 'x', $3, 'running', 1, 'agent-a', now() - interval '5 minutes', $4, $5)`;
-    await db.pool.query(insert, [alive, 'x-1.0', '1.0', new Date(), new Date(Date.now() + 30_000)]);
-    await db.pool.query(insert, [
-      stalled,
-      'x-2.0',
-      '2.0',
-      new Date(Date.now() - 120_000),
-      new Date(Date.now() - 60_000),
-    ]);
+      VALUES ($1, '/srv/git/x.git', $2, 'x', $3, 'running', 1, 'agent-a', now() - interval '5 minutes',
+              now() + $4 * interval '1 second', now() + $5 * interval '1 second')`;
+    await db.pool.query(insert, [alive, 'x-1.0', '1.0', 0, 30]);
+    await db.pool.query(insert, [stalled, 'x-2.0', '2.0', -120, -60]);
   });
   afterAll(async () => {
     await db[Symbol.asyncDispose]();

@@ -9,7 +9,8 @@ import {
   type TestRepo,
   type TestVhost,
 } from './helpers/index.js';
-import { buildPackages, buildRows, QueueReader } from './helpers/crawler-fixtures.js';
+import { kilnCommand } from './helpers/cli.js';
+import { buildRows, QueueReader } from './helpers/crawler-fixtures.js';
 
 jest.setTimeout(60_000);
 
@@ -30,7 +31,6 @@ describe('kiln submit', () => {
   let commit: string;
 
   beforeAll(async () => {
-    await buildPackages();
     [db, vhost, repo] = await Promise.all([
       createTestDatabase('kiln_submit'),
       createTestVhost('kiln-submit'),
@@ -54,7 +54,7 @@ describe('kiln submit', () => {
 
   async function submit(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
     try {
-      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'submit', ...args], {
+      const { stdout, stderr } = await run(...kilnCommand('submit', ...args), {
         env: { ...process.env, KILN_DATABASE_URL: db.url, KILN_AMQP_URL: vhost.url, ...env },
       });
       return { code: 0, stdout, stderr };

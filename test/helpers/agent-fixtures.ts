@@ -14,6 +14,7 @@ import {
   type Pool,
 } from '@kiln/shared';
 import { createDockerEngine, engineOptionsFromConfig, startAgent, type RunningAgent } from '@kiln/agent';
+import type { QueueStats } from './broker.js';
 import { createTestRepo, type TestRepo } from './git.js';
 
 const run = promisify(execFile);
@@ -205,8 +206,13 @@ export async function containersOf(buildId: string): Promise<string[]> {
   return stdout.split('\n').filter(Boolean);
 }
 
-/** Messages ready in the build queue now (the broker's own count, not the management API's sampled one). */
-export async function readyJobs(url: string): Promise<number> {
+/**
+ * Messages *ready* in the build queue now: the broker's exact count (AMQP),
+ * blind to messages a consumer holds unacknowledged. Use it for "back in the
+ * queue" (requeued, or returned when a dead consumer's connection closed);
+ * "acknowledged" is `waitForAcked`.
+ */
+export async function readyMessages(url: string): Promise<number> {
   const connection = await connectAmqp(url);
   try {
     const channel = await connection.createChannel();
@@ -215,4 +221,25 @@ export async function readyJobs(url: string): Promise<number> {
   } finally {
     await connection.close().catch(() => undefined);
   }
+}
+
+/**
+ * Waits until the broker has counted at least `acked` acknowledgements on the
+ * build queue and holds nothing there, ready or unacknowledged: every job
+ * taken was acked, none is still held by a worker. Returns the counts.
+ */
+export function waitForAcked(
+  broker: { queueStats(queue?: string): Promise<QueueStats | null> },
+  acked: number,
+  what = `${acked} acknowledgement(s) and an empty queue`,
+  timeoutMs = 60_000,
+): Promise<QueueStats> {
+  return waitUntil(
+    async () => {
+      const stats = await broker.queueStats('build_queue');
+      return stats !== null && stats.acked >= acked && stats.ready + stats.unacked === 0 && stats;
+    },
+    what,
+    timeoutMs,
+  );
 }

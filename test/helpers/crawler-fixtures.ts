@@ -1,3 +1,5 @@
+import { managementApi, type QueueStats } from './broker.js';
+import { kilnCommand } from './cli.js';
 import { waitFor } from './wait.js';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -74,8 +76,21 @@ export class QueueReader {
     }
   }
 
-  /** Waits until at least `n` messages were taken in total. */
+  /**
+   * Waits for `n` messages and fails when more than `n` have arrived by then:
+   * a double publish shows up instead of hiding behind the first `n`.
+   */
   async take(n: number, timeoutMs = 20_000, queue = 'build_queue'): Promise<TakenMessage[]> {
+    const taken = await this.takeAtLeast(n, timeoutMs, queue);
+    if (taken.length !== n) {
+      const ids = taken.map((m) => m.messageId ?? JSON.stringify(m.body)).join(', ');
+      throw new Error(`expected ${n} message(s) on ${queue}, got ${taken.length}: ${ids}`);
+    }
+    return taken;
+  }
+
+  /** Waits until at least `n` messages were taken in total, and returns all of them (for at-least-once paths). */
+  async takeAtLeast(n: number, timeoutMs = 20_000, queue = 'build_queue'): Promise<TakenMessage[]> {
     const taken: TakenMessage[] = [];
     await waitFor(
       async () => {
@@ -111,7 +126,7 @@ export async function buildRows(pool: Pool): Promise<BuildRow[]> {
   return rows;
 }
 
-/** Kiln's CLI as a real child process, from sources, with its JSON log lines readable. */
+/** Kiln's CLI as a real child process (the global setup's build), with its JSON log lines readable. */
 export interface CliProcess {
   child: ChildProcess;
   lines: LogLine[];
@@ -121,7 +136,7 @@ export interface CliProcess {
 }
 
 export function spawnCli(args: string[], env: Record<string, string>): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], {
+  const child = spawn(...kilnCommand(...args), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -163,19 +178,29 @@ async function freePort(): Promise<number> {
 
 /**
  * A RabbitMQ node of the test's own (never the shared one), so a test can
- * stop and start a broker under a running crawler.
+ * stop and start a broker under a running crawler or agent. With
+ * `management`, it serves the management API on a port of its own and
+ * samples queue counts every 500 ms (the shared node: every 5 s).
  */
 export interface OwnRabbit {
   url: string;
+  /** The broker's counts for a queue of the default vhost; only with `management`. */
+  queueStats(queue?: string): Promise<QueueStats | null>;
   stop(): Promise<void>;
   start(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-export async function startOwnRabbit(): Promise<OwnRabbit> {
+export async function startOwnRabbit(options: { management?: boolean } = {}): Promise<OwnRabbit> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-rabbit-'));
-  await writeFile(path.join(dir, 'enabled_plugins'), '[].\n');
-  const [port, distPort] = [await freePort(), await freePort()];
+  const [port, distPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  await writeFile(path.join(dir, 'enabled_plugins'), options.management ? '[rabbitmq_management].\n' : '[].\n');
+  await writeFile(
+    path.join(dir, 'rabbitmq.conf'),
+    ['management.tcp.ip = 127.0.0.1', `management.tcp.port = ${apiPort}`, 'collect_statistics_interval = 500', ''].join(
+      '\n',
+    ),
+  );
   const node = `kilntest-${randomBytes(4).toString('hex')}@localhost`;
   const pidFile = path.join(dir, 'pid');
   // The Debian wrapper runs the node as the rabbitmq user when started by root.
@@ -188,14 +213,30 @@ export async function startOwnRabbit(): Promise<OwnRabbit> {
     RABBITMQ_MNESIA_BASE: path.join(dir, 'mnesia'),
     RABBITMQ_LOG_BASE: path.join(dir, 'log'),
     RABBITMQ_ENABLED_PLUGINS_FILE: path.join(dir, 'enabled_plugins'),
+    RABBITMQ_CONFIG_FILE: path.join(dir, 'rabbitmq.conf'),
     RABBITMQ_PID_FILE: pidFile,
   };
+  const api = managementApi(`http://127.0.0.1:${apiPort}/api`);
   let up = false;
   const rabbit: OwnRabbit = {
     url: `amqp://guest:guest@127.0.0.1:${port}`,
+    async queueStats(queue = 'build_queue') {
+      if (!options.management) throw new Error('startOwnRabbit({ management: true }) serves the management API');
+      return api.queueStats('/', queue);
+    },
     async start() {
       await run('rabbitmq-server', ['-detached'], { env, cwd: dir });
       await run('rabbitmqctl', ['-n', node, 'wait', pidFile, '--timeout', '60'], { env });
+      if (options.management)
+        await waitFor(
+          () =>
+            api.request('GET', '/overview').then(
+              () => true,
+              () => false,
+            ),
+          'the management API',
+          60_000,
+        );
       up = true;
     },
     async stop() {
@@ -209,15 +250,6 @@ export async function startOwnRabbit(): Promise<OwnRabbit> {
   };
   await rabbit.start();
   return rabbit;
-}
-
-/**
- * `src/cli/run.ts` under tsx imports @kiln/crawler and @kiln/shared from their
- * `dist/` (the packages' exports): build them first so a process test never
- * runs yesterday's code. Incremental, so usually well under a second.
- */
-export async function buildPackages(): Promise<void> {
-  await run(process.execPath, ['node_modules/typescript/bin/tsc', '-b', 'packages/shared', 'packages/crawler']);
 }
 
 export { waitFor };

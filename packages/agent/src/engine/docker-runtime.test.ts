@@ -22,3 +22,31 @@ test('the operator setting reaches the engine', () => {
   expect(engineOptionsFromConfig(loadConfig({})).allowPrivileged).toBe(false);
   expect(engineOptionsFromConfig(loadConfig({ KILN_ALLOW_PRIVILEGED: 'true' })).allowPrivileged).toBe(true);
 });
+
+test('every KILN_* limit reaches the engine, converted to its unit', () => {
+  const options = engineOptionsFromConfig(
+    loadConfig({
+      KILN_MEMORY_LIMIT: '300m',
+      KILN_CPU_LIMIT: '0.5',
+      KILN_PIDS_LIMIT: '77',
+      KILN_STAGE_TIMEOUT: '20m',
+      KILN_IDLE_TIMEOUT: '90s',
+      KILN_LOG_LIMIT: '64k',
+      KILN_NETWORK: 'none',
+      KILN_ALLOW_INHERIT_ENV: 'true',
+    }),
+  );
+  expect(options).toEqual({
+    allowPrivileged: false,
+    allowInheritEnv: true,
+    limits: {
+      memoryBytes: 300 * 1024 ** 2,
+      cpus: 0.5,
+      pids: 77,
+      stageTimeoutMs: 1_200_000,
+      idleTimeoutMs: 90_000,
+      logLimitBytes: 64 * 1024,
+      network: 'none',
+    },
+  });
+});

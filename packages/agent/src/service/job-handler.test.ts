@@ -11,21 +11,28 @@ const logger = createLogger({ level: 'silent', pretty: false });
 
 class FakeDelivery implements JobDelivery {
   readonly settled: string[] = [];
+  private readonly timeline: string[];
   readonly deadLettered: string[] = [];
   readonly republished: Array<BuildJob & { id: string }> = [];
   readonly closer = new AbortController();
   readonly channelClosed = this.closer.signal;
   headers: Record<string, unknown> = {};
+  /** `timeline`: a list shared with the fake store, to see settlements in order with its calls. */
   constructor(
     readonly body: Buffer,
     readonly previousDeliveries = 0,
     readonly messageId?: string,
-  ) {}
+    timeline: string[] = [],
+  ) {
+    this.timeline = timeline;
+  }
   ack(): void {
     this.settled.push('ack');
+    this.timeline.push('ack');
   }
   requeue(): void {
     this.settled.push('requeue');
+    this.timeline.push('requeue');
   }
   async deadLetter(reason: string): Promise<void> {
     this.deadLettered.push(reason);
@@ -62,7 +69,10 @@ function setup(
       return true;
     },
     async finish(_ref: AttemptRef, result: BuildResult) {
-      if (finishFailures-- > 0) throw new Error('connection terminated');
+      if (finishFailures-- > 0) {
+        calls.push('finish threw');
+        throw new Error('connection terminated');
+      }
       finished.push(result);
       calls.push(`finish ${result.report.status}`);
       return true;
@@ -183,10 +193,34 @@ describe('JobHandler', () => {
 
   it('keeps the message unacknowledged until the database takes the result', async () => {
     const { handler, calls } = setup([claimed()], succeeded, { finishFailures: 3 });
-    const delivery = new FakeDelivery(json({ id: ID, repo: '/srv/git/x.git' }));
+    const delivery = new FakeDelivery(json({ id: ID, repo: '/srv/git/x.git' }), 0, undefined, calls);
     await handler.handle(delivery);
-    expect(calls.at(-1)).toBe('finish succeeded');
-    expect(delivery.settled).toEqual(['ack']);
+    // One timeline of store calls and settlements: three writes fail, the fourth commits, then the ack.
+    expect(calls).toEqual([
+      `ensure ${ID}`,
+      'claim claimed',
+      'finish threw',
+      'finish threw',
+      'finish threw',
+      'finish succeeded',
+      'ack',
+    ]);
+  });
+
+  it('acks a failed build only after its result (and so its email) is written', async () => {
+    const failed: RunOutcome = {
+      kind: 'result',
+      result: {
+        report: { status: 'failed', package: null, durationMs: 5, stages: [], install: null, error: 'exit 3' },
+        manifest: null,
+        commit: null,
+        package: null,
+      },
+    };
+    const { handler, calls } = setup([claimed()], failed, { finishFailures: 1 });
+    const delivery = new FakeDelivery(json({ id: ID, repo: '/srv/git/x.git' }), 0, undefined, calls);
+    await handler.handle(delivery);
+    expect(calls.slice(-3)).toEqual(['finish threw', 'finish failed', 'ack']);
   });
 
   it('gives a build that hit an infrastructure failure back to the queue', async () => {
