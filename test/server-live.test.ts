@@ -17,7 +17,7 @@ import {
   builds,
   containersOf,
   publishJob,
-  readyJobs,
+  readyMessages,
   releaseRepo,
   startTestAgent,
   waitUntil,
@@ -227,7 +227,7 @@ describe('cancel', () => {
       return text.includes('kiln_agent_jobs_total{status="cancelled"} 1') && text;
     }, 'the job to be acknowledged as cancelled');
     expect(metrics).toContain('kiln_agent_jobs_total{status="cancelled"} 1');
-    expect(await readyJobs(rabbit.url)).toBe(0);
+    expect(await readyMessages(rabbit.url)).toBe(0);
     expect((await db.pool.query('SELECT 1 FROM notifications WHERE build_id = $1', [id])).rowCount).toBe(0);
   });
 });
