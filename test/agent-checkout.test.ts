@@ -1,9 +1,13 @@
+import { jest } from '@jest/globals';
 import { access, mkdtemp, readFile, rm, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '@kiln/shared';
 import { CheckoutError, createGitCheckout, type Checkout } from '@kiln/agent';
 import { createTestRepo, git, type TestRepo } from './helpers/index.js';
+
+// Each case runs git several times: seconds on a loaded 2-core machine, not the default 5.
+jest.setTimeout(60_000);
 
 /** Checkouts through the mirror cache, against real git repositories. */
 let root: string;
