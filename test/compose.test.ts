@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
@@ -9,6 +10,9 @@ const run = promisify(execFile);
 interface ComposeFile {
   services: Record<string, { image?: string; environment?: Record<string, string> }>;
 }
+
+// docker-compose parses and resolves the file in a few seconds, more on a loaded machine.
+jest.setTimeout(60_000);
 
 describe('docker-compose.yml', () => {
   test('docker-compose config accepts it', async () => {

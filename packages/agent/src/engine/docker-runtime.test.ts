@@ -34,6 +34,11 @@ test('every KILN_* limit reaches the engine, converted to its unit', () => {
       KILN_LOG_LIMIT: '64k',
       KILN_NETWORK: 'none',
       KILN_ALLOW_INHERIT_ENV: 'true',
+      KILN_ALLOW_STAGE_NETWORK: 'true',
+      KILN_PAYLOAD_LIMIT: '10m',
+      KILN_CONTENT_POLICY: 'fail',
+      KILN_BUILD_NETWORK_ALLOW: '10.9.0.0/16',
+      KILN_BUILD_NETWORK_DENY: '203.0.113.0/24',
     }),
   );
   expect(options).toEqual({
@@ -47,6 +52,14 @@ test('every KILN_* limit reaches the engine, converted to its unit', () => {
       idleTimeoutMs: 90_000,
       logLimitBytes: 64 * 1024,
       network: 'none',
+      allowStageNetwork: true,
+      payloadLimitBytes: 10 * 1024 ** 2,
+      contentPolicy: 'fail',
     },
+    firewall: { allow: ['10.9.0.0/16'], deny: ['203.0.113.0/24'] },
   });
+  // The firewall is left to `kiln network setup` on the host when the operator says so.
+  const external = engineOptionsFromConfig(loadConfig({ KILN_BUILD_FIREWALL: 'external' }));
+  expect(external.iptables).toBeDefined();
+  expect(engineOptionsFromConfig(loadConfig({})).iptables).toBeUndefined();
 });
