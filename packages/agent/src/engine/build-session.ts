@@ -1,17 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import os from 'node:os';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { BuildReport, InstallReport, Logger, ManifestSection, StageReport } from '@kiln/shared';
-import { toError } from '@kiln/shared';
-import { writeArtifact } from './artifact-writer.js';
+import type { ArtifactFormat, BuildReport, InstallReport, Logger, ManifestSection, StageReport } from '@kiln/shared';
+import { artifactSuffix, DEFAULT_ARTIFACT_FORMAT, toError } from '@kiln/shared';
 import { resolveEnvironment, type BuildEnvironment } from './build-environment.js';
 import type { ContainerRuntime, ContainerSpec, ImageInfo, Mount, StageContainer } from './container-runtime.js';
 import { buildLabels, LABEL, type Owner, type ResourceRole } from './labels.js';
 import { formatBytes } from './limits-text.js';
 import { LogKeeper } from './log-keeper.js';
-import { collectPayload } from './payload-collector.js';
-import { inspectPayload } from './payload-inspector.js';
+import { hasZstd, PayloadTooLargeError, progressLines, streamPayload } from './payload/index.js';
 import { prepareCacheKey, prepareCacheTag } from './prepare-cache.js';
 import { SecretMasker } from './secret-masker.js';
 import { prepareStage, type PreparedStage } from './stage-container.js';
@@ -352,26 +349,41 @@ export class BuildSession {
     return made.prepared;
   }
 
+  /** The payload in one streaming pass: read, hashed, classified and packed, with progress. */
   private async inspect(install: PreparedStage, mounts: Mount[]): Promise<InstallReport> {
-    const staging = await mkdtemp(path.join(os.tmpdir(), 'kiln-payload-'));
+    const { artifactDir, events, signal } = this.request;
+    const artifact = artifactDir ? await this.artifactTarget(artifactDir) : undefined;
+    const lines = progressLines((text) => this.system('install', text));
     try {
-      const entries = await collectPayload(install.container, {
+      const payload = await streamPayload(install.container, {
         destdir: DESTDIR_PATH,
         kilnDir: KILN_DIR,
         workspace: WORKSPACE_PATH,
         mountTargets: mounts.map((m) => m.target),
-        stagingDir: staging,
+        ...(artifact ? { artifact } : {}),
+        ...(signal ? { signal } : {}),
+        onProgress: (progress) => {
+          lines(progress);
+          events?.payload?.(progress);
+        },
       });
-      const { files, sizeBytes } = await inspectPayload(entries);
+      const { files, sizeBytes } = payload;
       this.system('install', `installed ${files.length} files, ${formatBytes(sizeBytes)}\n`);
-      const report: InstallReport = { sizeBytes, files };
-      if (this.request.artifactDir) {
-        report.artifact = await writeArtifact(entries, path.join(this.request.artifactDir, artifactName(this.request)));
-      }
-      return report;
-    } finally {
-      await rm(staging, { recursive: true, force: true });
+      return { sizeBytes, files, ...(payload.artifact ? { artifact: payload.artifact } : {}) };
+    } catch (err) {
+      if (err instanceof PayloadTooLargeError) throw new BuildError(err.message, { cause: err });
+      throw err;
     }
+  }
+
+  /** Where the artifact goes, in the asked format; a .tar.gz, said in the log, on a host without zstd. */
+  private async artifactTarget(dir: string): Promise<{ file: string; format: ArtifactFormat }> {
+    let format = this.request.artifactFormat ?? DEFAULT_ARTIFACT_FORMAT;
+    if (format === 'tar.zst' && !(await hasZstd())) {
+      this.system('install', 'this host has no zstd program: the artifact is written as .tar.gz instead\n');
+      format = 'tar.gz';
+    }
+    return { file: path.join(dir, artifactName(this.request, format)), format };
   }
 
   private async ensureImage(ref: string): Promise<ImageInfo> {
@@ -501,10 +513,11 @@ function containerName(buildId: string, stage: string): string {
   return `kiln-${safe(buildId).slice(0, 40)}-${safe(stage)}-${randomBytes(3).toString('hex')}`;
 }
 
-function artifactName(request: BuildRequest): string {
+function artifactName(request: BuildRequest, format: ArtifactFormat): string {
   const safe = (text: string) => text.replace(/[^A-Za-z0-9._+-]/g, '_');
   const id = safe(request.buildId);
+  const suffix = artifactSuffix(format);
   return request.package
-    ? `${safe(request.package.name)}-${safe(request.package.version)}-${id}.tar.gz`
-    : `${id}.tar.gz`;
+    ? `${safe(request.package.name)}-${safe(request.package.version)}-${id}${suffix}`
+    : `${id}${suffix}`;
 }

@@ -8,3 +8,4 @@ export { classifyFile } from './file-kind.js';
 export { SecretMasker } from './secret-masker.js';
 export { DEFAULT_CACHE_REPOSITORY } from './prepare-cache.js';
 export { SECRET_NAME } from './build-environment.js';
+export { PayloadTooLargeError, streamPayload, type Payload, type PayloadOptions } from './payload/index.js';

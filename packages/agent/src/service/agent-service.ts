@@ -1,4 +1,4 @@
-import { declareBuildQueue, type ChannelModel, type Logger, type Pool } from '@kiln/shared';
+import { declareBuildQueue, type ArtifactFormat, type ChannelModel, type Logger, type Pool } from '@kiln/shared';
 import type { BuildEngine } from '../engine/types.js';
 import { AgentMetrics } from './agent-metrics.js';
 import { AmqpBuildEvents } from './amqp-build-events.js';
@@ -27,6 +27,7 @@ export interface AgentServiceOptions {
   logger: Logger;
   workDir: string;
   artifactDir?: string;
+  artifactFormat?: ArtifactFormat;
   hostEnv?: Record<string, string | undefined>;
   logLimitBytes: number;
   /** How long a running attempt's claim lasts without a heartbeat (a dead agent's builds are retaken after it). */
@@ -109,6 +110,7 @@ export class AgentService {
       events: this.events,
       workDir: options.workDir,
       artifactDir: options.artifactDir,
+      ...(options.artifactFormat ? { artifactFormat: options.artifactFormat } : {}),
       hostEnv: options.hostEnv,
       leaseMs: options.leaseMs,
       renewEveryMs: Math.max(100, Math.floor(options.leaseMs / 4)),

@@ -9,6 +9,7 @@ import {
   redactRepo,
   redactUrlsIn,
   toError,
+  type ArtifactFormat,
   type BuildReport,
   type Logger,
   type Manifest,
@@ -31,6 +32,7 @@ export interface BuildRunnerOptions {
   /** Checkouts go to `<workDir>/<build id>-<attempt>`. */
   workDir: string;
   artifactDir?: string;
+  artifactFormat?: ArtifactFormat;
   /** Passed to the engine for `environment.inherit: true`, only where the operator allows it. */
   hostEnv?: Record<string, string | undefined>;
   leaseMs: number;
@@ -178,6 +180,7 @@ export class BuildRunner {
         manifest,
         package: pkg,
         artifactDir: this.options.artifactDir,
+        ...(this.options.artifactFormat ? { artifactFormat: this.options.artifactFormat } : {}),
         hostEnv: this.options.hostEnv,
         signal: abort.signal,
         events: {
