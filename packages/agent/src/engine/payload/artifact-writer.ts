@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { pack, type Header, type Pack } from 'tar-stream';
 import type { ArtifactFormat } from '@kiln/shared';
 import { createCompressor, type Compressor } from './artifact-compressor.js';
@@ -25,7 +24,9 @@ export interface FileEntry {
 }
 
 /** Bytes the tar stream buffers ahead of the compressor. */
-const PACK_BUFFER = 1024 ** 2;
+const PACK_BUFFER = 4 * 1024 ** 2;
+/** Bytes of a file gathered into one write. */
+const WRITE_BYTES = 1024 ** 2;
 
 /**
  * Writes the payload as a compressed tar while it streams past (paths
@@ -34,27 +35,16 @@ const PACK_BUFFER = 1024 ** 2;
  */
 export class ArtifactWriter {
   private readonly archive: Pack = pack({ highWaterMark: PACK_BUFFER });
-  private readonly hash = createHash('sha256');
   private readonly partial: string;
-  private readonly written: Promise<unknown>;
+  private readonly written: Promise<string | null>;
 
   private constructor(
     private readonly file: string,
     private readonly compressor: Compressor,
   ) {
     this.partial = `${file}.partial`;
-    const hash = this.hash;
-    const tap = async function* (source: AsyncIterable<Buffer>) {
-      for await (const chunk of source) {
-        hash.update(chunk);
-        yield chunk;
-      }
-    };
-    const out = createWriteStream(this.partial);
     // streamx's Readable (tar-stream's) works with Node's pipeline; its types are its own.
-    const archive = this.archive as unknown as Readable;
-    const { output, finished } = compressor.compress(archive);
-    this.written = Promise.all([finished, pipeline(output, tap, out)]);
+    this.written = compressor.compress(this.archive as unknown as Readable, this.partial);
     this.written.catch(() => undefined);
   }
 
@@ -67,7 +57,11 @@ export class ArtifactWriter {
     return this.compressor.format;
   }
 
-  /** A file's entry: exactly `size` bytes must be written to it. */
+  /**
+   * A file's entry: exactly `size` bytes must be written to it. Chunks are
+   * gathered into writes of WRITE_BYTES: Docker's archive comes in pieces of
+   * about 23 KiB, and each write costs a wake-up of the compressor.
+   */
   fileEntry(header: EntryHeader & { size: number }): FileEntry {
     let sink: Sink | undefined;
     const done = new Promise<void>((resolve, reject) => {
@@ -75,11 +69,25 @@ export class ArtifactWriter {
     });
     done.catch(() => undefined);
     const entry = sink!;
+    let parts: Buffer[] = [];
+    let gathered = 0;
+    const flush = (): Promise<void> | undefined => {
+      if (gathered === 0) return undefined;
+      const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts, gathered);
+      parts = [];
+      gathered = 0;
+      return entry.write(data) ? undefined : drained(entry);
+    };
     return {
-      write: (chunk) => (entry.write(chunk) ? undefined : drained(entry)),
-      end: () => {
+      write: (chunk) => {
+        parts.push(chunk);
+        gathered += chunk.length;
+        return gathered >= WRITE_BYTES ? flush() : undefined;
+      },
+      end: async () => {
+        await flush();
         entry.end(undefined);
-        return done;
+        await done;
       },
     };
   }
@@ -98,16 +106,17 @@ export class ArtifactWriter {
   }
 
   async finish(): Promise<Artifact> {
+    let sha256: string;
     try {
       this.archive.finalize();
-      await this.written;
+      sha256 = (await this.written) ?? (await sha256Of(this.partial));
       await rename(this.partial, this.file);
     } catch (err) {
       await this.abort();
       throw new Error(`cannot write the artifact ${this.file}: ${(err as Error).message}`, { cause: err });
     }
     const { size } = await stat(this.file);
-    return { path: this.file, sha256: this.hash.digest('hex'), sizeBytes: size, format: this.format };
+    return { path: this.file, sha256, sizeBytes: size, format: this.format };
   }
 
   /** Stops writing and removes what was written. */
@@ -135,4 +144,11 @@ function drained(sink: Sink): Promise<void> {
     sink.on('error', done);
     sink.on('close', onClose);
   });
+}
+
+/** The sha256 of a file just written (read back from the page cache). */
+async function sha256Of(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 4 * 1024 ** 2 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
