@@ -1,14 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { ArtifactFormat, BuildReport, InstallReport, Logger, ManifestSection, StageReport } from '@kiln/shared';
-import { artifactSuffix, DEFAULT_ARTIFACT_FORMAT, toError } from '@kiln/shared';
+import type { BuildReport, InstallReport, Logger, ManifestSection, StageReport } from '@kiln/shared';
+import { toError } from '@kiln/shared';
 import { resolveEnvironment, type BuildEnvironment } from './build-environment.js';
 import type { ContainerRuntime, ContainerSpec, ImageInfo, Mount, StageContainer } from './container-runtime.js';
 import { buildLabels, LABEL, type Owner, type ResourceRole } from './labels.js';
 import { formatBytes } from './limits-text.js';
 import { LogKeeper } from './log-keeper.js';
-import { hasZstd, PayloadTooLargeError, progressLines, streamPayload } from './payload/index.js';
+import { artifactTarget, PayloadTooLargeError, progressLines, streamPayload } from './payload/index.js';
 import { prepareCacheKey, prepareCacheTag } from './prepare-cache.js';
 import { SecretMasker } from './secret-masker.js';
 import { prepareStage, type PreparedStage } from './stage-container.js';
@@ -352,8 +352,9 @@ export class BuildSession {
   /** The payload in one streaming pass: read, hashed, classified and packed, with progress. */
   private async inspect(install: PreparedStage, mounts: Mount[]): Promise<InstallReport> {
     const { artifactDir, events, signal } = this.request;
-    const artifact = artifactDir ? await this.artifactTarget(artifactDir) : undefined;
-    const lines = progressLines((text) => this.system('install', text));
+    const note = (text: string) => this.system('install', text);
+    const artifact = artifactDir ? await artifactTarget(this.request, artifactDir, note) : undefined;
+    const lines = progressLines(note);
     try {
       const payload = await streamPayload(install.container, {
         destdir: DESTDIR_PATH,
@@ -374,16 +375,6 @@ export class BuildSession {
       if (err instanceof PayloadTooLargeError) throw new BuildError(err.message, { cause: err });
       throw err;
     }
-  }
-
-  /** Where the artifact goes, in the asked format; a .tar.gz, said in the log, on a host without zstd. */
-  private async artifactTarget(dir: string): Promise<{ file: string; format: ArtifactFormat }> {
-    let format = this.request.artifactFormat ?? DEFAULT_ARTIFACT_FORMAT;
-    if (format === 'tar.zst' && !(await hasZstd())) {
-      this.system('install', 'this host has no zstd program: the artifact is written as .tar.gz instead\n');
-      format = 'tar.gz';
-    }
-    return { file: path.join(dir, artifactName(this.request, format)), format };
   }
 
   private async ensureImage(ref: string): Promise<ImageInfo> {
@@ -511,13 +502,4 @@ function imageProblem(err: Error): BuildError | null {
 function containerName(buildId: string, stage: string): string {
   const safe = (text: string) => text.replace(/[^A-Za-z0-9_.-]/g, '_');
   return `kiln-${safe(buildId).slice(0, 40)}-${safe(stage)}-${randomBytes(3).toString('hex')}`;
-}
-
-function artifactName(request: BuildRequest, format: ArtifactFormat): string {
-  const safe = (text: string) => text.replace(/[^A-Za-z0-9._+-]/g, '_');
-  const id = safe(request.buildId);
-  const suffix = artifactSuffix(format);
-  return request.package
-    ? `${safe(request.package.name)}-${safe(request.package.version)}-${id}${suffix}`
-    : `${id}${suffix}`;
 }

@@ -45,7 +45,8 @@ let zstdFound: Promise<boolean> | null = null;
 /** Whether this host has the `zstd` program (asked once per process). */
 export function hasZstd(): Promise<boolean> {
   zstdFound ??= new Promise((resolve) => {
-    const child = spawn('zstd', ['--version'], { stdio: 'ignore' });
+    // env given explicitly: the PATH of the caller's process object (a test's sandbox has its own).
+    const child = spawn('zstd', ['--version'], { stdio: 'ignore', env: process.env });
     child.on('error', () => resolve(false));
     child.on('exit', (code) => resolve(code === 0));
   });
