@@ -1,7 +1,7 @@
 # The Kiln image: crawler, agent, server and CLI (`docker run kiln:local --help`).
 FROM node:20-bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git openssh-client ca-certificates iptables \
+ && apt-get install -y --no-install-recommends git openssh-client ca-certificates iptables zstd \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/kiln
 COPY package.json package-lock.json tsconfig.json tsconfig.base.json ./

@@ -108,10 +108,12 @@ describe('kiln agent', () => {
       package_version: '1.0.0',
     });
     const pkg = await db.pool.query(
-      'SELECT build_id::text AS id, file_count FROM packages WHERE name = $1 AND version = $2',
+      'SELECT build_id::text AS id, file_count, artifact, artifact_format FROM packages WHERE name = $1 AND version = $2',
       ['hello', '1.0.0'],
     );
     expect(pkg.rows[0]?.id).toBe(build?.id);
+    // The artifact's format is recorded with it: what serves or reads it goes by that.
+    expect(pkg.rows[0]).toMatchObject({ artifact: expect.stringMatching(/\.tar\.gz$/), artifact_format: 'tar.gz' });
     const files = await db.pool.query('SELECT path, kind FROM package_files WHERE build_id = $1 ORDER BY path', [
       build?.id,
     ]);

@@ -61,10 +61,21 @@ describe('kiln run', () => {
       ['/usr/bin/demo', 'executable'],
       ['/usr/bin/dm', 'symlink'],
     ]);
-    expect(report.install!.artifact!.path).toMatch(/demo-2\.1\.0-.*\.tar\.gz$/);
+    expect(report.install!.artifact).toMatchObject({
+      format: 'tar.gz',
+      path: expect.stringMatching(/demo-2\.1\.0-.*\.tar\.gz$/),
+    });
     // The build ran in a copy: the checkout has no build output, and no scratch copy is left.
     expect(await readdir(dir)).toEqual(['.kiln.yml']);
     expect(await readdir(scratch)).toEqual([]);
+  }, 30_000);
+
+  test('KILN_ARTIFACT_FORMAT=tar.gz: the artifact is a .tar.gz, and the report says so', async () => {
+    const dir = await h.workspace({ '.kiln.yml': INSTALLING });
+    const { code, out } = await kiln(['run', dir, '--json'], { KILN_ARTIFACT_FORMAT: 'tar.gz' });
+    expect(code).toBe(0);
+    const artifact = (JSON.parse(out) as BuildReport).install!.artifact!;
+    expect(artifact).toMatchObject({ format: 'tar.gz', path: expect.stringMatching(/demo-2\.1\.0-.*\.tar\.gz$/) });
   }, 30_000);
 
   test('--in-place builds in the checkout itself', async () => {

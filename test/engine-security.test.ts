@@ -92,7 +92,7 @@ describe('the payload limit', () => {
     expect(out.report.status).toBe('failed');
     expect(out.report.failure).toMatchObject({ stage: 'install' });
     expect(out.report.error).toMatch(
-      /larger than the limit of 2097152 bytes \(at least 3145728 bytes; KILN_PAYLOAD_LIMIT\)/,
+      /payload is (more than )?3(\.0)? MiB, over the payload limit of 2(\.0)? MiB \(KILN_PAYLOAD_LIMIT\)/,
     );
     expect(out.report.install).toBeNull();
   }, 60_000);

@@ -91,6 +91,7 @@ export async function startAgent(config: Config, options: StartAgentOptions): Pr
     logger,
     workDir: config.KILN_WORK_DIR,
     artifactDir: config.KILN_ARTIFACT_DIR,
+    artifactFormat: config.KILN_ARTIFACT_FORMAT,
     hostEnv: config.KILN_ALLOW_INHERIT_ENV ? (options.env ?? process.env) : undefined,
     logLimitBytes: config.KILN_LOG_LIMIT,
     leaseMs: config.KILN_LEASE,

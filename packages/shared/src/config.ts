@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { ARTIFACT_FORMATS, DEFAULT_ARTIFACT_FORMAT } from './artifact-format.js';
 import { ConfigError } from './errors.js';
 import { parseDuration } from './duration.js';
 import { repoIdentity } from './repo-url.js';
@@ -112,6 +113,7 @@ export const ConfigSchema = z.object({
   KILN_WORK_DIR: z.string().default(path.join(os.tmpdir(), 'kiln-work')),
   KILN_CACHE_DIR: z.string().default(path.join(cacheHome, 'kiln')),
   KILN_ARTIFACT_DIR: z.string().default(path.join(dataHome, 'kiln', 'artifacts')),
+  KILN_ARTIFACT_FORMAT: z.enum(ARTIFACT_FORMATS).default(DEFAULT_ARTIFACT_FORMAT),
   KILN_ALLOW_INHERIT_ENV: bool.default(false),
   KILN_ALLOW_PRIVILEGED: bool.default(false),
   KILN_MEMORY_LIMIT: bytes.default(2 * 1024 ** 3),

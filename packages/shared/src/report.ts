@@ -1,3 +1,5 @@
+import type { ArtifactFormat } from './artifact-format.js';
+
 /** The build report of DESIGN.md: `kiln run --json` prints it; the database holds it. */
 export type BuildStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'errored' | 'cancelled';
 export type StageStatus = 'running' | 'succeeded' | 'failed' | 'errored' | 'skipped' | 'cancelled';
@@ -37,7 +39,8 @@ export interface InstalledFile {
 export interface InstallReport {
   sizeBytes: number;
   files: InstalledFile[];
-  artifact?: { path: string; sha256: string; sizeBytes: number };
+  /** The packed payload; `format` names its compression (and its media type, see artifact-format.ts). */
+  artifact?: { path: string; sha256: string; sizeBytes: number; format: ArtifactFormat };
 }
 
 export interface BuildFailure {

@@ -43,4 +43,22 @@ describe('kiln run progress', () => {
     // Once the stage is over no live block is left drawn: its result line is the last thing.
     expect(text.endsWith('\u2717 build: failed in 1.6s (exited 2)\n')).toBe(true);
   });
+
+  test('live: the payload phase after the install stage is one line, bytes done of the total, gone when done', () => {
+    let text = '';
+    const progress = createProgress((t) => (text += t), { live: true, columns: 80 });
+    const payload = { bytesDone: 512 * 1024 ** 2, bytesTotal: 1024 ** 3, files: 1234, elapsedMs: 3200 };
+    progress.events.payload?.({ ...payload, done: false });
+    expect(text).toBe('\x1b[1mpayload\x1b[0m 512 MiB of at most 1.0 GiB (50%), 1234 files, 3.2s\n');
+    progress.events.payload?.({ ...payload, done: true });
+    expect(text.endsWith(`${ESC}[1A${ESC}[J`)).toBe(true);
+    progress.close();
+  });
+
+  test('plain: the payload phase is told by the log lines, nothing else', () => {
+    let text = '';
+    const progress = createProgress((t) => (text += t), { live: false });
+    progress.events.payload?.({ bytesDone: 1, bytesTotal: 2, files: 1, elapsedMs: 1, done: false });
+    expect(text).toBe('');
+  });
 });

@@ -1,5 +1,5 @@
-import { formatDuration } from '@kiln/shared';
-import type { BuildEvents, LogChunk } from '@kiln/agent';
+import { formatDuration, formatSize } from '@kiln/shared';
+import type { BuildEvents, LogChunk, PayloadProgress } from '@kiln/agent';
 import { neutralise } from '../terminal-text.js';
 
 const TAIL_LINES = 6;
@@ -66,6 +66,8 @@ class LiveProgress implements Progress {
   private stageCount = 0;
   private startedAt = 0;
   private tail: string[] = [''];
+  /** While the install's payload is read and packed (after its stage's line): how far it is. */
+  private payload = '';
   private drawnLines = 0;
   private timer: NodeJS.Timeout | null = null;
 
@@ -110,6 +112,11 @@ class LiveProgress implements Progress {
       this.tail.push(...parts.slice(1));
       if (this.tail.length > TAIL_LINES + 1) this.tail = this.tail.slice(-(TAIL_LINES + 1));
     },
+    payload: (e) => {
+      this.payload = e.done ? '' : payloadText(e);
+      if (!e.done) this.ensureTimer();
+      this.redraw();
+    },
   };
 
   note(text: string): void {
@@ -142,7 +149,12 @@ class LiveProgress implements Progress {
 
   private redraw(): void {
     this.clear();
-    if (!this.stage) return;
+    if (!this.stage) {
+      if (!this.payload) return;
+      this.write(`\x1b[1mpayload\x1b[0m ${this.fit(this.payload, this.columns - 8)}\n`);
+      this.drawnLines = 1;
+      return;
+    }
     const elapsed = formatDuration(Date.now() - this.startedAt);
     const head = `\x1b[1m${this.stage}\x1b[0m [${this.stageCount}] ${this.command ? `$ ${this.fit(this.command, this.columns - this.stage.length - 20)}` : ''}  ${elapsed}`;
     const tail = this.tail.filter((line, i) => line !== '' || i < this.tail.length - 1).slice(-TAIL_LINES);
@@ -157,4 +169,13 @@ class LiveProgress implements Progress {
     const plain = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/[\x00-\x1f\x7f]/g, ' ');
     return plain.length > width ? `${plain.slice(0, Math.max(0, width - 1))}\u2026` : plain;
   }
+}
+
+/** `512 MiB of at most 1.0 GiB (50%), 1234 files, 3.2s`: the total is what Docker counted, an upper bound. */
+export function payloadText(e: PayloadProgress): string {
+  const of =
+    e.bytesTotal === null
+      ? ''
+      : ` of at most ${formatSize(e.bytesTotal)} (${Math.floor((e.bytesDone / Math.max(1, e.bytesTotal)) * 100)}%)`;
+  return `${formatSize(e.bytesDone)}${of}, ${e.files} files, ${formatDuration(e.elapsedMs)}`;
 }

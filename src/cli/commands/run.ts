@@ -34,7 +34,7 @@ export function registerRun(program: Command, io: Io, done: (code: number) => vo
     .command('run [dir]')
     .description("build a checkout's manifest locally with Docker (no broker or database) and print the report")
     .option('--json', 'print only the build report, as JSON, on stdout')
-    .option('--artifacts <dir>', 'where the payload .tar.gz goes (default: KILN_ARTIFACT_DIR)')
+    .option('--artifacts <dir>', 'where the payload artifact goes (default: KILN_ARTIFACT_DIR)')
     .option('--in-place', 'build in the checkout itself instead of a copy (its build output stays, owned by root)')
     .addHelpText(
       'after',
@@ -102,6 +102,7 @@ async function runBuild(dir: string, opts: RunOptions, io: Io): Promise<number> 
       manifest,
       package: await packageOf(manifest, checkout),
       artifactDir: path.resolve(opts.artifacts ?? config.KILN_ARTIFACT_DIR),
+      artifactFormat: config.KILN_ARTIFACT_FORMAT,
       ...(config.KILN_ALLOW_INHERIT_ENV ? { hostEnv: io.env } : {}),
       signal: controller.signal,
       ...(quiet ? {} : { events: progress.events }),

@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import os from 'node:os';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildReport, InstallReport, Logger, ManifestSection, PolicyFlag, StageReport } from '@kiln/shared';
 import { toError } from '@kiln/shared';
-import { writeArtifact } from './artifact-writer.js';
 import { resolveEnvironment, type BuildEnvironment } from './build-environment.js';
 import type { BuildIsolation } from './build-network.js';
 import { buildMounts, type CacheOwner } from './cache-mounts.js';
@@ -13,8 +11,7 @@ import type { ContainerRuntime, ContainerSpec, ImageInfo, Mount, StageContainer 
 import { buildLabels, LABEL, type Owner, type ResourceRole } from './labels.js';
 import { formatBytes } from './limits-text.js';
 import { LogKeeper } from './log-keeper.js';
-import { collectPayload, PayloadTooLargeError } from './payload-collector.js';
-import { inspectPayload } from './payload-inspector.js';
+import { artifactTarget, PayloadTooLargeError, progressLines, streamPayload } from './payload/index.js';
 import { prepareCacheKey, prepareCacheTag } from './prepare-cache.js';
 import { SecretMasker } from './secret-masker.js';
 import { sensitiveDigests } from './sensitive-files.js';
@@ -367,30 +364,35 @@ export class BuildSession {
     return made.prepared;
   }
 
+  /** The payload in one streaming pass: read, hashed, classified and packed, with progress. */
   private async inspect(install: PreparedStage, mounts: Mount[]): Promise<InstallReport> {
-    const staging = await mkdtemp(path.join(os.tmpdir(), 'kiln-payload-'));
-    try {
-      const entries = await collectPayload(install.container, {
-        destdir: DESTDIR_PATH,
-        kilnDir: KILN_DIR,
-        workspace: WORKSPACE_PATH,
-        mountTargets: mounts.map((m) => m.target),
-        stagingDir: staging,
-        limitBytes: this.deps.limits.payloadLimitBytes,
-      });
-      const { files, sizeBytes } = await inspectPayload(entries);
-      this.system('install', `installed ${files.length} files, ${formatBytes(sizeBytes)}\n`);
-      const special = entries.filter((e) => e.type === 'special').map((e) => ({ path: e.path, type: e.target ?? '' }));
-      this.flags = checkContent({ files, special, sensitive: await sensitiveDigests(install.container) });
-      for (const flag of this.flags) this.system('install', `content policy: ${flag.path} ${flag.message}\n`);
-      const report: InstallReport = { sizeBytes, files };
-      if (this.request.artifactDir) {
-        report.artifact = await writeArtifact(entries, path.join(this.request.artifactDir, artifactName(this.request)));
-      }
-      return report;
-    } finally {
-      await rm(staging, { recursive: true, force: true });
-    }
+    const { artifactDir, events, signal } = this.request;
+    const note = (text: string) => this.system('install', text);
+    const artifact = artifactDir ? await artifactTarget(this.request, artifactDir, note) : undefined;
+    const lines = progressLines(note);
+    // Over KILN_PAYLOAD_LIMIT: PayloadTooLargeError, before any content is read (run() records it as failed).
+    const payload = await streamPayload(install.container, {
+      destdir: DESTDIR_PATH,
+      kilnDir: KILN_DIR,
+      workspace: WORKSPACE_PATH,
+      mountTargets: mounts.map((m) => m.target),
+      limitBytes: this.deps.limits.payloadLimitBytes,
+      ...(artifact ? { artifact } : {}),
+      ...(signal ? { signal } : {}),
+      onProgress: (progress) => {
+        lines(progress);
+        events?.payload?.(progress);
+      },
+    });
+    const { files, sizeBytes } = payload;
+    this.system('install', `installed ${files.length} files, ${formatBytes(sizeBytes)}\n`);
+    this.flags = checkContent({
+      files,
+      special: payload.special,
+      sensitive: await sensitiveDigests(install.container),
+    });
+    for (const flag of this.flags) this.system('install', `content policy: ${flag.path} ${flag.message}\n`);
+    return { sizeBytes, files, ...(payload.artifact ? { artifact: payload.artifact } : {}) };
   }
 
   private async ensureImage(ref: string): Promise<ImageInfo> {
@@ -520,12 +522,4 @@ function imageProblem(err: Error): BuildError | null {
 function containerName(buildId: string, stage: string): string {
   const safe = (text: string) => text.replace(/[^A-Za-z0-9_.-]/g, '_');
   return `kiln-${safe(buildId).slice(0, 40)}-${safe(stage)}-${randomBytes(3).toString('hex')}`;
-}
-
-function artifactName(request: BuildRequest): string {
-  const safe = (text: string) => text.replace(/[^A-Za-z0-9._+-]/g, '_');
-  const id = safe(request.buildId);
-  return request.package
-    ? `${safe(request.package.name)}-${safe(request.package.version)}-${id}.tar.gz`
-    : `${id}.tar.gz`;
 }

@@ -65,6 +65,11 @@ export interface StageContainer {
   kill(): Promise<void>;
   /** The container's filesystem changes against its image (mounts excluded). */
   changes(): Promise<FileChange[]>;
+  /**
+   * Bytes the container wrote to its own filesystem layer, counted by the
+   * engine without reading any file; null when the engine cannot tell.
+   */
+  writtenBytes(): Promise<number | null>;
   stat(path: string): Promise<PathStat | null>;
   /** A tar stream of `path` (a file or a directory), named relative to its parent. */
   readTar(path: string): Promise<Readable>;

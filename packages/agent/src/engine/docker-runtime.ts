@@ -245,6 +245,15 @@ class DockerStageContainer implements StageContainer {
     return (list ?? []).map((c) => ({ path: c.Path, change: CHANGE_KIND[c.Kind] ?? 'modified' }));
   }
 
+  async writtenBytes(): Promise<number | null> {
+    // size=1: Docker adds up the sizes in the container's layer (SizeRw); it reads no file's content.
+    const withSize = { size: true } as Docker.ContainerInspectOptions;
+    const info = (await call(`measure ${this.name}`, () => this.container.inspect(withSize))) as {
+      SizeRw?: number;
+    };
+    return typeof info.SizeRw === 'number' && info.SizeRw >= 0 ? info.SizeRw : null;
+  }
+
   async stat(path: string): Promise<PathStat | null> {
     let response: { headers: Record<string, string | undefined>; resume?: () => void };
     try {
@@ -265,9 +274,9 @@ class DockerStageContainer implements StageContainer {
     // Through a PassThrough: a plain Readable with the usual error handling, whatever modem hands back.
     const out = new PassThrough();
     stream.on('error', (err: Error) => out.destroy(err));
-    // A reader that stops early (a payload over its limit) must close the connection too: an
-    // archive still being sent keeps Docker from removing the container.
-    out.on('close', () => (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.());
+    // A reader that stops early (a limit, a cancel, an error) must close the connection: Docker's
+    // archiver would otherwise wait on it and hold the container, and every later call on it hangs.
+    out.on('close', () => (stream as { destroy?: () => void }).destroy?.());
     stream.pipe(out);
     return out;
   }

@@ -25,4 +25,4 @@ export {
   runIptables,
   type FirewallOptions,
 } from './build-network.js';
-export { PayloadTooLargeError } from './payload-collector.js';
+export { PayloadTooLargeError, streamPayload, type Payload, type PayloadOptions } from './payload/index.js';

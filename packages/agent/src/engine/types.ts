@@ -1,4 +1,4 @@
-import type { BuildReport, Manifest, StageReport } from '@kiln/shared';
+import type { ArtifactFormat, BuildReport, Manifest, StageReport } from '@kiln/shared';
 
 /**
  * The build engine's contract, shared by `kiln run` and the agent service.
@@ -54,6 +54,22 @@ export interface BuildEvents {
   }): void;
   log?(chunk: LogChunk): void;
   stageFinished?(e: StageReport & { position: number }): void;
+  /** The install's payload being read, hashed, classified and packed: a few times a second, and once at the end. */
+  payload?(e: PayloadProgress): void;
+}
+
+export interface PayloadProgress {
+  /** Content bytes read so far. */
+  bytesDone: number;
+  /**
+   * What the install stage wrote, as Docker counts it before anything is read:
+   * an upper bound (it includes scratch files that are not payload), exact
+   * when the payload limit had to count it. Null when unknown.
+   */
+  bytesTotal: number | null;
+  files: number;
+  elapsedMs: number;
+  done: boolean;
 }
 
 export interface BuildRequest {
@@ -65,8 +81,10 @@ export interface BuildRequest {
   repo?: string;
   manifest: Manifest;
   package: { name: string; version: string } | null;
-  /** Where the payload .tar.gz goes; none is written when absent. */
+  /** Where the payload artifact goes; none is written when absent. */
   artifactDir?: string;
+  /** Its format (default `tar.zst`; `tar.gz` when this host has no `zstd` program). */
+  artifactFormat?: ArtifactFormat;
   /** The environment `inherit: true` passes through, where the operator allows it. */
   hostEnv?: Record<string, string | undefined>;
   signal?: AbortSignal;

@@ -1,4 +1,11 @@
-import { declareBuildQueue, type ChannelModel, type ConfiguredOwners, type Logger, type Pool } from '@kiln/shared';
+import {
+  declareBuildQueue,
+  type ArtifactFormat,
+  type ChannelModel,
+  type ConfiguredOwners,
+  type Logger,
+  type Pool,
+} from '@kiln/shared';
 import type { BuildEngine } from '../engine/types.js';
 import { AgentMetrics } from './agent-metrics.js';
 import { AmqpBuildEvents } from './amqp-build-events.js';
@@ -30,6 +37,7 @@ export interface AgentServiceOptions {
   logger: Logger;
   workDir: string;
   artifactDir?: string;
+  artifactFormat?: ArtifactFormat;
   hostEnv?: Record<string, string | undefined>;
   logLimitBytes: number;
   /** How long a running attempt's claim lasts without a heartbeat (a dead agent's builds are retaken after it). */
@@ -115,6 +123,7 @@ export class AgentService {
       cancels: this.cancels,
       workDir: options.workDir,
       artifactDir: options.artifactDir,
+      ...(options.artifactFormat ? { artifactFormat: options.artifactFormat } : {}),
       hostEnv: options.hostEnv,
       leaseMs: options.leaseMs,
       renewEveryMs: Math.max(100, Math.floor(options.leaseMs / 4)),

@@ -1,5 +1,6 @@
 import {
   InvalidInputError,
+  type ArtifactFormat,
   type BuildStatus,
   type FileKind,
   type InstalledFile,
@@ -62,7 +63,7 @@ export interface BuildDetails extends BuildSummary {
   /** The files this build installed, and whether `packages` points at it. */
   files: { count: number; sizeBytes: number; list: InstalledFile[] };
   current: boolean;
-  artifact: { path: string | null; sha256: string | null } | null;
+  artifact: { path: string | null; sha256: string | null; format: ArtifactFormat | null } | null;
 }
 
 export interface LogLine {
@@ -200,8 +201,8 @@ export async function getBuild(db: Queryable, id: string): Promise<BuildDetails 
       'SELECT path, size::float8 AS size, mode, sha256, kind, linkage, needed, target FROM package_files WHERE build_id = $1 ORDER BY path',
       [id],
     ),
-    db.query<{ artifact: string | null; payload_sha256: string | null }>(
-      'SELECT artifact, payload_sha256 FROM packages WHERE build_id = $1',
+    db.query<{ artifact: string | null; payload_sha256: string | null; artifact_format: ArtifactFormat | null }>(
+      'SELECT artifact, payload_sha256, artifact_format FROM packages WHERE build_id = $1',
       [id],
     ),
   ]);
@@ -247,7 +248,9 @@ export async function getBuild(db: Queryable, id: string): Promise<BuildDetails 
       })),
     },
     current: current !== undefined,
-    artifact: current ? { path: current.artifact, sha256: current.payload_sha256 } : null,
+    artifact: current
+      ? { path: current.artifact, sha256: current.payload_sha256, format: current.artifact_format }
+      : null,
   };
 }
 

@@ -10,6 +10,7 @@ import {
   redactUrlsIn,
   repoIdentity,
   toError,
+  type ArtifactFormat,
   type BuildReport,
   type Logger,
   type Manifest,
@@ -36,6 +37,7 @@ export interface BuildRunnerOptions {
   /** Checkouts go to `<workDir>/<build id>-<attempt>`. */
   workDir: string;
   artifactDir?: string;
+  artifactFormat?: ArtifactFormat;
   /** Passed to the engine for `environment.inherit: true`, only where the operator allows it. */
   hostEnv?: Record<string, string | undefined>;
   leaseMs: number;
@@ -208,6 +210,7 @@ export class BuildRunner {
         manifest,
         package: pkg,
         artifactDir: this.options.artifactDir,
+        ...(this.options.artifactFormat ? { artifactFormat: this.options.artifactFormat } : {}),
         hostEnv: this.options.hostEnv,
         signal: abort.signal,
         events: {

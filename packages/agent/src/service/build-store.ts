@@ -455,11 +455,13 @@ async function writePackage(
   // One row per name and version, pointing at the newest build: a hotfix
   // replaces it, but an older build that happens to finish later does not.
   await db.query(
-    `INSERT INTO packages (name, version, build_id, installed_size, file_count, payload_sha256, artifact, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, now())
+    `INSERT INTO packages (name, version, build_id, installed_size, file_count, payload_sha256, artifact,
+                           artifact_format, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
      ON CONFLICT (name, version) DO UPDATE
         SET build_id = EXCLUDED.build_id, installed_size = EXCLUDED.installed_size, file_count = EXCLUDED.file_count,
-            payload_sha256 = EXCLUDED.payload_sha256, artifact = EXCLUDED.artifact, updated_at = now()
+            payload_sha256 = EXCLUDED.payload_sha256, artifact = EXCLUDED.artifact,
+            artifact_format = EXCLUDED.artifact_format, updated_at = now()
       WHERE (SELECT queued_at FROM builds WHERE id = packages.build_id)
             <= (SELECT queued_at FROM builds WHERE id = EXCLUDED.build_id)`,
     [
@@ -470,6 +472,7 @@ async function writePackage(
       files.length,
       install.artifact?.sha256 ?? null,
       install.artifact?.path ?? null,
+      install.artifact?.format ?? null,
     ],
   );
 }
