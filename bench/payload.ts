@@ -112,12 +112,18 @@ async function kilnPayload(engine: BuildEngine, workspace: string, manifest: str
   }
 }
 
-/** Docker's own archive of the same tree, read and dropped: the floor of reading it through Docker. */
-async function dockerFloor(tree: string): Promise<number> {
+/**
+ * Docker's own work on the same tree, in a container of the same image: its
+ * archive read and dropped (the floor of reading it through Docker), and its
+ * filesystem diff (how Kiln finds what the install wrote).
+ */
+async function dockerFloor(tree: string, image: string): Promise<{ archive: number; diff: number }> {
   const name = `kiln-bench-floor-${randomBytes(3).toString('hex')}`;
-  await sh(`docker create --name ${name} ${IMAGE} true >/dev/null && docker cp '${tree}/.' ${name}:/payload`);
+  await sh(`docker create --name ${name} ${image} true >/dev/null && docker cp '${tree}/.' ${name}:/payload`);
   try {
-    return await timed(() => sh(`docker cp ${name}:/payload - > /dev/null`));
+    const archive = await timed(() => sh(`docker cp ${name}:/payload - > /dev/null`));
+    const diff = await timed(() => sh(`docker diff ${name} > /dev/null`));
+    return { archive, diff };
   } finally {
     await sh(`docker rm -f ${name} >/dev/null`);
   }
@@ -128,17 +134,23 @@ interface Row {
   kiln: KilnRun;
   sha256sum: number;
   tarGzip: number;
-  docker: number;
+  docker: { archive: number; diff: number };
   tarZstd: number;
 }
 
-async function measure(name: string, tree: string, workspace: string, run: () => Promise<KilnRun>): Promise<Row> {
+async function measure(
+  name: string,
+  tree: string,
+  workspace: string,
+  image: string,
+  run: () => Promise<KilnRun>,
+): Promise<Row> {
   const out = path.join(workspace, '..', 'baseline.out');
   const sha256sum = await timed(() => sh(`find . -type f -print0 | xargs -0 -r sha256sum > /dev/null`, tree));
   const tarGzip = await timed(() => sh(`tar -cf - . | gzip -1 > '${out}'`, tree));
   const kiln = await run();
   const tarZstd = await timed(() => sh(`tar -cf - . | zstd -q -3 -T0 > '${out}'`, tree));
-  const docker = await dockerFloor(tree);
+  const docker = await dockerFloor(tree, image);
   await rm(out, { force: true });
   return { name, kiln, sha256sum, tarGzip, docker, tarZstd };
 }
@@ -146,13 +158,13 @@ async function measure(name: string, tree: string, workspace: string, run: () =>
 function print(rows: Row[]): void {
   const s = (x: number) => `${x.toFixed(2)} s`.padStart(8);
   console.log(
-    '\npayload                         files  size MiB  kiln      sha256sum  tar|gzip -1  ratio*  | docker cp  tar|zstd  main thread',
+    '\npayload                         files  size MiB  kiln      sha256sum  tar|gzip -1  ratio*  | docker cp  docker diff  tar|zstd  main thread',
   );
   for (const r of rows) {
     const slower = Math.max(r.sha256sum, r.tarGzip);
     const files = r.kiln.install.files.length;
     console.log(
-      `${r.name.padEnd(30)} ${String(files).padStart(6)}  ${(r.kiln.install.sizeBytes / 1024 ** 2).toFixed(1).padStart(8)}  ${s(r.kiln.seconds)}  ${s(r.sha256sum)}   ${s(r.tarGzip)}   ${(r.kiln.seconds / slower).toFixed(2).padStart(5)}x  | ${s(r.docker)}  ${s(r.tarZstd)}  ${(r.kiln.busy * 100).toFixed(0).padStart(3)}% busy`,
+      `${r.name.padEnd(30)} ${String(files).padStart(6)}  ${(r.kiln.install.sizeBytes / 1024 ** 2).toFixed(1).padStart(8)}  ${s(r.kiln.seconds)}  ${s(r.sha256sum)}   ${s(r.tarGzip)}   ${(r.kiln.seconds / slower).toFixed(2).padStart(5)}x  | ${s(r.docker.archive)}  ${s(r.docker.diff)}     ${s(r.tarZstd)}  ${(r.kiln.busy * 100).toFixed(0).padStart(3)}% busy`,
     );
   }
   console.log('* kiln / the slower of sha256sum and tar|gzip -1. Artifact:', rows[0]?.kiln.install.artifact?.format);
@@ -181,7 +193,7 @@ async function main(): Promise<void> {
     const big = path.join(root, 'big', 'ws');
     await writeRandomFile(path.join(big, 'tree/opt/big'), MB * 1024 ** 2);
     rows.push(
-      await measure(`${MB} MB random, one file`, path.join(big, 'tree'), big, () =>
+      await measure(`${MB} MB random, one file`, path.join(big, 'tree'), big, IMAGE, () =>
         kilnPayload(engine, big, install, IMAGE),
       ),
     );
@@ -190,7 +202,7 @@ async function main(): Promise<void> {
     const small = path.join(root, 'small', 'ws');
     await writeSmallFiles(path.join(small, 'tree/opt/data'), FILES, MB * 1024 ** 2);
     rows.push(
-      await measure(`${MB} MB random, ${FILES} files`, path.join(small, 'tree'), small, () =>
+      await measure(`${MB} MB random, ${FILES} files`, path.join(small, 'tree'), small, IMAGE, () =>
         kilnPayload(engine, small, install, IMAGE),
       ),
     );
@@ -218,7 +230,9 @@ install: {script: ['cd zlib-1.2.13.dfsg && make install DESTDIR="$DESTDIR"']}
       const artifact = first.report.install?.artifact;
       if (!artifact) throw new Error(`the zlib build ${first.report.status}: ${first.report.error}`);
       await sh(`tar xf '${artifact.path}' -C '${tree}'`);
-      rows.push(await measure('zlib 1.2.13 (fixture)', tree, ws, () => kilnPayload(engine, ws, zlib, BUILD_IMAGE)));
+      rows.push(
+        await measure('zlib 1.2.13 (fixture)', tree, ws, BUILD_IMAGE, () => kilnPayload(engine, ws, zlib, BUILD_IMAGE)),
+      );
     }
     print(rows);
   } finally {
