@@ -165,7 +165,7 @@ describe('the payload limit', () => {
     });
     await expect(refused).rejects.toThrow(PayloadTooLargeError);
     await expect(refused).rejects.toThrow(
-      "the install's payload is more than 2.9 MiB, over the payload limit of 1.9 MiB: it was not inspected or packed",
+      "the install's payload is more than 2.9 MiB, over the payload limit of 1.9 MiB (KILN_PAYLOAD_LIMIT): it was not inspected or packed",
     );
     expect(progress).toEqual([]);
     expect(await readdir(dir)).toEqual([]);
