@@ -7,6 +7,7 @@ export * from './config.js';
 export * from './duration.js';
 export * from './size.js';
 export * from './report.js';
+export * from './phase-clock.js';
 export * from './logger.js';
 export * from './manifest/index.js';
 export * from './db/queryable.js';

@@ -107,6 +107,7 @@ async function runBuild(dir: string, opts: RunOptions, io: Io): Promise<number> 
       ...(quiet ? {} : { events: progress.events }),
     });
     report = outcome.report;
+    await outcome.cleanedUp;
   } finally {
     process.off('SIGINT', onSigint);
     progress.close();

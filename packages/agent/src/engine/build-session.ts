@@ -3,7 +3,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { BuildReport, InstallReport, Logger, ManifestSection, PolicyFlag, StageReport } from '@kiln/shared';
-import { toError } from '@kiln/shared';
+import { PhaseClock, toError } from '@kiln/shared';
 import { writeArtifact } from './artifact-writer.js';
 import { resolveEnvironment, type BuildEnvironment } from './build-environment.js';
 import type { BuildIsolation } from './build-network.js';
@@ -69,6 +69,7 @@ class BuildError extends Error {}
  */
 export class BuildSession {
   private readonly started = Date.now();
+  private readonly clock: PhaseClock;
   private readonly token = `::kiln-${randomBytes(16).toString('hex')}::`;
   private readonly env: BuildEnvironment;
   private readonly masker: SecretMasker;
@@ -88,6 +89,7 @@ export class BuildSession {
     this.env = resolveEnvironment(request.manifest, request.hostEnv, deps.allowInheritEnv);
     this.masker = new SecretMasker(this.env.secrets);
     this.log = new LogKeeper(deps.limits.logLimitBytes);
+    this.clock = request.clock ?? new PhaseClock(this.started);
     this.logger = deps.logger?.child({ buildId: request.buildId });
     const workspace = path.resolve(request.workspace);
     this.cacheOwner = {
@@ -108,12 +110,18 @@ export class BuildSession {
       } else if (err instanceof PayloadTooLargeError) {
         report = this.failed('install', err.message);
       } else {
+        await this.cleanup();
         throw err;
       }
-    } finally {
-      await this.cleanup();
     }
-    return { report, log: this.log.chunks(), logTruncatedBytes: this.log.truncatedBytes };
+    // The report is ready: the caller records it while the containers go.
+    const cleanedUp = this.cleanup().catch((err: unknown) => this.logger?.warn({ err }, 'could not clean up'));
+    return {
+      report: { ...report, timings: this.clock.timings() },
+      log: this.log.chunks(),
+      logTruncatedBytes: this.log.truncatedBytes,
+      cleanedUp,
+    };
   }
 
   private async execute(): Promise<BuildReport> {
@@ -121,7 +129,7 @@ export class BuildSession {
     for (const note of this.env.notes) this.system('', `${note}\n`);
     await this.checkWorkspace();
     this.checkNetworkRequests();
-    const base = await this.ensureImage(manifest.image);
+    const base = await this.clock.time('image', () => this.ensureImage(manifest.image));
     if (base.labels[LABEL.role] === 'prepare-cache') {
       throw new BuildError(
         `image ${manifest.image} is a compiler image Kiln cached for a build; builds start from ordinary images`,
@@ -135,7 +143,7 @@ export class BuildSession {
 
     let compiler = { ref: manifest.image, info: base };
     if (manifest.prepare) {
-      const prepared = await this.prepare(base, manifest.prepare);
+      const prepared = await this.clock.time('prepare', () => this.prepare(base, manifest.prepare!));
       if (prepared.status !== 'succeeded') {
         const failed = this.stages.at(-1)!;
         skipRest(0);
@@ -156,9 +164,10 @@ export class BuildSession {
     let payload: InstallReport | null = null;
     for (let i = 0; i < plan.length; i++) {
       const stage = plan[i]!;
+      const ended = this.clock.start(stage.role === 'install' ? 'install' : 'stage', stage.name);
       const current = await this.take(made.get(i)!);
       makeAhead(i + 1);
-      const result = await this.runOne(stage, current, compiler.ref);
+      const result = await this.runOne(stage, current, compiler.ref).finally(ended);
       if (result.status !== 'succeeded') {
         const failed = this.stages.at(-1)!;
         skipRest(i + 1);
@@ -369,6 +378,7 @@ export class BuildSession {
 
   private async inspect(install: PreparedStage, mounts: Mount[]): Promise<InstallReport> {
     const staging = await mkdtemp(path.join(os.tmpdir(), 'kiln-payload-'));
+    const endInspection = this.clock.start('inspection');
     try {
       const entries = await collectPayload(install.container, {
         destdir: DESTDIR_PATH,
@@ -379,16 +389,19 @@ export class BuildSession {
         limitBytes: this.deps.limits.payloadLimitBytes,
       });
       const { files, sizeBytes } = await inspectPayload(entries);
+      endInspection();
       this.system('install', `installed ${files.length} files, ${formatBytes(sizeBytes)}\n`);
       const special = entries.filter((e) => e.type === 'special').map((e) => ({ path: e.path, type: e.target ?? '' }));
       this.flags = checkContent({ files, special, sensitive: await sensitiveDigests(install.container) });
       for (const flag of this.flags) this.system('install', `content policy: ${flag.path} ${flag.message}\n`);
       const report: InstallReport = { sizeBytes, files };
       if (this.request.artifactDir) {
-        report.artifact = await writeArtifact(entries, path.join(this.request.artifactDir, artifactName(this.request)));
+        const target = path.join(this.request.artifactDir, artifactName(this.request));
+        report.artifact = await this.clock.time('artifact', () => writeArtifact(entries, target));
       }
       return report;
     } finally {
+      endInspection();
       await rm(staging, { recursive: true, force: true });
     }
   }

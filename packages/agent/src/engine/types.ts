@@ -1,4 +1,4 @@
-import type { BuildReport, Manifest, StageReport } from '@kiln/shared';
+import type { BuildReport, Manifest, PhaseClock, StageReport } from '@kiln/shared';
 
 /**
  * The build engine's contract, shared by `kiln run` and the agent service.
@@ -71,6 +71,8 @@ export interface BuildRequest {
   hostEnv?: Record<string, string | undefined>;
   signal?: AbortSignal;
   events?: BuildEvents;
+  /** Where the build's phases are timed (the job's clock, so the timings read as one timeline); default: its own. */
+  clock?: PhaseClock;
 }
 
 export interface BuildOutcome {
@@ -78,11 +80,16 @@ export interface BuildOutcome {
   /** The kept (capped, masked) log, in order. */
   log: LogChunk[];
   logTruncatedBytes: number;
+  /**
+   * Settles when every container of the build is removed: the report does not
+   * wait for it, so the caller can record the result meanwhile. Never rejects.
+   */
+  cleanedUp: Promise<void>;
 }
 
 export interface BuildEngine {
   /**
-   * Runs the build and always removes its containers. Resolves with the report
+   * Runs the build and always removes its containers (`cleanedUp`). Resolves with the report
    * for everything about the build itself: `succeeded`, `failed` (a command,
    * a timeout, a limit), `cancelled` (the signal), `errored` (it cannot run as
    * asked: an image that is not there and cannot be pulled, a workspace that is

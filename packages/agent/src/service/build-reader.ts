@@ -3,9 +3,11 @@ import {
   type BuildStatus,
   type FileKind,
   type InstalledFile,
+  type PhaseTiming,
   type PolicyFlag,
   type Queryable,
 } from '@kiln/shared';
+import { readPhases } from './phase-reader.js';
 
 /** The package database as `kiln status` and `kiln logs` read it. */
 export interface BuildSummary {
@@ -63,6 +65,8 @@ export interface BuildDetails extends BuildSummary {
   files: { count: number; sizeBytes: number; list: InstalledFile[] };
   current: boolean;
   artifact: { path: string | null; sha256: string | null } | null;
+  /** Where the current attempt's time went (build_phases). */
+  timings: PhaseTiming[];
 }
 
 export interface LogLine {
@@ -162,7 +166,7 @@ export async function getBuild(db: Queryable, id: string): Promise<BuildDetails 
   );
   const row = found.rows[0];
   if (!row) return null;
-  const [stages, commands, files, pkg] = await Promise.all([
+  const [stages, commands, files, pkg, timings] = await Promise.all([
     db.query<{
       position: number;
       name: string;
@@ -204,6 +208,7 @@ export async function getBuild(db: Queryable, id: string): Promise<BuildDetails 
       'SELECT artifact, payload_sha256 FROM packages WHERE build_id = $1',
       [id],
     ),
+    readPhases(db, id, row.attempt),
   ]);
   const current = pkg.rows[0];
   return {
@@ -248,6 +253,7 @@ export async function getBuild(db: Queryable, id: string): Promise<BuildDetails 
     },
     current: current !== undefined,
     artifact: current ? { path: current.artifact, sha256: current.payload_sha256 } : null,
+    timings,
   };
 }
 

@@ -11,6 +11,7 @@ import {
   repoIdentity,
   toError,
   type BuildReport,
+  PhaseClock,
   type Logger,
   type Manifest,
   type Queryable,
@@ -46,7 +47,8 @@ export interface BuildRunnerOptions {
 
 /** How one attempt ended, from the handler's point of view. */
 export type RunOutcome =
-  | { kind: 'result'; result: BuildResult }
+  /** `cleanedUp` settles when the containers and the workspace are gone: the result can be recorded meanwhile. */
+  | { kind: 'result'; result: BuildResult; cleanedUp: Promise<void> }
   /** Something around the build broke (Docker, disk): give the job back, try again later. */
   | { kind: 'retry'; error: Error }
   /** Shutting down: the build was stopped; give the job back. */
@@ -62,7 +64,12 @@ export type RunOutcome =
 export class BuildRunner {
   constructor(private readonly options: BuildRunnerOptions) {}
 
-  async run(job: JobWithId, ref: AttemptRef, shutdown: AbortSignal): Promise<RunOutcome> {
+  async run(
+    job: JobWithId,
+    ref: AttemptRef,
+    shutdown: AbortSignal,
+    clock: PhaseClock = new PhaseClock(),
+  ): Promise<RunOutcome> {
     const { store, events } = this.options;
     const logger = this.options.logger.child({ buildId: ref.buildId, attempt: ref.attempt });
     const abort = new AbortController();
@@ -117,6 +124,10 @@ export class BuildRunner {
     let pkg = packageOf(job, job.branch ?? null, null);
     let checkedOut: CheckedOut | null = null;
     let manifest: Manifest | null = null;
+    let engineCleanup: Promise<void> = Promise.resolve();
+    let finished = false;
+    let markCleanedUp: (cleaning: Promise<void>) => void = () => undefined;
+    const cleanedUp = new Promise<void>((resolve) => (markCleanedUp = resolve));
 
     events.publish(ref.buildId, 'started', {
       attempt: ref.attempt,
@@ -132,13 +143,14 @@ export class BuildRunner {
     ): Promise<RunOutcome> => {
       const closed = await live.close();
       const result: BuildResult = {
-        report,
+        report: { ...report, timings: clock.timings() },
+        timingsOrigin: new Date(clock.origin),
         // What is stored never holds a secret value (the engine masks them in logs alike).
         manifest: manifest ? withSecretsMasked(manifest) : null,
         commit: checkedOut?.commit ?? job.commit ?? null,
         package: pkg,
         maintainer: manifest?.package.maintainer,
-        commitAuthor: checkedOut ? formatAuthor(checkedOut.author) : undefined,
+        commitAuthor: checkedOut?.author.email ? checkedOut.author : undefined,
         startedAt: new Date(started),
         stageStartedAt,
       };
@@ -149,7 +161,9 @@ export class BuildRunner {
           truncatedBytes: engineLog?.truncatedBytes ?? 0,
         };
       }
-      return { kind: 'result', result };
+      // Recorded by the caller while the containers and the workspace go (see the finally below).
+      finished = true;
+      return { kind: 'result', result, cleanedUp };
     };
 
     try {
@@ -158,9 +172,11 @@ export class BuildRunner {
         `attempt ${ref.attempt} on ${ref.agent}: fetching ${redactRepo(job.repo)}${job.branch ? ` ${job.branch}` : ''}${job.commit ? ` at ${job.commit}` : ''}`,
       );
       try {
-        checkedOut = await this.options.checkout.checkout(
-          { repo: job.repo, branch: job.branch, commit: job.commit, signal: abort.signal },
-          workspace,
+        checkedOut = await clock.time('checkout', () =>
+          this.options.checkout.checkout(
+            { repo: job.repo, branch: job.branch, commit: job.commit, signal: abort.signal },
+            workspace,
+          ),
         );
       } catch (err) {
         if (cancelled && !lost && !shutdown.aborted) return await finish(cancelledReport(pkg, started));
@@ -171,6 +187,7 @@ export class BuildRunner {
       }
       say('checkout', `checked out ${checkedOut.commit}${checkedOut.branch ? ` (${checkedOut.branch})` : ''}`);
       pkg = packageOf(job, checkedOut.branch, null);
+      const endManifest = clock.start('manifest');
       try {
         manifest = await readManifest(workspace);
       } catch (err) {
@@ -193,6 +210,7 @@ export class BuildRunner {
 
       // A package name belongs to its repository: another one claiming it (by branch or package.name) builds nothing.
       const refusal = pkg ? await store.ownershipProblem(pkg.name, repoIdentity(job.repo)) : null;
+      endManifest();
       if (refusal) {
         say('ownership', refusal);
         return await finish(errored(pkg, started, 'ownership', refusal));
@@ -210,6 +228,7 @@ export class BuildRunner {
         artifactDir: this.options.artifactDir,
         hostEnv: this.options.hostEnv,
         signal: abort.signal,
+        clock,
         events: {
           stageStarted: (e) => {
             stageStartedAt[e.position] = new Date();
@@ -234,6 +253,7 @@ export class BuildRunner {
           log: (chunk) => live.append(chunk),
         },
       });
+      engineCleanup = outcome.cleanedUp;
       if (lost) return { kind: 'lost' };
       if (shutdown.aborted) return { kind: 'abandoned' };
       return await finish(
@@ -256,9 +276,17 @@ export class BuildRunner {
       lease.stop();
       shutdown.removeEventListener('abort', onShutdown);
       await live.close().catch(() => undefined);
-      await rm(workspace, { recursive: true, force: true }).catch((err: unknown) =>
-        logger.warn({ err, workspace }, 'could not remove the workspace'),
-      );
+      const cleaning = clock.time('cleanup', async () => {
+        await Promise.all([
+          engineCleanup,
+          rm(workspace, { recursive: true, force: true }).catch((err: unknown) =>
+            logger.warn({ err, workspace }, 'could not remove the workspace'),
+          ),
+        ]);
+      });
+      // Only a result is recorded while cleaning up; anything else waits for it here.
+      markCleanedUp(cleaning);
+      if (!finished) await cleaning;
     }
   }
 }
@@ -296,9 +324,4 @@ function cancelledReport(pkg: BuildReport['package'], startedAt: number): BuildR
     install: null,
     error: 'cancelled on request',
   };
-}
-
-function formatAuthor(author: { name: string; email: string }): string | undefined {
-  if (!author.email) return undefined;
-  return author.name ? `${author.name} <${author.email}>` : author.email;
 }

@@ -1,4 +1,13 @@
-import type { BuildJob, BuildReport, BuildStatus, ConfiguredOwners, Manifest, Pool, Queryable } from '@kiln/shared';
+import type {
+  BuildJob,
+  BuildReport,
+  BuildStatus,
+  ConfiguredOwners,
+  Manifest,
+  PhaseTiming,
+  Pool,
+  Queryable,
+} from '@kiln/shared';
 import {
   QUEUED_BUILD_COLUMNS,
   checkOwnership,
@@ -41,7 +50,9 @@ export interface BuildResult {
   log?: { chunks: LogChunk[]; firstSeq: number; truncatedBytes: number };
   /** Who hears about a failure: the manifest's maintainer, else the commit's author. */
   maintainer?: string;
-  commitAuthor?: string;
+  commitAuthor?: { name: string; email: string };
+  /** What `report.timings` count from (the job's request). */
+  timingsOrigin?: Date;
   /** When the engine started, and each stage as seen live: the start times recorded for stages and commands. */
   startedAt?: Date;
   stageStartedAt?: Array<Date | undefined>;
@@ -319,6 +330,7 @@ export class BuildStore {
       if ((updated.rowCount ?? 0) === 0) return false;
       await writeStages(db, ref.buildId, { ...result, report });
       if (result.log) await replaceLog(db, ref, result.log);
+      if (report.timings?.length) await writePhases(db, ref, result.timingsOrigin ?? new Date(), report.timings, 0);
       if (report.status === 'succeeded' && report.install && result.package) {
         await writePackage(db, ref.buildId, result.package, report);
       }
@@ -328,6 +340,40 @@ export class BuildStore {
       return true;
     });
   }
+
+  /**
+   * Phases that end after the result is committed (record, ack, cleanup),
+   * numbered after the ones the result carried. Best effort: the report has the rest.
+   */
+  async addPhases(ref: AttemptRef, origin: Date, phases: readonly PhaseTiming[], firstPosition: number): Promise<void> {
+    await writePhases(this.pool, ref, origin, phases, firstPosition);
+  }
+}
+
+async function writePhases(
+  db: Queryable,
+  ref: AttemptRef,
+  origin: Date,
+  phases: readonly PhaseTiming[],
+  firstPosition: number,
+): Promise<void> {
+  if (phases.length === 0) return;
+  await db.query(
+    `INSERT INTO build_phases (build_id, attempt, position, phase, stage, started_at, duration_ms)
+     SELECT $1, $2, $3 + t.i - 1, t.phase, t.stage, $4::timestamptz + t.start_ms * interval '1 millisecond', t.duration_ms
+       FROM unnest($5::text[], $6::text[], $7::bigint[], $8::bigint[]) WITH ORDINALITY AS t(phase, stage, start_ms, duration_ms, i)
+     ON CONFLICT (build_id, attempt, position) DO NOTHING`,
+    [
+      ref.buildId,
+      ref.attempt,
+      firstPosition,
+      origin.toISOString(),
+      phases.map((p) => p.phase),
+      phases.map((p) => p.stage ?? null),
+      phases.map((p) => p.startMs),
+      phases.map((p) => p.durationMs),
+    ],
+  );
 }
 
 async function writeStages(db: Queryable, buildId: string, result: BuildResult): Promise<void> {

@@ -1,4 +1,4 @@
-import { createLogger, type BuildJob } from '@kiln/shared';
+import { createLogger, type BuildJob, type PhaseTiming } from '@kiln/shared';
 import { AgentMetrics } from './agent-metrics.js';
 import { noBuildEvents } from './build-events.js';
 import type { RunOutcome } from './build-runner.js';
@@ -67,6 +67,9 @@ function setup(
       calls.push(`finish ${result.report.status}`);
       return true;
     },
+    async addPhases(_ref: AttemptRef, _origin: Date, phases: readonly PhaseTiming[]) {
+      calls.push(`phases ${phases.map((p) => p.phase).join(',')}`);
+    },
   };
   const removed: string[] = [];
   const handler = new JobHandler({
@@ -106,6 +109,7 @@ const succeeded: RunOutcome = {
     commit: null,
     package: null,
   },
+  cleanedUp: Promise.resolve(),
 };
 
 describe('JobHandler', () => {
@@ -177,7 +181,7 @@ describe('JobHandler', () => {
     const delivery = new FakeDelivery(json({ id: ID, repo: '/srv/git/x.git' }), 1);
     await handler.handle(delivery);
     expect(removed).toEqual([ID]);
-    expect(calls).toEqual([`ensure ${ID}`, 'claim claimed', 'finish succeeded']);
+    expect(calls).toEqual([`ensure ${ID}`, 'claim claimed', 'finish succeeded', 'phases record,ack']);
     expect(delivery.settled).toEqual(['ack']);
   });
 
@@ -185,7 +189,7 @@ describe('JobHandler', () => {
     const { handler, calls } = setup([claimed()], succeeded, { finishFailures: 3 });
     const delivery = new FakeDelivery(json({ id: ID, repo: '/srv/git/x.git' }));
     await handler.handle(delivery);
-    expect(calls.at(-1)).toBe('finish succeeded');
+    expect(calls.at(-2)).toBe('finish succeeded');
     expect(delivery.settled).toEqual(['ack']);
   });
 
