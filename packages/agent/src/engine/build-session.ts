@@ -114,8 +114,9 @@ export class BuildSession {
         throw err;
       }
     }
-    // The report is ready: the caller records it while the containers go.
     const cleanedUp = this.cleanup().catch((err: unknown) => this.logger?.warn({ err }, 'could not clean up'));
+    // The caller may record the report while the containers go.
+    if (!this.request.deferCleanup) await cleanedUp;
     return {
       report: { ...report, timings: this.clock.timings() },
       log: this.log.chunks(),

@@ -71,6 +71,12 @@ export interface BuildRequest {
   hostEnv?: Record<string, string | undefined>;
   signal?: AbortSignal;
   events?: BuildEvents;
+  /**
+   * Resolve with the report before the containers are removed (`cleanedUp`
+   * settles when they are), so the caller can record it meanwhile. Default:
+   * after.
+   */
+  deferCleanup?: boolean;
   /** Where the build's phases are timed (the job's clock, so the timings read as one timeline); default: its own. */
   clock?: PhaseClock;
 }
@@ -80,10 +86,7 @@ export interface BuildOutcome {
   /** The kept (capped, masked) log, in order. */
   log: LogChunk[];
   logTruncatedBytes: number;
-  /**
-   * Settles when every container of the build is removed: the report does not
-   * wait for it, so the caller can record the result meanwhile. Never rejects.
-   */
+  /** Settles when every container of the build is removed (see `deferCleanup`). Never rejects. */
   cleanedUp: Promise<void>;
 }
 

@@ -229,6 +229,7 @@ export class BuildRunner {
         hostEnv: this.options.hostEnv,
         signal: abort.signal,
         clock,
+        deferCleanup: true,
         events: {
           stageStarted: (e) => {
             stageStartedAt[e.position] = new Date();
