@@ -7,6 +7,7 @@ export * from './git/run-git.js';
 export * from './job.js';
 export * from './config.js';
 export * from './duration.js';
+export * from './backoff.js';
 export * from './size.js';
 export * from './report.js';
 export * from './phase-clock.js';

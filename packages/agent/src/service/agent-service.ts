@@ -1,8 +1,8 @@
-import { declareBuildQueue, type ChannelModel, type ConfiguredOwners, type Logger, type Pool } from '@kiln/shared';
+import { declareBuildQueue, type ChannelModel, type ConfiguredOwners, type Database, type Logger } from '@kiln/shared';
 import type { BuildEngine } from '../engine/types.js';
 import { AgentMetrics } from './agent-metrics.js';
 import { AmqpBuildEvents } from './amqp-build-events.js';
-import { sleep } from './backoff.js';
+import { sleep } from '@kiln/shared';
 import { BrokerSession } from './broker-session.js';
 import { BuildRunner } from './build-runner.js';
 import { BuildStore } from './build-store.js';
@@ -23,7 +23,7 @@ export interface AgentServiceOptions {
   deliveryLimit: number;
   eventsExchange: string;
   concurrency: number;
-  pool: Pool;
+  pool: Database;
   engine: BuildEngine;
   checkout: Checkout;
   notifications: FailureNotifications;

@@ -1,5 +1,5 @@
 import { connectAmqp, type ChannelModel, type Logger } from '@kiln/shared';
-import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
+import { backoffDelay, sleep, type BackoffOptions } from '@kiln/shared';
 
 export interface BrokerSessionOptions {
   url: string;

@@ -3,9 +3,9 @@ import type {
   BuildReport,
   BuildStatus,
   ConfiguredOwners,
+  Database,
   Manifest,
   PhaseTiming,
-  Pool,
   Queryable,
 } from '@kiln/shared';
 import {
@@ -63,7 +63,7 @@ const FINISHED = FINISHED_STATUSES as readonly string[];
 
 export class BuildStore {
   constructor(
-    private readonly pool: Pool,
+    private readonly pool: Database,
     private readonly notifications: FailureNotifications,
     private readonly owners: ConfiguredOwners = new Map(),
   ) {}

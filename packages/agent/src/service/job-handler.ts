@@ -11,7 +11,7 @@ import {
 } from '@kiln/shared';
 import type { BuildEngine } from '../engine/types.js';
 import type { AgentMetrics } from './agent-metrics.js';
-import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
+import { backoffDelay, sleep, type BackoffOptions } from '@kiln/shared';
 import type { BuildEventPublisher } from './build-events.js';
 import { errored, type BuildRunner } from './build-runner.js';
 import type { AttemptRef, BuildResult, BuildStore, JobWithId } from './build-store.js';
