@@ -17,7 +17,7 @@ import {
   type Queryable,
 } from '@kiln/shared';
 import { withSecretsMasked } from '../engine/build-environment.js';
-import type { BuildEngine, LogChunk } from '../engine/types.js';
+import type { BuildEngine } from '../engine/types.js';
 import type { AttemptRef, BuildResult, BuildStore, JobWithId } from './build-store.js';
 import type { BuildEventPublisher } from './build-events.js';
 import type { CancelRequests } from './cancel-listener.js';
@@ -98,11 +98,8 @@ export class BuildRunner {
       logger,
       onRows: (rows) => events.publish(ref.buildId, 'log', { attempt: ref.attempt, rows }),
     });
-    const kept: LogChunk[] = [];
     const say = (stage: string, text: string): void => {
-      const chunk: LogChunk = { stage, stream: 'system', text: `[kiln] ${text}\n`, at: Date.now() };
-      kept.push(chunk);
-      live.append(chunk);
+      live.append({ stage, stream: 'system', text: `[kiln] ${text}\n`, at: Date.now() });
     };
     // A cancel stops the build like a shutdown does, but the attempt is recorded (`cancelled`), not requeued.
     const onCancel = (): void => {
@@ -137,10 +134,7 @@ export class BuildRunner {
     });
     logger.info({ repo: redactRepo(job.repo), branch: job.branch, commit: job.commit }, 'build started');
 
-    const finish = async (
-      report: BuildReport,
-      engineLog?: { log: LogChunk[]; truncatedBytes: number },
-    ): Promise<RunOutcome> => {
+    const finish = async (report: BuildReport): Promise<RunOutcome> => {
       const closed = await live.close();
       const result: BuildResult = {
         report: { ...report, timings: clock.timings() },
@@ -155,11 +149,7 @@ export class BuildRunner {
         stageStartedAt,
       };
       if (closed.truncated) {
-        result.log = {
-          chunks: [...kept, ...(engineLog?.log ?? [])],
-          firstSeq: closed.nextSeq,
-          truncatedBytes: engineLog?.truncatedBytes ?? 0,
-        };
+        result.log = { chunks: closed.kept, firstSeq: closed.nextSeq, truncatedBytes: closed.truncatedBytes };
       }
       // Recorded by the caller while the containers and the workspace go (see the finally below).
       finished = true;
@@ -249,6 +239,8 @@ export class BuildRunner {
             });
             progress(store.stageFinished(ref, e), 'a stage result');
           },
+          commandStarted: (e) =>
+            progress(store.commandStarted(ref, { stagePosition: e.position, ...e }), 'a command start'),
           commandFinished: (e) =>
             progress(store.commandFinished(ref, { stagePosition: e.position, ...e }), 'a command result'),
           log: (chunk) => live.append(chunk),
@@ -257,10 +249,7 @@ export class BuildRunner {
       engineCleanup = outcome.cleanedUp;
       if (lost) return { kind: 'lost' };
       if (shutdown.aborted) return { kind: 'abandoned' };
-      return await finish(
-        { ...outcome.report, package: outcome.report.package ?? pkg },
-        { log: outcome.log, truncatedBytes: outcome.logTruncatedBytes },
-      );
+      return await finish({ ...outcome.report, package: outcome.report.package ?? pkg });
     } catch (thrown) {
       if (lost) return { kind: 'lost' };
       if (shutdown.aborted) return { kind: 'abandoned' };
