@@ -133,7 +133,9 @@ try {
   const last = kilnRuns.at(-1)!.report;
   console.log('  the last kiln run, phase by phase:');
   for (const t of last.timings ?? [])
-    console.log(`    ${(t.stage ? `${t.phase} ${t.stage}` : t.phase).padEnd(14)} ${t.durationMs} ms`);
+    console.log(
+      `    ${(t.stage && t.stage !== t.phase ? `${t.phase} ${t.stage}` : t.phase).padEnd(14)} ${t.durationMs} ms`,
+    );
 } finally {
   await rm(artifacts, { recursive: true, force: true });
 }

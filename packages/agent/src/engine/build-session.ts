@@ -162,6 +162,8 @@ export class BuildSession {
       }
     };
     makeAhead(0);
+    // The workspace may still be being written (checkout overlaps making the containers).
+    await this.request.workspaceReady;
     let payload: InstallReport | null = null;
     for (let i = 0; i < plan.length; i++) {
       const stage = plan[i]!;

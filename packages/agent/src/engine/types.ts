@@ -72,6 +72,11 @@ export interface BuildRequest {
   signal?: AbortSignal;
   events?: BuildEvents;
   /**
+   * Settles when the workspace is written: containers are made meanwhile,
+   * and the first stage that mounts it waits for it. Default: ready now.
+   */
+  workspaceReady?: Promise<void>;
+  /**
    * Resolve with the report before the containers are removed (`cleanedUp`
    * settles when they are), so the caller can record it meanwhile. Default:
    * after.

@@ -1,11 +1,11 @@
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
   InvalidInputError,
   ManifestError,
   isErrorNamed,
   parseReleaseBranch,
-  readManifest,
+  readManifestFrom,
   redactRepo,
   redactUrlsIn,
   repoIdentity,
@@ -21,7 +21,7 @@ import type { BuildEngine } from '../engine/types.js';
 import type { AttemptRef, BuildResult, BuildStore, JobWithId } from './build-store.js';
 import type { BuildEventPublisher } from './build-events.js';
 import type { CancelRequests } from './cancel-listener.js';
-import { CheckoutError, type CheckedOut, type Checkout } from './checkout.js';
+import { CheckoutError, type CheckedOut, type Checkout, type ResolvedCommit } from './checkout.js';
 import { startLease } from './lease.js';
 import { LiveLog } from './live-log.js';
 
@@ -122,6 +122,7 @@ export class BuildRunner {
     let checkedOut: CheckedOut | null = null;
     let manifest: Manifest | null = null;
     let engineCleanup: Promise<void> = Promise.resolve();
+    let filled: Promise<void> = Promise.resolve();
     let finished = false;
     let markCleanedUp: (cleaning: Promise<void>) => void = () => undefined;
     const cleanedUp = new Promise<void>((resolve) => (markCleanedUp = resolve));
@@ -161,25 +162,33 @@ export class BuildRunner {
         'checkout',
         `attempt ${ref.attempt} on ${ref.agent}: fetching ${redactRepo(job.repo)}${job.branch ? ` ${job.branch}` : ''}${job.commit ? ` at ${job.commit}` : ''}`,
       );
+      const endCheckout = clock.start('checkout');
+      let resolved: ResolvedCommit;
       try {
-        checkedOut = await clock.time('checkout', () =>
-          this.options.checkout.checkout(
-            { repo: job.repo, branch: job.branch, commit: job.commit, signal: abort.signal },
-            workspace,
-          ),
-        );
+        resolved = await this.options.checkout.resolve({
+          repo: job.repo,
+          branch: job.branch,
+          commit: job.commit,
+          signal: abort.signal,
+        });
       } catch (err) {
+        endCheckout();
         if (cancelled && !lost && !shutdown.aborted) return await finish(cancelledReport(pkg, started));
         // Stopped on purpose (shutdown, lost lease): not the repository's fault.
         if (abort.signal.aborted || !(err instanceof CheckoutError)) throw err;
         say('checkout', err.message);
         return await finish(errored(pkg, started, 'checkout', err.message));
       }
+      checkedOut = { commit: resolved.commit, branch: resolved.branch, author: resolved.author };
+      // The workspace is written while the manifest is read and the engine makes the build's containers.
+      await mkdir(workspace, { recursive: true });
+      filled = resolved.fill(workspace, abort.signal).finally(endCheckout);
+      filled.catch(() => undefined);
       say('checkout', `checked out ${checkedOut.commit}${checkedOut.branch ? ` (${checkedOut.branch})` : ''}`);
       pkg = packageOf(job, checkedOut.branch, null);
       const endManifest = clock.start('manifest');
       try {
-        manifest = await readManifest(workspace);
+        manifest = await readManifestFrom((file) => resolved.readFile(file));
       } catch (err) {
         if (!(err instanceof ManifestError)) throw err;
         say('manifest', err.message);
@@ -220,6 +229,7 @@ export class BuildRunner {
         signal: abort.signal,
         clock,
         deferCleanup: true,
+        workspaceReady: filled,
         events: {
           stageStarted: (e) => {
             stageStartedAt[e.position] = new Date();
@@ -266,6 +276,8 @@ export class BuildRunner {
       lease.stop();
       shutdown.removeEventListener('abort', onShutdown);
       await live.close().catch(() => undefined);
+      // A build that ended before its engine ran may still be writing the workspace.
+      await filled.catch(() => undefined);
       const cleaning = clock.time('cleanup', async () => {
         await Promise.all([
           engineCleanup,

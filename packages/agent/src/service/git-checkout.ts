@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import {
   checkRepoLocation,
@@ -8,9 +8,16 @@ import {
   redactRepo,
   redactUrlsIn,
   runGit,
+  runGitBuffer,
   type Logger,
 } from '@kiln/shared';
-import { CheckoutError, type CheckedOut, type Checkout, type CheckoutRequest } from './checkout.js';
+import {
+  CheckoutError,
+  type CheckedOut,
+  type Checkout,
+  type CheckoutRequest,
+  type ResolvedCommit,
+} from './checkout.js';
 import { withDirLock } from './dir-lock.js';
 
 export interface GitCheckoutOptions {
@@ -55,38 +62,61 @@ export function createGitCheckout(options: GitCheckoutOptions): Checkout {
     return run;
   }
 
-  return {
-    async checkout(request: CheckoutRequest, dir: string): Promise<CheckedOut> {
-      const { repo } = request;
-      const check = checkRepoLocation(repo);
-      if (!check.ok) throw new CheckoutError(`repository ${check.reason}`);
-      if (request.branch !== undefined && !isSafeRefName(request.branch))
-        throw new CheckoutError('branch is not a safe git branch name');
-      if (request.commit !== undefined && !COMMIT.test(request.commit))
-        throw new CheckoutError('commit is not a full lowercase hex commit id');
+  async function resolve(request: CheckoutRequest): Promise<ResolvedCommit> {
+    const { repo } = request;
+    const check = checkRepoLocation(repo);
+    if (!check.ok) throw new CheckoutError(`repository ${check.reason}`);
+    if (request.branch !== undefined && !isSafeRefName(request.branch))
+      throw new CheckoutError('branch is not a safe git branch name');
+    if (request.commit !== undefined && !COMMIT.test(request.commit))
+      throw new CheckoutError('commit is not a full lowercase hex commit id');
 
-      const mirror = path.join(
-        options.cacheDir,
-        'mirrors',
-        `${createHash('sha256').update(repo).digest('hex').slice(0, 40)}.git`,
+    const mirror = path.join(
+      options.cacheDir,
+      'mirrors',
+      `${createHash('sha256').update(repo).digest('hex').slice(0, 40)}.git`,
+    );
+    const log = options.logger.child({ repo: redactRepo(repo) });
+    // The commit is there already: nothing to change in the mirror, so nothing to wait for.
+    let found = request.commit && (await exists(mirror)) ? await commitInfo(mirror, request.commit) : null;
+    if (found) log.debug('the mirror already has the commit');
+    else {
+      found = await serialised(mirror, () =>
+        withDirLock(`${mirror}.lock`, () => updateMirror(mirror, request, log), { signal: request.signal }),
       );
-      const log = options.logger.child({ repo: redactRepo(repo) });
-      // The commit is there already: nothing to change in the mirror, so nothing to wait for.
-      let found = request.commit && (await exists(mirror)) ? await commitInfo(mirror, request.commit) : null;
-      if (found) log.debug('the mirror already has the commit');
-      else {
-        found = await serialised(mirror, () =>
-          withDirLock(`${mirror}.lock`, () => updateMirror(mirror, request, log), { signal: request.signal }),
-        );
-      }
-      await fillWorkspace(mirror, found.commit, dir, request.signal);
-      return {
-        commit: found.commit,
-        branch: request.commit ? (request.branch ?? null) : found.branch,
-        author: found.author,
-      };
+    }
+    const { commit, author } = found;
+    return {
+      commit,
+      branch: request.commit ? (request.branch ?? null) : found.branch,
+      author,
+      readFile: (name) => readBlob(mirror, commit, name),
+      fill: (dir, signal) => fillWorkspace(mirror, commit, dir, signal),
+    };
+  }
+
+  return {
+    resolve,
+    async checkout(request: CheckoutRequest, dir: string): Promise<CheckedOut> {
+      const { readFile: _readFile, fill, ...found } = await resolve(request);
+      await fill(dir, request.signal);
+      return found;
     },
   };
+
+  /** A file of the commit's root tree, or null when there is none (or it is not a plain file). */
+  async function readBlob(mirror: string, commit: string, name: string): Promise<Buffer | null> {
+    if (!/^[\w.-]+$/.test(name)) throw new CheckoutError(`${name} is not a file name of the repository root`);
+    // `<mode> <type> <object>\t<name>`; a symlink (120000) is a blob too, but its text is where it points.
+    const [mode, type, object] = (await git(['ls-tree', commit, '--', name], mirror)).split(/\s+/);
+    if (type !== 'blob' || mode === '120000' || !object) return null;
+    return runGitBuffer(['cat-file', 'blob', object], {
+      timeoutMs: options.timeoutMs,
+      env,
+      cwd: mirror,
+      maxOutputBytes: 1024 * 1024,
+    });
+  }
 
   function git(args: string[], cwd?: string, signal?: AbortSignal): Promise<string> {
     return runGit(args, { timeoutMs: options.timeoutMs, env, ...(cwd ? { cwd } : {}), ...(signal ? { signal } : {}) });
@@ -164,8 +194,9 @@ export function createGitCheckout(options: GitCheckoutOptions): Checkout {
   }
 
   async function fillWorkspace(mirror: string, commit: string, dir: string, signal?: AbortSignal): Promise<void> {
-    await rm(dir, { recursive: true, force: true });
+    // Emptied, not replaced: the build's containers may already name this folder.
     await mkdir(dir, { recursive: true });
+    for (const entry of await readdir(dir)) await rm(path.join(dir, entry), { recursive: true, force: true });
     await git(['init', '--quiet'], dir, signal);
     // file:// (not a bare path) so that --depth is honoured.
     await git(['fetch', '--quiet', '--depth', '1', '--no-tags', '--', `file://${mirror}`, commit], dir, signal);
