@@ -18,7 +18,8 @@ export interface AgentServiceOptions {
   agentId: string;
   /** Owners pinned by the operator (KILN_PACKAGE_OWNERS); the database decides the rest. */
   packageOwners?: ConfiguredOwners;
-  amqpUrl: string;
+  /** Opens a RabbitMQ connection; the service reconnects through it. */
+  connectBroker: () => Promise<ChannelModel>;
   queue: string;
   deliveryLimit: number;
   eventsExchange: string;
@@ -72,7 +73,7 @@ export class AgentService {
     this.events = new AmqpBuildEvents(options.eventsExchange, options.logger);
     this.cancels = new CancelListener(options.eventsExchange, options.logger);
     this.session = new BrokerSession({
-      url: options.amqpUrl,
+      connect: options.connectBroker,
       logger: options.logger,
       setup: (connection) => this.setup(connection),
       onFatal: (err) => {
