@@ -1,11 +1,14 @@
 import {
   InvalidInputError,
   assertDatabaseReachable,
+  connectAmqp,
   createPool,
   migrationStatus,
   type Config,
   type Logger,
 } from '@kiln/shared';
+import Docker from 'dockerode';
+import { BuildIsolation, createBuildEngine, DockerRuntime, type EngineOptions } from './engine/index.js';
 import type { BuildEngine } from './engine/types.js';
 import {
   NotificationSender,
@@ -74,7 +77,8 @@ export async function startAgent(config: Config, options: StartAgentOptions): Pr
   const service = new AgentService({
     agentId: config.KILN_AGENT_ID,
     packageOwners: config.KILN_PACKAGE_OWNERS,
-    amqpUrl: config.KILN_AMQP_URL,
+    // Heartbeats every 15 s: a dead broker (or network) is noticed after about 30.
+    connectBroker: () => connectAmqp(config.KILN_AMQP_URL, { noDelay: true, heartbeat: 15 }),
     queue: config.KILN_QUEUE,
     deliveryLimit: config.KILN_DELIVERY_LIMIT,
     eventsExchange: config.KILN_EVENTS_EXCHANGE,
@@ -120,4 +124,21 @@ export async function startAgent(config: Config, options: StartAgentOptions): Pr
       return stopped;
     },
   };
+}
+
+/**
+ * The build engine on the local Docker engine (or DOCKER_HOST's). Builds
+ * share it: it holds no state between them.
+ */
+export function createDockerEngine(
+  options: EngineOptions & { docker?: Docker; allowPrivileged?: boolean },
+): BuildEngine {
+  const policy = { privileged: options.allowPrivileged ?? false };
+  return createBuildEngine(new DockerRuntime(options.docker ?? new Docker(), options.logger, policy), options);
+}
+
+/** `kiln network setup`: the isolated build network and its firewall on this host, from the configuration. */
+export async function setUpBuildNetwork(config: Config, docker: Docker = new Docker()): Promise<void> {
+  const firewall = { allow: config.KILN_BUILD_NETWORK_ALLOW, deny: config.KILN_BUILD_NETWORK_DENY };
+  await new BuildIsolation(new DockerRuntime(docker), firewall).network();
 }

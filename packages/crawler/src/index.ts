@@ -16,8 +16,7 @@ export {
   type Heads,
   type ResolvedHead,
 } from './git/ls-remote.js';
-export { GitCommandError } from './git/git-error.js';
-export { runGit, runGitBuffer } from './git/run-git.js';
+export { GitCommandError, runGit, runGitBuffer } from '@kiln/shared';
 export { diffRefs, type RefChanges, type ReleaseHead } from './refs/ref-diff.js';
 export type { RefStore } from './refs/ref-store.js';
 export { PgRefStore } from './refs/pg-ref-store.js';

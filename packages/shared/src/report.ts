@@ -68,4 +68,37 @@ export interface BuildReport {
   failure?: BuildFailure;
   /** What the content policy flagged in the payload (absent when nothing). */
   flags?: PolicyFlag[];
+  /** Where the time went, phase by phase, in the order they started (phases may overlap). */
+  timings?: PhaseTiming[];
+}
+
+/**
+ * The phases of a job, from the queue to the ack. `stage` phases name their
+ * stage; `cleanup` is removing containers and the workspace, which may
+ * overlap with `record`.
+ */
+export const PHASES = [
+  'queue',
+  'claim',
+  'checkout',
+  'manifest',
+  'image',
+  'prepare',
+  'stage',
+  'install',
+  'inspection',
+  'artifact',
+  'cleanup',
+  'record',
+  'ack',
+] as const;
+export type PhaseName = (typeof PHASES)[number];
+
+export interface PhaseTiming {
+  phase: PhaseName;
+  /** For `stage`: which one. */
+  stage?: string;
+  /** Milliseconds from the job's first phase (its request, or the build's start for `kiln run`). */
+  startMs: number;
+  durationMs: number;
 }

@@ -1,6 +1,7 @@
 import { formatDuration, type BuildReport } from '@kiln/shared';
 import { fileTable, formatSize, table } from '../format.js';
 import { escapeCell } from '../terminal-text.js';
+import { phaseTable } from './phase-table.js';
 
 /** The end of `kiln run` for a person: stages and commands with times, then every installed file. */
 export function formatReport(report: BuildReport): string {
@@ -25,6 +26,11 @@ export function formatReport(report: BuildReport): string {
     }
   }
   out.push(...table(['stage', 'status', 'time', ''], rows, [false, false, true, false]));
+  if (report.timings?.length) {
+    out.push('');
+    out.push('where the time went');
+    out.push(...phaseTable(report.timings).map((l) => `  ${l}`));
+  }
   if (report.flags?.length) {
     out.push('');
     out.push(`content policy: ${report.flags.length} flag(s)`);

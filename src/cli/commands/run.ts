@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { cp, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import { createDockerEngine, engineOptionsFromConfig } from '@kiln/agent';
 import {
@@ -12,6 +10,7 @@ import {
   loadConfig,
   parseReleaseBranch,
   readManifest,
+  runGit,
   type BuildReport,
   type Manifest,
 } from '@kiln/shared';
@@ -147,12 +146,8 @@ async function packageOf(manifest: Manifest, workspace: string): Promise<{ name:
 
 async function currentBranch(workspace: string): Promise<string | null> {
   try {
-    const { stdout } = await promisify(execFile)(
-      'git',
-      ['-C', workspace, 'symbolic-ref', '--quiet', '--short', 'HEAD'],
-      { timeout: 5000 },
-    );
-    return stdout.trim() || null;
+    const branch = await runGit(['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: workspace, timeoutMs: 5000 });
+    return branch.trim() || null;
   } catch {
     // Not a git checkout, or a detached head: no branch to read a version from.
     return null;

@@ -5,6 +5,7 @@ import { EXIT, type Io } from '../output.js';
 import { databaseError } from './database-error.js';
 import { fileTable, formatSize, table } from '../format.js';
 import { escapeCell, neutralise } from '../terminal-text.js';
+import { phaseTable } from './phase-table.js';
 
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'errored', 'cancelled'] as const;
 
@@ -131,6 +132,10 @@ export function describe(b: BuildDetails, io: Pick<Io, 'isTty'>): string {
         lines.push(`      $ ${oneLine(c.command)}${cexit}${ctook}`);
       }
     }
+  }
+  if (b.timings.length > 0) {
+    lines.push('timings');
+    lines.push(...phaseTable(b.timings).map((l) => `  ${l}`));
   }
   if (b.artifact?.path)
     lines.push(`artifact  ${b.artifact.path}${b.artifact.sha256 ? ` (sha256 ${b.artifact.sha256})` : ''}`);

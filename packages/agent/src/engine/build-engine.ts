@@ -1,9 +1,7 @@
-import Docker from 'dockerode';
 import type { Config, Logger } from '@kiln/shared';
 import { BuildIsolation, checkOnly, type FirewallOptions, type IptablesRunner } from './build-network.js';
 import { BuildSession } from './build-session.js';
 import type { ContainerRuntime } from './container-runtime.js';
-import { DockerRuntime } from './docker-runtime.js';
 import { currentOwner, type Owner } from './labels.js';
 import { DEFAULT_CACHE_REPOSITORY } from './prepare-cache.js';
 import { reapOrphans, removeBuildResources } from './reaper.js';
@@ -48,17 +46,6 @@ export function engineOptionsFromConfig(
   };
 }
 
-/**
- * The build engine on the local Docker engine (or DOCKER_HOST's). Builds
- * share it: it holds no state between them.
- */
-export function createDockerEngine(
-  options: EngineOptions & { docker?: Docker; allowPrivileged?: boolean },
-): BuildEngine {
-  const policy = { privileged: options.allowPrivileged ?? false };
-  return createBuildEngine(new DockerRuntime(options.docker ?? new Docker(), options.logger, policy), options);
-}
-
 export function createBuildEngine(runtime: ContainerRuntime, options: EngineOptions): BuildEngine {
   const owner = options.owner ?? currentOwner();
   const isolation =
@@ -82,10 +69,4 @@ export function createBuildEngine(runtime: ContainerRuntime, options: EngineOpti
     reap: () => reapOrphans(runtime, owner, options.logger),
     removeBuildResources: (buildId) => removeBuildResources(runtime, buildId, options.logger),
   };
-}
-
-/** `kiln network setup`: the isolated build network and its firewall on this host, from the configuration. */
-export async function setUpBuildNetwork(config: Config, docker: Docker = new Docker()): Promise<void> {
-  const firewall = { allow: config.KILN_BUILD_NETWORK_ALLOW, deny: config.KILN_BUILD_NETWORK_DENY };
-  await new BuildIsolation(new DockerRuntime(docker), firewall).network();
 }

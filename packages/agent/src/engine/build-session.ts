@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildReport, InstallReport, Logger, ManifestSection, PolicyFlag, StageReport } from '@kiln/shared';
-import { toError } from '@kiln/shared';
+import { PhaseClock, toError } from '@kiln/shared';
 import { resolveEnvironment, type BuildEnvironment } from './build-environment.js';
 import type { BuildIsolation } from './build-network.js';
 import { buildMounts, type CacheOwner } from './cache-mounts.js';
@@ -66,6 +66,7 @@ class BuildError extends Error {}
  */
 export class BuildSession {
   private readonly started = Date.now();
+  private readonly clock: PhaseClock;
   private readonly token = `::kiln-${randomBytes(16).toString('hex')}::`;
   private readonly env: BuildEnvironment;
   private readonly masker: SecretMasker;
@@ -85,6 +86,7 @@ export class BuildSession {
     this.env = resolveEnvironment(request.manifest, request.hostEnv, deps.allowInheritEnv);
     this.masker = new SecretMasker(this.env.secrets);
     this.log = new LogKeeper(deps.limits.logLimitBytes);
+    this.clock = request.clock ?? new PhaseClock(this.started);
     this.logger = deps.logger?.child({ buildId: request.buildId });
     const workspace = path.resolve(request.workspace);
     this.cacheOwner = {
@@ -105,12 +107,19 @@ export class BuildSession {
       } else if (err instanceof PayloadTooLargeError) {
         report = this.failed('install', err.message);
       } else {
+        await this.cleanup();
         throw err;
       }
-    } finally {
-      await this.cleanup();
     }
-    return { report, log: this.log.chunks(), logTruncatedBytes: this.log.truncatedBytes };
+    const cleanedUp = this.cleanup().catch((err: unknown) => this.logger?.warn({ err }, 'could not clean up'));
+    // The caller may record the report while the containers go.
+    if (!this.request.deferCleanup) await cleanedUp;
+    return {
+      report: { ...report, timings: this.clock.timings() },
+      log: this.log.chunks(),
+      logTruncatedBytes: this.log.truncatedBytes,
+      cleanedUp,
+    };
   }
 
   private async execute(): Promise<BuildReport> {
@@ -118,7 +127,7 @@ export class BuildSession {
     for (const note of this.env.notes) this.system('', `${note}\n`);
     await this.checkWorkspace();
     this.checkNetworkRequests();
-    const base = await this.ensureImage(manifest.image);
+    const base = await this.clock.time('image', () => this.ensureImage(manifest.image));
     if (base.labels[LABEL.role] === 'prepare-cache') {
       throw new BuildError(
         `image ${manifest.image} is a compiler image Kiln cached for a build; builds start from ordinary images`,
@@ -132,7 +141,7 @@ export class BuildSession {
 
     let compiler = { ref: manifest.image, info: base };
     if (manifest.prepare) {
-      const prepared = await this.prepare(base, manifest.prepare);
+      const prepared = await this.clock.time('prepare', () => this.prepare(base, manifest.prepare!));
       if (prepared.status !== 'succeeded') {
         const failed = this.stages.at(-1)!;
         skipRest(0);
@@ -150,12 +159,15 @@ export class BuildSession {
       }
     };
     makeAhead(0);
+    // The workspace may still be being written (checkout overlaps making the containers).
+    await this.request.workspaceReady;
     let payload: InstallReport | null = null;
     for (let i = 0; i < plan.length; i++) {
       const stage = plan[i]!;
+      const ended = this.clock.start(stage.role === 'install' ? 'install' : 'stage', stage.name);
       const current = await this.take(made.get(i)!);
       makeAhead(i + 1);
-      const result = await this.runOne(stage, current, compiler.ref);
+      const result = await this.runOne(stage, current, compiler.ref).finally(ended);
       if (result.status !== 'succeeded') {
         const failed = this.stages.at(-1)!;
         skipRest(i + 1);
@@ -370,29 +382,35 @@ export class BuildSession {
     const note = (text: string) => this.system('install', text);
     const artifact = artifactDir ? await artifactTarget(this.request, artifactDir, note) : undefined;
     const lines = progressLines(note);
-    // Over KILN_PAYLOAD_LIMIT: PayloadTooLargeError, before any content is read (run() records it as failed).
-    const payload = await streamPayload(install.container, {
-      destdir: DESTDIR_PATH,
-      kilnDir: KILN_DIR,
-      workspace: WORKSPACE_PATH,
-      mountTargets: mounts.map((m) => m.target),
-      limitBytes: this.deps.limits.payloadLimitBytes,
-      ...(artifact ? { artifact } : {}),
-      ...(signal ? { signal } : {}),
-      onProgress: (progress) => {
-        lines(progress);
-        events?.payload?.(progress);
-      },
-    });
-    const { files, sizeBytes } = payload;
-    this.system('install', `installed ${files.length} files, ${formatBytes(sizeBytes)}\n`);
-    this.flags = checkContent({
-      files,
-      special: payload.special,
-      sensitive: await sensitiveDigests(install.container),
-    });
-    for (const flag of this.flags) this.system('install', `content policy: ${flag.path} ${flag.message}\n`);
-    return { sizeBytes, files, ...(payload.artifact ? { artifact: payload.artifact } : {}) };
+    // One pass reads, hashes, classifies and packs: inspection and artifact are one phase.
+    const endInspection = this.clock.start('inspection');
+    try {
+      // Over KILN_PAYLOAD_LIMIT: PayloadTooLargeError, before any content is read (run() records it as failed).
+      const payload = await streamPayload(install.container, {
+        destdir: DESTDIR_PATH,
+        kilnDir: KILN_DIR,
+        workspace: WORKSPACE_PATH,
+        mountTargets: mounts.map((m) => m.target),
+        limitBytes: this.deps.limits.payloadLimitBytes,
+        ...(artifact ? { artifact } : {}),
+        ...(signal ? { signal } : {}),
+        onProgress: (progress) => {
+          lines(progress);
+          events?.payload?.(progress);
+        },
+      });
+      const { files, sizeBytes } = payload;
+      this.system('install', `installed ${files.length} files, ${formatBytes(sizeBytes)}\n`);
+      this.flags = checkContent({
+        files,
+        special: payload.special,
+        sensitive: await sensitiveDigests(install.container),
+      });
+      for (const flag of this.flags) this.system('install', `content policy: ${flag.path} ${flag.message}\n`);
+      return { sizeBytes, files, ...(payload.artifact ? { artifact: payload.artifact } : {}) };
+    } finally {
+      endInspection();
+    }
   }
 
   private async ensureImage(ref: string): Promise<ImageInfo> {

@@ -1,11 +1,5 @@
 export * from './types.js';
-export {
-  createDockerEngine,
-  createBuildEngine,
-  engineOptionsFromConfig,
-  setUpBuildNetwork,
-  type EngineOptions,
-} from './build-engine.js';
+export { createBuildEngine, engineOptionsFromConfig, type EngineOptions } from './build-engine.js';
 export type * from './container-runtime.js';
 export { DockerRuntime, BUILD_CAPABILITIES } from './docker-runtime.js';
 export { LABEL, KEPT_ROLES, currentOwner, type Owner } from './labels.js';

@@ -1,4 +1,4 @@
-import type { ArtifactFormat, BuildReport, Manifest, StageReport } from '@kiln/shared';
+import type { ArtifactFormat, BuildReport, Manifest, PhaseClock, StageReport } from '@kiln/shared';
 
 /**
  * The build engine's contract, shared by `kiln run` and the agent service.
@@ -89,6 +89,19 @@ export interface BuildRequest {
   hostEnv?: Record<string, string | undefined>;
   signal?: AbortSignal;
   events?: BuildEvents;
+  /**
+   * Settles when the workspace is written: containers are made meanwhile,
+   * and the first stage that mounts it waits for it. Default: ready now.
+   */
+  workspaceReady?: Promise<void>;
+  /**
+   * Resolve with the report before the containers are removed (`cleanedUp`
+   * settles when they are), so the caller can record it meanwhile. Default:
+   * after.
+   */
+  deferCleanup?: boolean;
+  /** Where the build's phases are timed (the job's clock, so the timings read as one timeline); default: its own. */
+  clock?: PhaseClock;
 }
 
 export interface BuildOutcome {
@@ -96,11 +109,13 @@ export interface BuildOutcome {
   /** The kept (capped, masked) log, in order. */
   log: LogChunk[];
   logTruncatedBytes: number;
+  /** Settles when every container of the build is removed (see `deferCleanup`). Never rejects. */
+  cleanedUp: Promise<void>;
 }
 
 export interface BuildEngine {
   /**
-   * Runs the build and always removes its containers. Resolves with the report
+   * Runs the build and always removes its containers (`cleanedUp`). Resolves with the report
    * for everything about the build itself: `succeeded`, `failed` (a command,
    * a timeout, a limit), `cancelled` (the signal), `errored` (it cannot run as
    * asked: an image that is not there and cannot be pulled, a workspace that is

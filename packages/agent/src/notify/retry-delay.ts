@@ -1,3 +1,5 @@
+import { backoffDelay } from '@kiln/shared';
+
 /** How the sender spaces its attempts at one email while SMTP is down. */
 export interface RetryPolicy {
   /** Wait after the first failed attempt; doubled after each further one (default 5s). */
@@ -12,6 +14,5 @@ export const DEFAULT_RETRY: RetryPolicy = { firstDelayMs: 5_000, maxDelayMs: 300
 
 /** The wait after `attempts` failed attempts: 5s, 10s, 20s, … capped. */
 export function retryDelay(attempts: number, policy: RetryPolicy): number {
-  const exponent = Math.max(0, Math.min(attempts - 1, 30));
-  return Math.min(policy.firstDelayMs * 2 ** exponent, policy.maxDelayMs);
+  return backoffDelay(attempts - 1, { initialMs: policy.firstDelayMs, maxMs: policy.maxDelayMs, jitter: 0 });
 }

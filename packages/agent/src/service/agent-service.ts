@@ -3,13 +3,13 @@ import {
   type ArtifactFormat,
   type ChannelModel,
   type ConfiguredOwners,
+  type Database,
   type Logger,
-  type Pool,
 } from '@kiln/shared';
 import type { BuildEngine } from '../engine/types.js';
 import { AgentMetrics } from './agent-metrics.js';
 import { AmqpBuildEvents } from './amqp-build-events.js';
-import { sleep } from './backoff.js';
+import { sleep } from '@kiln/shared';
 import { BrokerSession } from './broker-session.js';
 import { BuildRunner } from './build-runner.js';
 import { BuildStore } from './build-store.js';
@@ -25,12 +25,13 @@ export interface AgentServiceOptions {
   agentId: string;
   /** Owners pinned by the operator (KILN_PACKAGE_OWNERS); the database decides the rest. */
   packageOwners?: ConfiguredOwners;
-  amqpUrl: string;
+  /** Opens a RabbitMQ connection; the service reconnects through it. */
+  connectBroker: () => Promise<ChannelModel>;
   queue: string;
   deliveryLimit: number;
   eventsExchange: string;
   concurrency: number;
-  pool: Pool;
+  pool: Database;
   engine: BuildEngine;
   checkout: Checkout;
   notifications: FailureNotifications;
@@ -80,7 +81,7 @@ export class AgentService {
     this.events = new AmqpBuildEvents(options.eventsExchange, options.logger);
     this.cancels = new CancelListener(options.eventsExchange, options.logger);
     this.session = new BrokerSession({
-      url: options.amqpUrl,
+      connect: options.connectBroker,
       logger: options.logger,
       setup: (connection) => this.setup(connection),
       onFatal: (err) => {

@@ -1,11 +1,10 @@
-import { connectAmqp, type ChannelModel, type Logger } from '@kiln/shared';
-import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
+import type { ChannelModel, Logger } from '@kiln/shared';
+import { backoffDelay, sleep, type BackoffOptions } from '@kiln/shared';
 
 export interface BrokerSessionOptions {
-  url: string;
+  /** Opens a new connection (composed in main.ts from the configuration). */
+  connect: () => Promise<ChannelModel>;
   logger: Logger;
-  /** Seconds; a dead broker (or network) is noticed after about twice this. */
-  heartbeat?: number;
   reconnect?: BackoffOptions;
   /** Runs on every new connection before anyone else gets it (declarations). */
   setup: (connection: ChannelModel) => Promise<void>;
@@ -77,7 +76,7 @@ export class BrokerSession {
     while (!this.closing.signal.aborted) {
       let connection: ChannelModel;
       try {
-        connection = await connectAmqp(this.options.url, { noDelay: true, heartbeat: this.options.heartbeat ?? 15 });
+        connection = await this.options.connect();
       } catch (err) {
         const delay = backoffDelay(failures++, reconnect);
         logger.warn({ err: (err as Error).message, retryInMs: delay }, 'cannot reach RabbitMQ; retrying');

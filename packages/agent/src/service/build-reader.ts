@@ -4,9 +4,11 @@ import {
   type BuildStatus,
   type FileKind,
   type InstalledFile,
+  type PhaseTiming,
   type PolicyFlag,
   type Queryable,
 } from '@kiln/shared';
+import { readPhases } from './phase-reader.js';
 
 /** The package database as `kiln status` and `kiln logs` read it. */
 export interface BuildSummary {
@@ -64,6 +66,8 @@ export interface BuildDetails extends BuildSummary {
   files: { count: number; sizeBytes: number; list: InstalledFile[] };
   current: boolean;
   artifact: { path: string | null; sha256: string | null; format: ArtifactFormat | null } | null;
+  /** Where the current attempt's time went (build_phases). */
+  timings: PhaseTiming[];
 }
 
 export interface LogLine {
@@ -163,7 +167,7 @@ export async function getBuild(db: Queryable, id: string): Promise<BuildDetails 
   );
   const row = found.rows[0];
   if (!row) return null;
-  const [stages, commands, files, pkg] = await Promise.all([
+  const [stages, commands, files, pkg, timings] = await Promise.all([
     db.query<{
       position: number;
       name: string;
@@ -205,6 +209,7 @@ export async function getBuild(db: Queryable, id: string): Promise<BuildDetails 
       'SELECT artifact, payload_sha256, artifact_format FROM packages WHERE build_id = $1',
       [id],
     ),
+    readPhases(db, id, row.attempt),
   ]);
   const current = pkg.rows[0];
   return {
@@ -251,6 +256,7 @@ export async function getBuild(db: Queryable, id: string): Promise<BuildDetails 
     artifact: current
       ? { path: current.artifact, sha256: current.payload_sha256, format: current.artifact_format }
       : null,
+    timings,
   };
 }
 

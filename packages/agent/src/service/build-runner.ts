@@ -1,27 +1,28 @@
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
   InvalidInputError,
   ManifestError,
   isErrorNamed,
   parseReleaseBranch,
-  readManifest,
+  readManifestFrom,
   redactRepo,
   redactUrlsIn,
   repoIdentity,
   toError,
   type ArtifactFormat,
   type BuildReport,
+  PhaseClock,
   type Logger,
   type Manifest,
   type Queryable,
 } from '@kiln/shared';
 import { withSecretsMasked } from '../engine/build-environment.js';
-import type { BuildEngine, LogChunk } from '../engine/types.js';
+import type { BuildEngine } from '../engine/types.js';
 import type { AttemptRef, BuildResult, BuildStore, JobWithId } from './build-store.js';
 import type { BuildEventPublisher } from './build-events.js';
 import type { CancelRequests } from './cancel-listener.js';
-import { CheckoutError, type CheckedOut, type Checkout } from './checkout.js';
+import { CheckoutError, type CheckedOut, type Checkout, type ResolvedCommit } from './checkout.js';
 import { startLease } from './lease.js';
 import { LiveLog } from './live-log.js';
 
@@ -48,7 +49,8 @@ export interface BuildRunnerOptions {
 
 /** How one attempt ended, from the handler's point of view. */
 export type RunOutcome =
-  | { kind: 'result'; result: BuildResult }
+  /** `cleanedUp` settles when the containers and the workspace are gone: the result can be recorded meanwhile. */
+  | { kind: 'result'; result: BuildResult; cleanedUp: Promise<void> }
   /** Something around the build broke (Docker, disk): give the job back, try again later. */
   | { kind: 'retry'; error: Error }
   /** Shutting down: the build was stopped; give the job back. */
@@ -64,7 +66,12 @@ export type RunOutcome =
 export class BuildRunner {
   constructor(private readonly options: BuildRunnerOptions) {}
 
-  async run(job: JobWithId, ref: AttemptRef, shutdown: AbortSignal): Promise<RunOutcome> {
+  async run(
+    job: JobWithId,
+    ref: AttemptRef,
+    shutdown: AbortSignal,
+    clock: PhaseClock = new PhaseClock(),
+  ): Promise<RunOutcome> {
     const { store, events } = this.options;
     const logger = this.options.logger.child({ buildId: ref.buildId, attempt: ref.attempt });
     const abort = new AbortController();
@@ -93,11 +100,8 @@ export class BuildRunner {
       logger,
       onRows: (rows) => events.publish(ref.buildId, 'log', { attempt: ref.attempt, rows }),
     });
-    const kept: LogChunk[] = [];
     const say = (stage: string, text: string): void => {
-      const chunk: LogChunk = { stage, stream: 'system', text: `[kiln] ${text}\n`, at: Date.now() };
-      kept.push(chunk);
-      live.append(chunk);
+      live.append({ stage, stream: 'system', text: `[kiln] ${text}\n`, at: Date.now() });
     };
     // A cancel stops the build like a shutdown does, but the attempt is recorded (`cancelled`), not requeued.
     const onCancel = (): void => {
@@ -119,6 +123,11 @@ export class BuildRunner {
     let pkg = packageOf(job, job.branch ?? null, null);
     let checkedOut: CheckedOut | null = null;
     let manifest: Manifest | null = null;
+    let engineCleanup: Promise<void> = Promise.resolve();
+    let filled: Promise<void> = Promise.resolve();
+    let finished = false;
+    let markCleanedUp: (cleaning: Promise<void>) => void = () => undefined;
+    const cleanedUp = new Promise<void>((resolve) => (markCleanedUp = resolve));
 
     events.publish(ref.buildId, 'started', {
       attempt: ref.attempt,
@@ -128,30 +137,26 @@ export class BuildRunner {
     });
     logger.info({ repo: redactRepo(job.repo), branch: job.branch, commit: job.commit }, 'build started');
 
-    const finish = async (
-      report: BuildReport,
-      engineLog?: { log: LogChunk[]; truncatedBytes: number },
-    ): Promise<RunOutcome> => {
+    const finish = async (report: BuildReport): Promise<RunOutcome> => {
       const closed = await live.close();
       const result: BuildResult = {
-        report,
+        report: { ...report, timings: clock.timings() },
+        timingsOrigin: new Date(clock.origin),
         // What is stored never holds a secret value (the engine masks them in logs alike).
         manifest: manifest ? withSecretsMasked(manifest) : null,
         commit: checkedOut?.commit ?? job.commit ?? null,
         package: pkg,
         maintainer: manifest?.package.maintainer,
-        commitAuthor: checkedOut ? formatAuthor(checkedOut.author) : undefined,
+        commitAuthor: checkedOut?.author.email ? checkedOut.author : undefined,
         startedAt: new Date(started),
         stageStartedAt,
       };
       if (closed.truncated) {
-        result.log = {
-          chunks: [...kept, ...(engineLog?.log ?? [])],
-          firstSeq: closed.nextSeq,
-          truncatedBytes: engineLog?.truncatedBytes ?? 0,
-        };
+        result.log = { chunks: closed.kept, firstSeq: closed.nextSeq, truncatedBytes: closed.truncatedBytes };
       }
-      return { kind: 'result', result };
+      // Recorded by the caller while the containers and the workspace go (see the finally below).
+      finished = true;
+      return { kind: 'result', result, cleanedUp };
     };
 
     try {
@@ -159,22 +164,33 @@ export class BuildRunner {
         'checkout',
         `attempt ${ref.attempt} on ${ref.agent}: fetching ${redactRepo(job.repo)}${job.branch ? ` ${job.branch}` : ''}${job.commit ? ` at ${job.commit}` : ''}`,
       );
+      const endCheckout = clock.start('checkout');
+      let resolved: ResolvedCommit;
       try {
-        checkedOut = await this.options.checkout.checkout(
-          { repo: job.repo, branch: job.branch, commit: job.commit, signal: abort.signal },
-          workspace,
-        );
+        resolved = await this.options.checkout.resolve({
+          repo: job.repo,
+          branch: job.branch,
+          commit: job.commit,
+          signal: abort.signal,
+        });
       } catch (err) {
+        endCheckout();
         if (cancelled && !lost && !shutdown.aborted) return await finish(cancelledReport(pkg, started));
         // Stopped on purpose (shutdown, lost lease): not the repository's fault.
         if (abort.signal.aborted || !(err instanceof CheckoutError)) throw err;
         say('checkout', err.message);
         return await finish(errored(pkg, started, 'checkout', err.message));
       }
+      checkedOut = { commit: resolved.commit, branch: resolved.branch, author: resolved.author };
+      // The workspace is written while the manifest is read and the engine makes the build's containers.
+      await mkdir(workspace, { recursive: true });
+      filled = resolved.fill(workspace, abort.signal).finally(endCheckout);
+      filled.catch(() => undefined);
       say('checkout', `checked out ${checkedOut.commit}${checkedOut.branch ? ` (${checkedOut.branch})` : ''}`);
       pkg = packageOf(job, checkedOut.branch, null);
+      const endManifest = clock.start('manifest');
       try {
-        manifest = await readManifest(workspace);
+        manifest = await readManifestFrom((file) => resolved.readFile(file));
       } catch (err) {
         if (!(err instanceof ManifestError)) throw err;
         say('manifest', err.message);
@@ -195,6 +211,7 @@ export class BuildRunner {
 
       // A package name belongs to its repository: another one claiming it (by branch or package.name) builds nothing.
       const refusal = pkg ? await store.ownershipProblem(pkg.name, repoIdentity(job.repo)) : null;
+      endManifest();
       if (refusal) {
         say('ownership', refusal);
         return await finish(errored(pkg, started, 'ownership', refusal));
@@ -213,6 +230,9 @@ export class BuildRunner {
         ...(this.options.artifactFormat ? { artifactFormat: this.options.artifactFormat } : {}),
         hostEnv: this.options.hostEnv,
         signal: abort.signal,
+        clock,
+        deferCleanup: true,
+        workspaceReady: filled,
         events: {
           stageStarted: (e) => {
             stageStartedAt[e.position] = new Date();
@@ -232,17 +252,17 @@ export class BuildRunner {
             });
             progress(store.stageFinished(ref, e), 'a stage result');
           },
+          commandStarted: (e) =>
+            progress(store.commandStarted(ref, { stagePosition: e.position, ...e }), 'a command start'),
           commandFinished: (e) =>
             progress(store.commandFinished(ref, { stagePosition: e.position, ...e }), 'a command result'),
           log: (chunk) => live.append(chunk),
         },
       });
+      engineCleanup = outcome.cleanedUp;
       if (lost) return { kind: 'lost' };
       if (shutdown.aborted) return { kind: 'abandoned' };
-      return await finish(
-        { ...outcome.report, package: outcome.report.package ?? pkg },
-        { log: outcome.log, truncatedBytes: outcome.logTruncatedBytes },
-      );
+      return await finish({ ...outcome.report, package: outcome.report.package ?? pkg });
     } catch (thrown) {
       if (lost) return { kind: 'lost' };
       if (shutdown.aborted) return { kind: 'abandoned' };
@@ -259,9 +279,19 @@ export class BuildRunner {
       lease.stop();
       shutdown.removeEventListener('abort', onShutdown);
       await live.close().catch(() => undefined);
-      await rm(workspace, { recursive: true, force: true }).catch((err: unknown) =>
-        logger.warn({ err, workspace }, 'could not remove the workspace'),
-      );
+      // A build that ended before its engine ran may still be writing the workspace.
+      await filled.catch(() => undefined);
+      const cleaning = clock.time('cleanup', async () => {
+        await Promise.all([
+          engineCleanup,
+          rm(workspace, { recursive: true, force: true }).catch((err: unknown) =>
+            logger.warn({ err, workspace }, 'could not remove the workspace'),
+          ),
+        ]);
+      });
+      // Only a result is recorded while cleaning up; anything else waits for it here.
+      markCleanedUp(cleaning);
+      if (!finished) await cleaning;
     }
   }
 }
@@ -299,9 +329,4 @@ function cancelledReport(pkg: BuildReport['package'], startedAt: number): BuildR
     install: null,
     error: 'cancelled on request',
   };
-}
-
-function formatAuthor(author: { name: string; email: string }): string | undefined {
-  if (!author.email) return undefined;
-  return author.name ? `${author.name} <${author.email}>` : author.email;
 }

@@ -1,4 +1,13 @@
-import type { BuildJob, BuildReport, BuildStatus, ConfiguredOwners, Manifest, Pool, Queryable } from '@kiln/shared';
+import type {
+  BuildJob,
+  BuildReport,
+  BuildStatus,
+  ConfiguredOwners,
+  Database,
+  Manifest,
+  PhaseTiming,
+  Queryable,
+} from '@kiln/shared';
 import {
   QUEUED_BUILD_COLUMNS,
   checkOwnership,
@@ -41,7 +50,9 @@ export interface BuildResult {
   log?: { chunks: LogChunk[]; firstSeq: number; truncatedBytes: number };
   /** Who hears about a failure: the manifest's maintainer, else the commit's author. */
   maintainer?: string;
-  commitAuthor?: string;
+  commitAuthor?: { name: string; email: string };
+  /** What `report.timings` count from (the job's request). */
+  timingsOrigin?: Date;
   /** When the engine started, and each stage as seen live: the start times recorded for stages and commands. */
   startedAt?: Date;
   stageStartedAt?: Array<Date | undefined>;
@@ -52,7 +63,7 @@ const FINISHED = FINISHED_STATUSES as readonly string[];
 
 export class BuildStore {
   constructor(
-    private readonly pool: Pool,
+    private readonly pool: Database,
     private readonly notifications: FailureNotifications,
     private readonly owners: ConfiguredOwners = new Map(),
   ) {}
@@ -243,6 +254,20 @@ export class BuildStore {
     );
   }
 
+  /** A script line's row, written once when it starts; `commandFinished` completes it. */
+  async commandStarted(
+    ref: AttemptRef,
+    command: { stagePosition: number; index: number; command: string },
+  ): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO build_commands (build_id, stage_position, position, command, started_at)
+       SELECT $1, $4, $5, $6, now() FROM builds
+        WHERE id = $1 AND attempt = $2 AND agent = $3 AND status = 'running'
+       ON CONFLICT (build_id, stage_position, position) DO NOTHING`,
+      [ref.buildId, ref.attempt, ref.agent, command.stagePosition, command.index, command.command],
+    );
+  }
+
   async commandFinished(
     ref: AttemptRef,
     command: { stagePosition: number; index: number; command: string; exitCode: number; durationMs: number },
@@ -252,8 +277,7 @@ export class BuildStore {
        SELECT $1, $4, $5, $6, $7, now() - $8 * interval '1 millisecond', $8 FROM builds
         WHERE id = $1 AND attempt = $2 AND agent = $3 AND status = 'running'
        ON CONFLICT (build_id, stage_position, position) DO UPDATE
-         SET command = EXCLUDED.command, exit_code = EXCLUDED.exit_code, started_at = EXCLUDED.started_at,
-             duration_ms = EXCLUDED.duration_ms`,
+         SET exit_code = EXCLUDED.exit_code, duration_ms = EXCLUDED.duration_ms`,
       [
         ref.buildId,
         ref.attempt,
@@ -317,8 +341,9 @@ export class BuildStore {
         ],
       );
       if ((updated.rowCount ?? 0) === 0) return false;
-      await writeStages(db, ref.buildId, { ...result, report });
+      await completeStages(db, ref.buildId, { ...result, report });
       if (result.log) await replaceLog(db, ref, result.log);
+      if (report.timings?.length) await writePhases(db, ref, result.timingsOrigin ?? new Date(), report.timings, 0);
       if (report.status === 'succeeded' && report.install && result.package) {
         await writePackage(db, ref.buildId, result.package, report);
       }
@@ -328,11 +353,49 @@ export class BuildStore {
       return true;
     });
   }
+
+  /**
+   * Phases that end after the result is committed (record, ack, cleanup),
+   * numbered after the ones the result carried. Best effort: the report has the rest.
+   */
+  async addPhases(ref: AttemptRef, origin: Date, phases: readonly PhaseTiming[], firstPosition: number): Promise<void> {
+    await writePhases(this.pool, ref, origin, phases, firstPosition);
+  }
 }
 
-async function writeStages(db: Queryable, buildId: string, result: BuildResult): Promise<void> {
-  await db.query('DELETE FROM build_commands WHERE build_id = $1', [buildId]);
-  await db.query('DELETE FROM build_stages WHERE build_id = $1', [buildId]);
+async function writePhases(
+  db: Queryable,
+  ref: AttemptRef,
+  origin: Date,
+  phases: readonly PhaseTiming[],
+  firstPosition: number,
+): Promise<void> {
+  if (phases.length === 0) return;
+  await db.query(
+    `INSERT INTO build_phases (build_id, attempt, position, phase, stage, started_at, duration_ms)
+     SELECT $1, $2, $3 + t.i - 1, t.phase, t.stage, $4::timestamptz + t.start_ms * interval '1 millisecond', t.duration_ms
+       FROM unnest($5::text[], $6::text[], $7::bigint[], $8::bigint[]) WITH ORDINALITY AS t(phase, stage, start_ms, duration_ms, i)
+     ON CONFLICT (build_id, attempt, position) DO NOTHING`,
+    [
+      ref.buildId,
+      ref.attempt,
+      firstPosition,
+      origin.toISOString(),
+      phases.map((p) => p.phase),
+      phases.map((p) => p.stage ?? null),
+      phases.map((p) => p.startMs),
+      phases.map((p) => p.durationMs),
+    ],
+  );
+}
+
+/**
+ * Completes the attempt's stage and command rows from the report: rows
+ * written live keep their start times and get their results; what the live
+ * writes missed (the database was away, a stage was skipped) is added.
+ * Nothing is deleted and written again.
+ */
+async function completeStages(db: Queryable, buildId: string, result: BuildResult): Promise<void> {
   const stages = result.report.stages;
   if (stages.length === 0) return;
   // Start times: what was seen live, else laid end to end from the build's start.
@@ -365,7 +428,11 @@ async function writeStages(db: Queryable, buildId: string, result: BuildResult):
   });
   await db.query(
     `INSERT INTO build_stages (build_id, position, name, image, status, exit_code, started_at, duration_ms, error)
-     SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::timestamptz[], $8::bigint[], $9::text[])`,
+     SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::timestamptz[], $8::bigint[], $9::text[])
+     ON CONFLICT (build_id, position) DO UPDATE
+        SET name = EXCLUDED.name, image = EXCLUDED.image, status = EXCLUDED.status, exit_code = EXCLUDED.exit_code,
+            started_at = COALESCE(build_stages.started_at, EXCLUDED.started_at), duration_ms = EXCLUDED.duration_ms,
+            error = EXCLUDED.error`,
     [
       buildId,
       stages.map((_, i) => i),
@@ -381,7 +448,10 @@ async function writeStages(db: Queryable, buildId: string, result: BuildResult):
   if (commands.length === 0) return;
   await db.query(
     `INSERT INTO build_commands (build_id, stage_position, position, command, exit_code, started_at, duration_ms)
-     SELECT $1, * FROM unnest($2::int[], $3::int[], $4::text[], $5::int[], $6::timestamptz[], $7::bigint[])`,
+     SELECT $1, * FROM unnest($2::int[], $3::int[], $4::text[], $5::int[], $6::timestamptz[], $7::bigint[])
+     ON CONFLICT (build_id, stage_position, position) DO UPDATE
+        SET command = EXCLUDED.command, exit_code = EXCLUDED.exit_code,
+            started_at = COALESCE(build_commands.started_at, EXCLUDED.started_at), duration_ms = EXCLUDED.duration_ms`,
     [
       buildId,
       commands.map((c) => c.position),

@@ -15,8 +15,22 @@ export interface CheckedOut {
   author: { name: string; email: string };
 }
 
-/** Puts a repository's commit into a fresh folder: the seam between the service and git. */
+/** A commit found (fetched when need be), not yet written anywhere. */
+export interface ResolvedCommit extends CheckedOut {
+  /** A file of the commit's root (the manifest), read without a workspace; null when there is none. */
+  readFile(name: string): Promise<Buffer | null>;
+  /** Writes the commit into `dir` (made empty first). */
+  fill(dir: string, signal?: AbortSignal): Promise<void>;
+}
+
+/**
+ * Puts a repository's commit into a fresh folder: the seam between the
+ * service and git. In two steps, so that the engine can make a build's
+ * containers while its workspace is written.
+ */
 export interface Checkout {
+  resolve(request: CheckoutRequest): Promise<ResolvedCommit>;
+  /** Both steps at once. */
   checkout(request: CheckoutRequest, dir: string): Promise<CheckedOut>;
 }
 

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { sleep } from './backoff.js';
+import { sleep } from '@kiln/shared';
 
 /**
  * A lock between processes (several agents may share one cache folder): a

@@ -15,6 +15,6 @@ export interface NotificationInput {
   buildId: string;
   /** The manifest's package.maintainer, as written. */
   maintainer?: string;
-  /** `Name <email>` of the built commit's author. */
-  commitAuthor?: string;
+  /** The built commit's author, as git records it. */
+  commitAuthor?: { name: string; email: string };
 }

@@ -1,16 +1,29 @@
 import { createHash } from 'node:crypto';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { checkRepoLocation, isSafeRefName, redactRepo, redactUrlsIn, type Logger } from '@kiln/shared';
-import type { SimpleGit } from 'simple-git';
-import { CheckoutError, type CheckedOut, type Checkout, type CheckoutRequest } from './checkout.js';
+import {
+  checkRepoLocation,
+  gitEnvironment,
+  isSafeRefName,
+  redactRepo,
+  redactUrlsIn,
+  runGit,
+  runGitBuffer,
+  type Logger,
+} from '@kiln/shared';
+import {
+  CheckoutError,
+  type CheckedOut,
+  type Checkout,
+  type CheckoutRequest,
+  type ResolvedCommit,
+} from './checkout.js';
 import { withDirLock } from './dir-lock.js';
-import { createGitClient } from './git-client.js';
 
 export interface GitCheckoutOptions {
   /** Mirrors live in `<cacheDir>/mirrors/<sha256(repo)>.git`. */
   cacheDir: string;
-  /** A git command that prints nothing for this long is killed. */
+  /** A git command that takes longer than this is killed. */
   timeoutMs: number;
   logger: Logger;
   env?: Record<string, string | undefined>;
@@ -18,16 +31,25 @@ export interface GitCheckoutOptions {
 
 const COMMIT = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
+interface Found {
+  commit: string;
+  branch: string | null;
+  author: { name: string; email: string };
+}
+
 /**
  * Checkouts through a local mirror cache: the first build of a repository
  * makes a `--mirror` clone, later ones fetch into it (or nothing at all when
  * the mirror already has the commit), and each build's workspace is a
  * shallow fetch of one commit from the mirror. One lock per mirror keeps two
- * workers (or two agents sharing the cache) from fetching it at once.
+ * workers (or two agents sharing the cache) from changing it at once; a job
+ * whose commit the mirror already has only reads it and takes no lock, so
+ * builds of one repository do not wait for each other.
  */
 export function createGitCheckout(options: GitCheckoutOptions): Checkout {
   // In-process queue per mirror, so local workers wait on a promise instead of polling the lock.
   const local = new Map<string, Promise<unknown>>();
+  const env = gitEnvironment(options.env);
 
   function serialised<T>(key: string, work: () => Promise<T>): Promise<T> {
     const before = local.get(key) ?? Promise.resolve();
@@ -40,39 +62,64 @@ export function createGitCheckout(options: GitCheckoutOptions): Checkout {
     return run;
   }
 
-  return {
-    async checkout(request: CheckoutRequest, dir: string): Promise<CheckedOut> {
-      const { repo } = request;
-      const check = checkRepoLocation(repo);
-      if (!check.ok) throw new CheckoutError(`repository ${check.reason}`);
-      if (request.branch !== undefined && !isSafeRefName(request.branch))
-        throw new CheckoutError('branch is not a safe git branch name');
-      if (request.commit !== undefined && !COMMIT.test(request.commit))
-        throw new CheckoutError('commit is not a full lowercase hex commit id');
+  async function resolve(request: CheckoutRequest): Promise<ResolvedCommit> {
+    const { repo } = request;
+    const check = checkRepoLocation(repo);
+    if (!check.ok) throw new CheckoutError(`repository ${check.reason}`);
+    if (request.branch !== undefined && !isSafeRefName(request.branch))
+      throw new CheckoutError('branch is not a safe git branch name');
+    if (request.commit !== undefined && !COMMIT.test(request.commit))
+      throw new CheckoutError('commit is not a full lowercase hex commit id');
 
-      const mirror = path.join(
-        options.cacheDir,
-        'mirrors',
-        `${createHash('sha256').update(repo).digest('hex').slice(0, 40)}.git`,
+    const mirror = path.join(
+      options.cacheDir,
+      'mirrors',
+      `${createHash('sha256').update(repo).digest('hex').slice(0, 40)}.git`,
+    );
+    const log = options.logger.child({ repo: redactRepo(repo) });
+    // The commit is there already: nothing to change in the mirror, so nothing to wait for.
+    let found = request.commit && (await exists(mirror)) ? await commitInfo(mirror, request.commit) : null;
+    if (found) log.debug('the mirror already has the commit');
+    else {
+      found = await serialised(mirror, () =>
+        withDirLock(`${mirror}.lock`, () => updateMirror(mirror, request, log), { signal: request.signal }),
       );
-      const log = options.logger.child({ repo: redactRepo(repo) });
-      return serialised(mirror, () =>
-        withDirLock(
-          `${mirror}.lock`,
-          async () => {
-            const commit = await updateMirror(mirror, request, log);
-            await fillWorkspace(mirror, commit.commit, dir);
-            const author = await commitAuthor(dir);
-            return { commit: commit.commit, branch: commit.branch, author };
-          },
-          { signal: request.signal },
-        ),
-      );
+    }
+    const { commit, author } = found;
+    return {
+      commit,
+      branch: request.commit ? (request.branch ?? null) : found.branch,
+      author,
+      readFile: (name) => readBlob(mirror, commit, name),
+      fill: (dir, signal) => fillWorkspace(mirror, commit, dir, signal),
+    };
+  }
+
+  return {
+    resolve,
+    async checkout(request: CheckoutRequest, dir: string): Promise<CheckedOut> {
+      const { readFile: _readFile, fill, ...found } = await resolve(request);
+      await fill(dir, request.signal);
+      return found;
     },
   };
 
-  function git(baseDir?: string, signal?: AbortSignal): SimpleGit {
-    return createGitClient({ baseDir, timeoutMs: options.timeoutMs, env: options.env, signal });
+  /** A file of the commit's root tree, or null when there is none (or it is not a plain file). */
+  async function readBlob(mirror: string, commit: string, name: string): Promise<Buffer | null> {
+    if (!/^[\w.-]+$/.test(name)) throw new CheckoutError(`${name} is not a file name of the repository root`);
+    // `<mode> <type> <object>\t<name>`; a symlink (120000) is a blob too, but its text is where it points.
+    const [mode, type, object] = (await git(['ls-tree', commit, '--', name], mirror)).split(/\s+/);
+    if (type !== 'blob' || mode === '120000' || !object) return null;
+    return runGitBuffer(['cat-file', 'blob', object], {
+      timeoutMs: options.timeoutMs,
+      env,
+      cwd: mirror,
+      maxOutputBytes: 1024 * 1024,
+    });
+  }
+
+  function git(args: string[], cwd?: string, signal?: AbortSignal): Promise<string> {
+    return runGit(args, { timeoutMs: options.timeoutMs, env, ...(cwd ? { cwd } : {}), ...(signal ? { signal } : {}) });
   }
 
   async function run<T>(what: string, repo: string, work: () => Promise<T>): Promise<T> {
@@ -90,11 +137,7 @@ export function createGitCheckout(options: GitCheckoutOptions): Checkout {
     }
   }
 
-  async function updateMirror(
-    mirror: string,
-    request: CheckoutRequest,
-    log: Logger,
-  ): Promise<{ commit: string; branch: string | null }> {
+  async function updateMirror(mirror: string, request: CheckoutRequest, log: Logger): Promise<Found> {
     const { repo } = request;
     if (!(await exists(mirror))) {
       const partial = `${mirror}.partial-${process.pid}`;
@@ -102,47 +145,36 @@ export function createGitCheckout(options: GitCheckoutOptions): Checkout {
       await mkdir(path.dirname(mirror), { recursive: true });
       log.info('cloning a mirror of the repository');
       await run('cloning', repo, () =>
-        git(undefined, request.signal).raw(['clone', '--mirror', '--quiet', '--', repo, partial]),
+        git(['clone', '--mirror', '--quiet', '--', repo, partial], undefined, request.signal),
       );
       await rename(partial, mirror);
-    } else if (!(request.commit && (await hasCommit(mirror, request.commit)))) {
+    } else if (!(request.commit && (await commitInfo(mirror, request.commit)))) {
       log.debug('fetching into the mirror');
       // The URL may carry a token that changed since the mirror was made: fetch from the job's URL.
       await run('fetching', repo, () =>
-        git(mirror, request.signal).raw([
-          'fetch',
-          '--prune',
-          '--quiet',
-          '--',
-          repo,
-          '+refs/heads/*:refs/heads/*',
-          '+refs/tags/*:refs/tags/*',
-        ]),
+        git(
+          ['fetch', '--prune', '--quiet', '--', repo, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'],
+          mirror,
+          request.signal,
+        ),
       );
-    } else {
-      log.debug('the mirror already has the commit');
     }
 
     if (request.commit) {
-      if (!(await hasCommit(mirror, request.commit))) {
-        throw new CheckoutError(`commit ${request.commit} is not in ${redactRepo(repo)}`);
-      }
-      return { commit: request.commit, branch: request.branch ?? null };
+      const found = await commitInfo(mirror, request.commit);
+      if (!found) throw new CheckoutError(`commit ${request.commit} is not in ${redactRepo(repo)}`);
+      return { ...found, branch: request.branch ?? null };
     }
     const branch = request.branch ?? (await defaultBranch(mirror, repo, request.signal));
-    const sha = (
-      await git(mirror)
-        .raw(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`])
-        .catch(() => '')
-    ).trim();
-    if (!COMMIT.test(sha)) throw new CheckoutError(`branch ${branch} does not exist in ${redactRepo(repo)}`);
-    return { commit: sha, branch };
+    const found = await commitInfo(mirror, `refs/heads/${branch}`);
+    if (!found) throw new CheckoutError(`branch ${branch} does not exist in ${redactRepo(repo)}`);
+    return { ...found, branch };
   }
 
   async function defaultBranch(mirror: string, repo: string, signal?: AbortSignal): Promise<string> {
     // The remote's HEAD now (it may have changed since the mirror was made).
     const remote = await run('reading the default branch of', repo, () =>
-      git(mirror, signal).raw(['ls-remote', '--symref', '--', repo, 'HEAD']),
+      git(['ls-remote', '--symref', '--', repo, 'HEAD'], mirror, signal),
     );
     const match = /^ref: refs\/heads\/(\S+)\s+HEAD$/m.exec(remote);
     const branch = match?.[1];
@@ -150,29 +182,25 @@ export function createGitCheckout(options: GitCheckoutOptions): Checkout {
     return branch;
   }
 
-  async function hasCommit(mirror: string, commit: string): Promise<boolean> {
+  /** The commit a revision names in the mirror, with its author (one git call); null when it is not there. */
+  async function commitInfo(mirror: string, revision: string): Promise<Found | null> {
     try {
-      await git(mirror).raw(['cat-file', '-e', `${commit}^{commit}`]);
-      return true;
+      const out = await git(['log', '-1', '--format=%H%x00%an%x00%ae', `${revision}^{commit}`, '--'], mirror);
+      const [commit = '', name = '', email = ''] = out.trim().split('\u0000');
+      return COMMIT.test(commit) ? { commit, branch: null, author: { name, email } } : null;
     } catch {
-      return false;
+      return null;
     }
   }
 
-  async function fillWorkspace(mirror: string, commit: string, dir: string): Promise<void> {
-    await rm(dir, { recursive: true, force: true });
+  async function fillWorkspace(mirror: string, commit: string, dir: string, signal?: AbortSignal): Promise<void> {
+    // Emptied, not replaced: the build's containers may already name this folder.
     await mkdir(dir, { recursive: true });
-    const ws = git(dir);
-    await ws.raw(['init', '--quiet']);
+    for (const entry of await readdir(dir)) await rm(path.join(dir, entry), { recursive: true, force: true });
+    await git(['init', '--quiet'], dir, signal);
     // file:// (not a bare path) so that --depth is honoured.
-    await ws.raw(['fetch', '--quiet', '--depth', '1', '--no-tags', '--', `file://${mirror}`, commit]);
-    await ws.raw(['checkout', '--quiet', '--detach', 'FETCH_HEAD']);
-  }
-
-  async function commitAuthor(dir: string): Promise<{ name: string; email: string }> {
-    const out = await git(dir).raw(['log', '-1', '--format=%an%x00%ae', 'HEAD']);
-    const [name = '', email = ''] = out.trim().split('\u0000');
-    return { name, email };
+    await git(['fetch', '--quiet', '--depth', '1', '--no-tags', '--', `file://${mirror}`, commit], dir, signal);
+    await git(['checkout', '--quiet', '--detach', 'FETCH_HEAD'], dir, signal);
   }
 }
 

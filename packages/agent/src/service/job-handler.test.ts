@@ -1,4 +1,4 @@
-import { createLogger, type BuildJob } from '@kiln/shared';
+import { createLogger, type BuildJob, type PhaseTiming } from '@kiln/shared';
 import { AgentMetrics } from './agent-metrics.js';
 import { noBuildEvents } from './build-events.js';
 import type { RunOutcome } from './build-runner.js';
@@ -77,6 +77,9 @@ function setup(
       calls.push(`finish ${result.report.status}`);
       return true;
     },
+    async addPhases(_ref: AttemptRef, _origin: Date, phases: readonly PhaseTiming[]) {
+      calls.push(`phases ${phases.map((p) => p.phase).join(',')}`);
+    },
   };
   const removed: string[] = [];
   const handler = new JobHandler({
@@ -116,6 +119,7 @@ const succeeded: RunOutcome = {
     commit: null,
     package: null,
   },
+  cleanedUp: Promise.resolve(),
 };
 
 describe('JobHandler', () => {
@@ -187,7 +191,7 @@ describe('JobHandler', () => {
     const delivery = new FakeDelivery(json({ id: ID, repo: '/srv/git/x.git' }), 1);
     await handler.handle(delivery);
     expect(removed).toEqual([ID]);
-    expect(calls).toEqual([`ensure ${ID}`, 'claim claimed', 'finish succeeded']);
+    expect(calls).toEqual([`ensure ${ID}`, 'claim claimed', 'finish succeeded', 'phases record,ack']);
     expect(delivery.settled).toEqual(['ack']);
   });
 
@@ -195,8 +199,9 @@ describe('JobHandler', () => {
     const { handler, calls } = setup([claimed()], succeeded, { finishFailures: 3 });
     const delivery = new FakeDelivery(json({ id: ID, repo: '/srv/git/x.git' }), 0, undefined, calls);
     await handler.handle(delivery);
-    // One timeline of store calls and settlements: three writes fail, the fourth commits, then the ack.
-    expect(calls).toEqual([
+    // One timeline of store calls and settlements: three writes fail, the fourth commits, then the ack
+    // (the phase timings are recorded after it, in the background).
+    expect(calls.filter((c) => !c.startsWith('phases'))).toEqual([
       `ensure ${ID}`,
       'claim claimed',
       'finish threw',
@@ -216,11 +221,12 @@ describe('JobHandler', () => {
         commit: null,
         package: null,
       },
+      cleanedUp: Promise.resolve(),
     };
     const { handler, calls } = setup([claimed()], failed, { finishFailures: 1 });
     const delivery = new FakeDelivery(json({ id: ID, repo: '/srv/git/x.git' }), 0, undefined, calls);
     await handler.handle(delivery);
-    expect(calls.slice(-3)).toEqual(['finish threw', 'finish failed', 'ack']);
+    expect(calls.filter((c) => !c.startsWith('phases')).slice(-3)).toEqual(['finish threw', 'finish failed', 'ack']);
   });
 
   it('gives a build that hit an infrastructure failure back to the queue', async () => {

@@ -1,18 +1,30 @@
 import { randomUUID } from 'node:crypto';
-import { parseBuildJob, parseReleaseBranch, redactRepo, toError, type BuildJob, type Logger } from '@kiln/shared';
+import {
+  PhaseClock,
+  parseBuildJob,
+  parseReleaseBranch,
+  redactRepo,
+  toError,
+  type BuildJob,
+  type Logger,
+  type PhaseName,
+} from '@kiln/shared';
 import type { BuildEngine } from '../engine/types.js';
 import type { AgentMetrics } from './agent-metrics.js';
-import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
+import { backoffDelay, sleep, type BackoffOptions } from '@kiln/shared';
 import type { BuildEventPublisher } from './build-events.js';
 import { errored, type BuildRunner } from './build-runner.js';
 import type { AttemptRef, BuildResult, BuildStore, JobWithId } from './build-store.js';
 import type { JobDelivery } from './job-delivery.js';
 import { uuidFromName } from './stable-id.js';
 
+/** Phases that end after the result is written, so the result cannot carry them. */
+const AFTER_RESULT: readonly PhaseName[] = ['cleanup', 'record', 'ack'];
+
 export interface JobHandlerOptions {
   agentId: string;
   queue: string;
-  store: Pick<BuildStore, 'ensureQueued' | 'claim' | 'release' | 'finish'>;
+  store: Pick<BuildStore, 'ensureQueued' | 'claim' | 'release' | 'finish' | 'addPhases'>;
   runner: Pick<BuildRunner, 'run'>;
   engine: Pick<BuildEngine, 'removeBuildResources'>;
   events: BuildEventPublisher;
@@ -114,6 +126,12 @@ export class JobHandler {
   private async build(delivery: JobDelivery, job: JobWithId): Promise<void> {
     const { store, agentId, logger, metrics, lifecycle } = this.options;
     const log = logger.child({ buildId: job.id });
+    const arrived = Date.now();
+    const requested = job.requestedAt ? Date.parse(job.requestedAt) : Number.NaN;
+    // One timeline from the request to the ack; a redelivery's queue wait is its own.
+    const clock = new PhaseClock(delivery.previousDeliveries === 0 && requested <= arrived ? requested : arrived);
+    if (clock.origin < arrived) clock.add('queue', clock.origin, arrived);
+    const endClaim = clock.start('claim');
     await this.withDatabase(() => store.ensureQueued(job), delivery);
     let waitingLogged = false;
     for (;;) {
@@ -150,12 +168,19 @@ export class JobHandler {
           Math.max(0, claim.startedAt.getTime() - Date.parse(job.requestedAt ?? claim.queuedAt.toISOString())) / 1000,
         );
       }
-      await this.runAttempt(delivery, job, ref, log);
+      endClaim();
+      await this.runAttempt(delivery, job, ref, log, clock);
       return;
     }
   }
 
-  private async runAttempt(delivery: JobDelivery, job: JobWithId, ref: AttemptRef, log: Logger): Promise<void> {
+  private async runAttempt(
+    delivery: JobDelivery,
+    job: JobWithId,
+    ref: AttemptRef,
+    log: Logger,
+    clock: PhaseClock,
+  ): Promise<void> {
     const { store, metrics, lifecycle } = this.options;
     const started = Date.now();
     if (ref.attempt > 1) {
@@ -166,7 +191,7 @@ export class JobHandler {
       });
       if (removed > 0) log.info({ removed }, 'removed what the previous attempt left behind');
     }
-    const outcome = await this.options.runner.run(job, ref, lifecycle.shutdown);
+    const outcome = await this.options.runner.run(job, ref, lifecycle.shutdown, clock);
     switch (outcome.kind) {
       case 'lost':
         metrics.jobs.inc({ status: 'discarded' });
@@ -195,6 +220,7 @@ export class JobHandler {
             },
             log,
             started,
+            clock,
           );
           return;
         }
@@ -206,9 +232,17 @@ export class JobHandler {
         metrics.jobs.inc({ status: 'requeued' });
         return;
       }
-      case 'result':
-        await this.record(delivery, ref, outcome.result, log, started);
+      case 'result': {
+        const recorded = outcome.result.report.timings?.length ?? 0;
+        await this.record(delivery, ref, outcome.result, log, started, clock);
+        // The containers and the workspace went while the result was written.
+        await outcome.cleanedUp;
+        const after = clock.timings().filter((p) => AFTER_RESULT.includes(p.phase));
+        await store
+          .addPhases(ref, new Date(clock.origin), after, recorded)
+          .catch((err: unknown) => log.warn({ err }, 'could not record the timings of record, ack and cleanup'));
         return;
+      }
     }
   }
 
@@ -219,11 +253,12 @@ export class JobHandler {
     result: BuildResult,
     log: Logger,
     started: number,
+    clock: PhaseClock,
   ): Promise<void> {
     const { store, metrics, events, lifecycle } = this.options;
     for (let attempt = 0; ; attempt++) {
       try {
-        const recorded = await store.finish(ref, result);
+        const recorded = await clock.time('record', () => store.finish(ref, result));
         const status = result.report.status;
         if (!recorded) {
           log.warn('a newer attempt owns this build: discarding this result');
@@ -231,7 +266,7 @@ export class JobHandler {
           delivery.ack();
           return;
         }
-        delivery.ack();
+        await clock.time('ack', async () => delivery.ack());
         metrics.jobs.inc({ status });
         metrics.buildDuration.observe({ status }, (Date.now() - started) / 1000);
         events.publish(ref.buildId, 'finished', {

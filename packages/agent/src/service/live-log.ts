@@ -1,4 +1,5 @@
 import type { Logger, Queryable } from '@kiln/shared';
+import { LogKeeper } from '../engine/log-keeper.js';
 import type { LogChunk, LogStream } from '../engine/types.js';
 import { withoutNul } from './build-store.js';
 
@@ -27,11 +28,14 @@ const MAX_ROW_BYTES = 16 * 1024;
 const MAX_PENDING_ROWS = 2000;
 
 /**
- * Appends a build's log to `build_logs` while it runs, in small batches, so
- * `kiln logs --follow` sees lines as they come. Consecutive chunks of one
- * stage and stream are merged into rows of up to 16 KiB.
+ * The one place an attempt's log lives: appended to `build_logs` while it
+ * runs, in small batches, so `kiln logs --follow` sees lines as they come
+ * (consecutive chunks of one stage and stream merged into rows of up to
+ * 16 KiB), and its capped tail kept for the result when the live rows were
+ * cut short.
  */
 export class LiveLog {
+  private readonly keeper: LogKeeper;
   private buffer: LogChunk[] = [];
   private pending: LogRow[] = [];
   private nextSeq = 0;
@@ -41,10 +45,14 @@ export class LiveLog {
   private flushing: Promise<void> = Promise.resolve();
   private closed = false;
 
-  constructor(private readonly options: LiveLogOptions) {}
+  constructor(private readonly options: LiveLogOptions) {
+    this.keeper = new LogKeeper(options.limitBytes);
+  }
 
   append(chunk: LogChunk): void {
-    if (this.closed || this.truncated) return;
+    if (this.closed) return;
+    this.keeper.add(chunk);
+    if (this.truncated) return;
     const size = Buffer.byteLength(chunk.text);
     if (this.bytes + size > this.options.limitBytes) {
       this.truncated = true;
@@ -69,8 +77,17 @@ export class LiveLog {
     return this.flushing;
   }
 
-  /** Flushes and stops. `nextSeq` is where a replacement log would continue. */
-  async close(): Promise<{ truncated: boolean; nextSeq: number; unwritten: number }> {
+  /**
+   * Flushes and stops. When the live rows were cut short, `kept` (the capped
+   * tail) replaces them, numbered from `nextSeq`.
+   */
+  async close(): Promise<{
+    truncated: boolean;
+    nextSeq: number;
+    unwritten: number;
+    kept: LogChunk[];
+    truncatedBytes: number;
+  }> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.flush();
@@ -78,7 +95,13 @@ export class LiveLog {
     const unwritten = this.pending.length;
     // Rows the database never took still count as written for seq numbering:
     // the final transaction replaces this attempt's log with the kept one.
-    return { truncated: this.truncated || unwritten > 0, nextSeq: this.nextSeq, unwritten };
+    return {
+      truncated: this.truncated || unwritten > 0,
+      nextSeq: this.nextSeq,
+      unwritten,
+      kept: this.keeper.chunks(),
+      truncatedBytes: this.keeper.truncatedBytes,
+    };
   }
 
   private async write(): Promise<void> {

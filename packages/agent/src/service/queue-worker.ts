@@ -1,6 +1,6 @@
 import { deadLetterQueueName, type BuildJob, type ConfirmChannel, type Logger } from '@kiln/shared';
 import type { ConsumeMessage } from 'amqplib';
-import { backoffDelay, sleep } from './backoff.js';
+import { backoffDelay, sleep } from '@kiln/shared';
 import type { BrokerSession } from './broker-session.js';
 import type { JobDelivery } from './job-delivery.js';
 

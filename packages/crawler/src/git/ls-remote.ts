@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
-import { checkRepoLocation, gitEnvironment, InvalidInputError } from '@kiln/shared';
-import { GitCommandError } from './git-error.js';
-import { runGit, runGitBuffer, type RunGitOptions } from './run-git.js';
+import {
+  checkRepoLocation,
+  gitEnvironment,
+  GitCommandError,
+  InvalidInputError,
+  runGit,
+  runGitBuffer,
+  type RunGitOptions,
+} from '@kiln/shared';
 
 const SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 const HEADS = 'refs/heads/';

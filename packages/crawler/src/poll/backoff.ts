@@ -1,3 +1,5 @@
+import { backoffDelay } from '@kiln/shared';
+
 /**
  * Per-repository failure state. A failing server is retried after
  * base, 2×base, 4×base … up to `maxMs`, so a dead host costs one timeout per
@@ -21,7 +23,7 @@ export class Backoff {
   fail(now: number, error: string): number {
     this.failures++;
     this.lastError = error;
-    const delay = Math.min(this.baseMs * 2 ** Math.min(this.failures - 1, 20), this.maxMs);
+    const delay = backoffDelay(this.failures - 1, { initialMs: this.baseMs, maxMs: this.maxMs, jitter: 0 });
     this.nextAttemptAt = now + delay;
     return delay;
   }

@@ -1,5 +1,5 @@
 import { BrokerSession } from '@kiln/agent';
-import type { Channel, ChannelModel, Logger } from '@kiln/shared';
+import { connectAmqp, type Channel, type ChannelModel, type Logger } from '@kiln/shared';
 
 /** One row of a build's log as the agent publishes it (`build.<id>.log`) and stores it (`build_logs`). */
 export interface LiveLogRow {
@@ -42,7 +42,7 @@ export class AmqpLiveFeed implements LiveEvents {
 
   constructor(private readonly options: { url: string; exchange: string; logger: Logger }) {
     this.session = new BrokerSession({
-      url: options.url,
+      connect: () => connectAmqp(options.url, { noDelay: true, heartbeat: 15 }),
       logger: options.logger,
       setup: (connection) => this.setup(connection),
       onFatal: (err) => options.logger.error({ err: err.message }, 'RabbitMQ refused the events exchange'),

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { InfrastructureError } from '../errors.js';
 import { redactRepo } from '../repo-url.js';
-import type { Queryable } from './queryable.js';
+import type { Database, Queryable } from './queryable.js';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -19,7 +19,7 @@ export function createPool(url: string, options: { max?: number; applicationName
 }
 
 /** Runs `work` in one transaction on one client; rolls back if it throws. */
-export async function withTransaction<T>(pool: pg.Pool, work: (client: Queryable) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(pool: Database, work: (client: Queryable) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');

@@ -11,6 +11,14 @@ export interface Queryable {
   query<R extends object = Record<string, unknown>>(text: string, values?: unknown[]): Promise<QueryResultLike<R>>;
 }
 
+/**
+ * A database that can also lend one connection for a transaction: a pg Pool
+ * is one, and so is a test double. Kiln's code names this, never the driver.
+ */
+export interface Database extends Queryable {
+  connect(): Promise<Queryable & { release(): void }>;
+}
+
 /** PostgreSQL error codes Kiln acts on. */
 export const PG = {
   UNIQUE_VIOLATION: '23505',
