@@ -46,3 +46,17 @@ export function query(params: Record<string, string | number | null | undefined>
   const text = search.toString();
   return text ? `?${text}` : '';
 }
+
+/**
+ * An opening tag alone, for an element whose content streams after it.
+ * (Kept out of `html` templates: a formatter that reads them as HTML would "close" it.)
+ */
+export function openTag(name: string, attributes: Record<string, string>): Html {
+  const attrs = Object.entries(attributes).map(([k, v]) => ` ${k}="${escapeHtml(v)}"`);
+  return new Html(`<${name}${attrs.join('')}>`);
+}
+
+/** Closing tags for what `openTag` opened. */
+export function closeTags(...names: string[]): Html {
+  return new Html(names.map((n) => `</${n}>`).join(''));
+}

@@ -1,7 +1,7 @@
 import type { BuildDetailsOut } from '../../schemas/builds.js';
 import type { InstalledFileOut } from '../../schemas/common.js';
 import { formatDuration, FINISHED } from '../format.js';
-import { html, raw, type Html } from '../html.js';
+import { closeTags, html, openTag, raw, type Html } from '../html.js';
 import type { LogSection, LogState } from '../log-lines.js';
 import { artifactBox, buildFacts, failureBox, stageStrip, timeline } from './build-parts.js';
 import { filesSection, type FileView } from './files-table.js';
@@ -21,7 +21,8 @@ export function sectionMeta(b: BuildDetailsOut, section: LogSection): string {
 /** Everything above the log's lines: the page streams the lines after it. */
 export function buildPageTop(b: BuildDetailsOut, now: number): Html {
   const live = !FINISHED.has(b.status);
-  return html`<article id="build" data-id="${b.id}" data-live="${live ? 'true' : 'false'}">
+  // The article, the log section and the log pane stay open: the lines and buildPageBottom follow.
+  return html`${openTag('article', { id: 'build', 'data-id': b.id, 'data-live': live ? 'true' : 'false' })}
     <h1>${buildTitle(b)} <span class="muted id">build ${b.id}</span></h1>
     ${failureBox(b)} ${buildFacts(b, now)} ${stageStrip(b, now)} ${timeline(b, now, !live)}
     <details class="actions" id="actions">
@@ -40,19 +41,17 @@ export function buildPageTop(b: BuildDetailsOut, now: number): Html {
         <p id="action-message" role="status"></p>
       </div>
     </details>
-    <section id="log-section" aria-labelledby="log-title">
-      <div class="log-bar">
-        <h2 id="log-title">Log</h2>
-        <span class="muted" id="log-count"></span>
-        <span class="tools">
-          <a href="/api/v1/builds/${b.id}/log">Raw</a>
-          <button type="button" id="fold" disabled>Fold all</button>
-          <button type="button" id="follow" aria-pressed="${live ? 'true' : 'false'}" disabled>Follow</button>
-        </span>
-      </div>
-      <div id="log" class="log${live ? ' live' : ''}" tabindex="0" role="region" aria-label="Build log"></div>
-    </section>
-  </article>`;
+    ${openTag('section', { id: 'log-section', 'aria-labelledby': 'log-title' })}
+    <div class="log-bar">
+      <h2 id="log-title">Log</h2>
+      <span class="muted" id="log-count"></span>
+      <span class="tools">
+        <a href="/api/v1/builds/${b.id}/log">Raw</a>
+        <button type="button" id="fold" disabled>Fold all</button>
+        <button type="button" id="follow" aria-pressed="${live ? 'true' : 'false'}" disabled>Follow</button>
+      </span>
+    </div>
+    ${openTag('div', { id: 'log', class: `log${live ? ' live' : ''}`, tabindex: '0', role: 'region', 'aria-label': 'Build log' })}`;
 }
 
 /** The rest after the lines: where the log stopped (for the live script), the files and the artifact. */
@@ -64,10 +63,11 @@ export function buildPageBottom(
 ): Html {
   // `<` escaped so that no log text can end the script element.
   const json = JSON.stringify(state).replace(/</g, '\\u003c');
-  return html`${state.lines === 0 && state.open === null ? raw('<p class="muted empty">No output yet.</p>') : ''}</div>
-      <script type="application/json" id="log-state">${raw(json)}</script>
-    </section>
+  return html`${state.lines === 0 && state.open === null ? raw('<p class="muted empty">No output yet.</p>') : ''}${closeTags('div')}
+    <script type="application/json" id="log-state">
+      ${raw(json)}
+    </script>
+    ${closeTags('section')}
     ${FINISHED.has(b.status) ? filesSection(files, view, { total: b.files.count, base: {} }) : html`<section id="files" hidden></section>`}
-    ${artifactBox(b)}
-  </article>`;
+    ${artifactBox(b)} ${closeTags('article')}`;
 }

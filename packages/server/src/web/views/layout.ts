@@ -1,4 +1,4 @@
-import { html, raw, type Html } from '../html.js';
+import { closeTags, html, openTag, raw, type Html } from '../html.js';
 
 export interface AssetUrls {
   script: string;
@@ -19,39 +19,37 @@ export interface PageOptions {
 export function pageFrame(options: PageOptions): { head: string; tail: string } {
   const nav = (href: string, label: string, key: PageOptions['current']) =>
     html`<a href="${href}" ${options.current === key ? raw(' aria-current="page"') : ''}>${label}</a>`;
-  const head = html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="color-scheme" content="light dark" />
-        <title>${options.title} · Kiln</title>
-        <link rel="icon" href="${options.assets.icon}" type="image/svg+xml" />
-        <link rel="stylesheet" href="${options.assets.style}" />
-        <script type="module" src="${options.assets.script}"></script>
-      </head>
-      <body data-page="${options.page}">
-        <a class="skip" href="#main">Skip to content</a>
-        <header class="top">
-          <a class="brand" href="/">Kiln</a>
-          <nav aria-label="Main">${nav('/', 'Builds', 'builds')}${nav('/packages', 'Packages', 'packages')}</nav>
-          <form class="search" action="/search" method="get" role="search">
-            <label for="top-q" class="sr">Search by path, SONAME or sha256</label>
-            <input
-              id="top-q"
-              name="q"
-              type="search"
-              value="${options.search ?? ''}"
-              placeholder="Path, SONAME or sha256"
-              autocomplete="off"
-            />
-            <button type="submit">Search</button>
-          </form>
-        </header>
-        <main id="main"></main>
-      </body>
-    </html> `;
-  return { head: head.text, tail: '\n</main>\n</body>\n</html>\n' };
+  // html, body and main stay open here (opened with openTag: a formatter would "close" them in a template).
+  const head = html`${raw('<!doctype html>')}${openTag('html', { lang: 'en' })}
+    <head>
+      <meta charset="utf-8" />
+      <meta name="viewport" content="width=device-width, initial-scale=1" />
+      <meta name="color-scheme" content="light dark" />
+      <title>${options.title} · Kiln</title>
+      <link rel="icon" href="${options.assets.icon}" type="image/svg+xml" />
+      <link rel="stylesheet" href="${options.assets.style}" />
+      <script type="module" src="${options.assets.script}"></script>
+    </head>
+    ${openTag('body', { 'data-page': options.page })}
+    <a class="skip" href="#main">Skip to content</a>
+    <header class="top">
+      <a class="brand" href="/">Kiln</a>
+      <nav aria-label="Main">${nav('/', 'Builds', 'builds')}${nav('/packages', 'Packages', 'packages')}</nav>
+      <form class="search" action="/search" method="get" role="search">
+        <label for="top-q" class="sr">Search by path, SONAME or sha256</label>
+        <input
+          id="top-q"
+          name="q"
+          type="search"
+          value="${options.search ?? ''}"
+          placeholder="Path, SONAME or sha256"
+          autocomplete="off"
+        />
+        <button type="submit">Search</button>
+      </form>
+    </header>
+    ${openTag('main', { id: 'main' })}`;
+  return { head: head.text, tail: `${closeTags('main', 'body', 'html').text}\n` };
 }
 
 export function page(options: PageOptions, body: Html): string {
