@@ -376,7 +376,9 @@ describe('the OpenAPI document', () => {
       const documented = new Set(
         Object.entries(doc.paths).flatMap(([p, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${p}`)),
       );
+      // The web page's routes (pages and their assets) are not API and are left out of it on purpose.
       const routes = served
+        .filter((r) => !(r.schema as { hide?: boolean } | undefined)?.hide)
         .flatMap((r) =>
           (Array.isArray(r.method) ? r.method : [r.method]).map((m) => `${m} ${r.url.replace(/:(\w+)/g, '{$1}')}`),
         )

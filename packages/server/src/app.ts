@@ -17,12 +17,14 @@ import { openApiRoute } from './routes/openapi.js';
 import { packageRoutes } from './routes/packages.js';
 import { repoRoutes } from './routes/repo.js';
 import { searchRoutes } from './routes/search.js';
+import { notFoundPage, webRoutes, type WebAssets } from './web/index.js';
 
 /** Request bodies larger than this are refused with 413. */
 export const BODY_LIMIT = 64 * 1024;
 
-// Routes that stay public under KILN_HTTP_AUTH=read: the API's description and the farm's public key.
-const ALWAYS_PUBLIC = new Set(['/api/v1/openapi.json', '/repo/key.asc']);
+// Routes that stay public under KILN_HTTP_AUTH=read: the API's description, the farm's public key, and the
+// page's script and style (the same for everyone; the pages themselves, which show data, are not public).
+const ALWAYS_PUBLIC = new Set(['/api/v1/openapi.json', '/repo/key.asc', '/assets/:file']);
 
 /**
  * The HTTP application: routes, validation and the OpenAPI document from the
@@ -30,7 +32,7 @@ const ALWAYS_PUBLIC = new Set(['/api/v1/openapi.json', '/repo/key.asc']);
  */
 export async function buildApp(
   deps: ServerDeps,
-  options: { onRoute?: (route: RouteOptions) => void } = {},
+  options: { onRoute?: (route: RouteOptions) => void; assets?: WebAssets } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger,
@@ -43,7 +45,8 @@ export async function buildApp(
   // Responses are typed against the same zod schemas at compile time; checking every one again at run time
   // (the type provider's serializer) costs more CPU than the query behind it, so only tests turn it on.
   app.setSerializerCompiler(deps.checkResponses ? serializerCompiler : () => (data) => JSON.stringify(data));
-  installErrorHandling(app);
+  let assets: WebAssets | null = null;
+  installErrorHandling(app, { notFoundPage: (path) => (assets ? notFoundPage(assets, path) : null) });
   if (options.onRoute) app.addHook('onRoute', options.onRoute);
 
   if (deps.corsOrigins.length > 0) {
@@ -86,6 +89,7 @@ export async function buildApp(
   packageRoutes(app, deps);
   searchRoutes(app, deps);
   repoRoutes(app, deps);
+  assets = await webRoutes(app, deps, options.assets);
   await app.ready();
   return app;
 }

@@ -51,6 +51,8 @@ function toSummary(row: SummaryRow, arch: string): BuildSummaryOut {
 export interface BuildFilter {
   package?: string;
   status?: BuildStatus;
+  /** The repository as the build recorded it (its clone URL or path). */
+  repo?: string;
   /** Builds older than this one (keyset pagination: the previous page's `next`). */
   before?: string;
   limit: number;
@@ -76,9 +78,17 @@ export async function listBuilds(
       WHERE ($1::text IS NULL OR b.package_name = $1)
         AND ($2::text IS NULL OR b.status = $2)
         AND ($3::timestamptz IS NULL OR (b.queued_at, b.id) < ($3, $4::uuid))
+        AND ($6::text IS NULL OR b.repo = $6)
       ORDER BY b.queued_at DESC, b.id DESC
       LIMIT $5`,
-    [filter.package ?? null, filter.status ?? null, cursor?.queued_at ?? null, cursor?.id ?? null, filter.limit + 1],
+    [
+      filter.package ?? null,
+      filter.status ?? null,
+      cursor?.queued_at ?? null,
+      cursor?.id ?? null,
+      filter.limit + 1,
+      filter.repo ?? null,
+    ],
   );
   const page = rows.slice(0, filter.limit).map((r) => toSummary(r, arch));
   return { builds: page, next: rows.length > filter.limit ? (page[page.length - 1]?.id ?? null) : null };

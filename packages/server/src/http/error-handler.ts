@@ -19,9 +19,26 @@ export function describeValidation(context: string | undefined, issues: readonly
     .join('; ');
 }
 
-/** Every error leaves as `{error: {code, message}}`; unknown routes are 404s in the same shape. */
-export function installErrorHandling(app: FastifyInstance): void {
+/**
+ * Every error leaves as `{error: {code, message}}`; unknown routes are 404s in the same shape,
+ * except for a browser asking for a page outside the API and the repository (`notFoundPage`).
+ */
+export function installErrorHandling(
+  app: FastifyInstance,
+  options: { notFoundPage?: (path: string) => string | null } = {},
+): void {
   app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const wantsPage =
+      request.method === 'GET' &&
+      (request.headers.accept ?? '').includes('text/html') &&
+      !path.startsWith('/api/') &&
+      !path.startsWith('/repo/');
+    const page = wantsPage ? options.notFoundPage?.(path) : null;
+    if (page) {
+      void reply.code(404).type('text/html; charset=utf-8').send(page);
+      return;
+    }
     void reply
       .code(404)
       .send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } });

@@ -14,7 +14,8 @@ const LOG_DESCRIPTION = `As text/plain: the log of the build's latest attempt (o
 With \`Accept: text/event-stream\`: every attempt's log from its first line, then live until the build ends.
 Each \`log\` event has the id \`<attempt>:<seq>\` and data \`{attempt, seq, stage, stream, text}\`; \`stage\`
 events (no id) tell stages starting and finishing; the \`end\` event carries \`{status, attempt}\`. Reconnect with
-\`Last-Event-ID\` to resume after the last line received, with no gap and no repeat.`;
+\`Last-Event-ID\` to resume after the last line received, with no gap and no repeat; \`after\` does the same
+for a first connection (a page that already shows the log up to a row); the header wins when both are sent.`;
 
 /** Open event streams, so that closing the server ends them instead of waiting for clients. */
 export type OpenStreams = Set<AbortController>;
@@ -34,6 +35,11 @@ export function buildLogRoutes(app: FastifyInstance, deps: ServerDeps, streams: 
             .int({ message: 'must be a whole number from 1' })
             .min(1, { message: 'must be a whole number from 1' })
             .optional(),
+          after: z
+            .string()
+            .max(40)
+            .optional()
+            .describe('event stream only: start after this `<attempt>:<seq>` (as an event id)'),
         }),
         headers: z.object({
           'last-event-id': z.string().max(40).optional().describe('resume an event stream after this event'),
@@ -49,9 +55,12 @@ export function buildLogRoutes(app: FastifyInstance, deps: ServerDeps, streams: 
       if (!(await buildExists(deps.db, id))) throw notFound(`build ${id}`);
       if (wantsEvents(request)) {
         const header = request.headers['last-event-id'];
-        const after = header ? parseCursor(header) : null;
-        if (header && !after)
-          throw badParameter('header.last-event-id', 'must be <attempt>:<seq> as sent in an event id');
+        const given = header ?? request.query.after;
+        const after = given ? parseCursor(given) : null;
+        if (given && !after) {
+          const name = header ? 'header.last-event-id' : 'query.after';
+          throw badParameter(name, 'must be <attempt>:<seq> as sent in an event id');
+        }
         return stream(request, reply, deps, streams, id, after);
       }
       const attempt = request.query.attempt ?? (await latestLoggedAttempt(deps.db, id));

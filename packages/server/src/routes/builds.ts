@@ -27,6 +27,7 @@ export function buildRoutes(app: FastifyInstance, deps: ServerDeps): void {
           package: PackageNameSchema.optional(),
           status: BuildStatusSchema.optional(),
           arch: ArchSchema.optional(),
+          repo: z.string().min(1).max(2048).optional().describe('the repository, as the build recorded it'),
           limit: LimitSchema(200, 50),
           before: BuildIdSchema.optional().describe("the previous page's `next`"),
         }),

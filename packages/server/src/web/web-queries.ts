@@ -1,0 +1,82 @@
+import type { Queryable } from '@kiln/shared';
+
+/** Reads only the pages need; the API's own queries serve the rest. Every value is a parameter. */
+
+export interface VersionHistory {
+  version: string;
+  buildId: string;
+  status: string;
+  installedSize: number;
+  fileCount: number;
+  durationMs: number | null;
+  updatedAt: string;
+}
+
+/** Every version of a package with its current build's status and time, oldest first (for the chart). */
+export async function packageHistory(db: Queryable, name: string): Promise<VersionHistory[]> {
+  const { rows } = await db.query<{
+    version: string;
+    build_id: string;
+    status: string;
+    installed_size: number;
+    file_count: number;
+    duration_ms: number | null;
+    updated_at: Date;
+  }>(
+    `SELECT p.version, p.build_id::text AS build_id, b.status, p.installed_size::float8 AS installed_size,
+            p.file_count, b.duration_ms::float8 AS duration_ms, p.updated_at
+       FROM packages p JOIN builds b ON b.id = p.build_id
+      WHERE p.name = $1 ORDER BY p.updated_at, p.version`,
+    [name],
+  );
+  return rows.map((r) => ({
+    version: r.version,
+    buildId: r.build_id,
+    status: r.status,
+    installedSize: r.installed_size,
+    fileCount: r.file_count,
+    durationMs: r.duration_ms,
+    updatedAt: r.updated_at.toISOString(),
+  }));
+}
+
+/** Current packages (other than `name`) with a file that needs one of `sonames`. */
+export async function neededBy(
+  db: Queryable,
+  sonames: readonly string[],
+  name: string,
+): Promise<Array<{ name: string; version: string; needs: string[] }>> {
+  if (sonames.length === 0) return [];
+  const { rows } = await db.query<{ name: string; version: string; needs: string[] }>(
+    `SELECT p.name, p.version, array_agg(DISTINCT n ORDER BY n) AS needs
+       FROM package_files f JOIN packages p ON p.build_id = f.build_id, unnest(f.needed) n
+      WHERE f.needed && $1::text[] AND n = ANY($1::text[]) AND p.name <> $2
+      GROUP BY p.name, p.version ORDER BY p.name, p.version LIMIT 500`,
+    [sonames, name],
+  );
+  return rows;
+}
+
+/** Which current package provides each of these SONAMEs. */
+export async function providers(db: Queryable, sonames: readonly string[]): Promise<Map<string, string[]>> {
+  const found = new Map<string, string[]>();
+  if (sonames.length === 0) return found;
+  const { rows } = await db.query<{ soname: string; name: string }>(
+    `SELECT DISTINCT f.soname, p.name FROM package_files f JOIN packages p ON p.build_id = f.build_id
+      WHERE f.soname = ANY($1::text[]) ORDER BY f.soname, p.name`,
+    [sonames],
+  );
+  for (const row of rows) found.set(row.soname, [...(found.get(row.soname) ?? []), row.name]);
+  return found;
+}
+
+/** Repositories that built something, for the builds filter (an index-only scan of builds_repo_branch_idx). */
+export async function repositories(db: Queryable): Promise<string[]> {
+  const { rows } = await db.query<{ repo: string }>('SELECT DISTINCT repo FROM builds ORDER BY repo LIMIT 300');
+  return rows.map((r) => r.repo);
+}
+
+export async function packageExists(db: Queryable, name: string): Promise<boolean> {
+  const { rows } = await db.query('SELECT 1 FROM packages WHERE name = $1 LIMIT 1', [name]);
+  return rows.length > 0;
+}
