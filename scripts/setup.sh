@@ -19,7 +19,7 @@ mkdir -p "$STATE_DIR" "$LOG_DIR"
 
 # --- Debian packages --------------------------------------------------------
 # zstd: the payload artifacts (.tar.zst) are packed with it.
-packages=(docker.io docker-compose docker-registry rabbitmq-server postgresql debootstrap busybox-static git ca-certificates curl zstd)
+packages=(docker.io docker-compose docker-registry rabbitmq-server postgresql debootstrap busybox-static git ca-certificates curl zstd chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
