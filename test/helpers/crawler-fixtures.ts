@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
-import { connectAmqp, declareBuildQueue, type ChannelModel, type Logger, type Pool } from '@kiln/shared';
+import { connectAmqp, declareBuildQueue, type BrokerConnection, type Logger, type Pool } from '@kiln/shared';
 
 const run = promisify(execFile);
 
@@ -43,7 +43,7 @@ export interface TakenMessage {
 
 /** Reads the build queue of a test vhost (consuming what it reads). */
 export class QueueReader {
-  private constructor(private readonly model: ChannelModel) {}
+  private constructor(private readonly model: BrokerConnection) {}
 
   static async open(url: string): Promise<QueueReader> {
     const model = await connectAmqp(url);

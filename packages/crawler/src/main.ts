@@ -1,4 +1,5 @@
 import {
+  connectAmqp,
   assertDatabaseReachable,
   createPool,
   InfrastructureError,
@@ -62,7 +63,7 @@ export async function startCrawler(
     const publisher =
       options.publisher ??
       new AmqpJobPublisher({
-        url: config.KILN_AMQP_URL,
+        connect: () => connectAmqp(config.KILN_AMQP_URL),
         queue: config.KILN_QUEUE,
         deliveryLimit: config.KILN_DELIVERY_LIMIT,
         logger,

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { AmqpJobPublisher, resolveHead, submitBuild } from '@kiln/crawler';
 import {
+  connectAmqp,
   InvalidInputError,
   assertDatabaseReachable,
   createPool,
@@ -43,10 +44,14 @@ export async function startServer(
     await db.end().catch(() => undefined);
     throw err;
   }
-  const live = new AmqpLiveFeed({ url: config.KILN_AMQP_URL, exchange: config.KILN_EVENTS_EXCHANGE, logger });
+  const live = new AmqpLiveFeed({
+    connect: () => connectAmqp(config.KILN_AMQP_URL, { noDelay: true, heartbeat: 15 }),
+    exchange: config.KILN_EVENTS_EXCHANGE,
+    logger,
+  });
   live.start();
   const publisher = new AmqpJobPublisher({
-    url: config.KILN_AMQP_URL,
+    connect: () => connectAmqp(config.KILN_AMQP_URL),
     queue: config.KILN_QUEUE,
     deliveryLimit: config.KILN_DELIVERY_LIMIT,
     logger,

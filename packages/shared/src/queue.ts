@@ -1,9 +1,7 @@
 import amqp from 'amqplib';
-import type { Channel, ChannelModel } from 'amqplib';
+import type { BrokerChannel, BrokerConnection } from './broker.js';
 import { InfrastructureError } from './errors.js';
 import { redactRepo } from './repo-url.js';
-
-export type { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
 
 export interface BuildQueueOptions {
   /** The work queue's name (KILN_QUEUE, `build_queue` by default). */
@@ -27,7 +25,7 @@ export function deadLetterQueueName(queue: string): string {
  * they count deliveries: a job that crashes every agent that takes it is
  * dead-lettered after `deliveryLimit` tries instead of looping forever.
  */
-export async function declareBuildQueue(channel: Channel, options: BuildQueueOptions): Promise<void> {
+export async function declareBuildQueue(channel: BrokerChannel, options: BuildQueueOptions): Promise<void> {
   const dead = deadLetterQueueName(options.queue);
   await channel.assertQueue(dead, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
   await channel.assertQueue(options.queue, {
@@ -54,7 +52,7 @@ export interface ConnectAmqpOptions {
  * Connects to RabbitMQ; failure is one line that names the (redacted) URL
  * and the variable to set.
  */
-export async function connectAmqp(url: string, options: ConnectAmqpOptions = {}): Promise<ChannelModel> {
+export async function connectAmqp(url: string, options: ConnectAmqpOptions = {}): Promise<BrokerConnection> {
   const target = withHeartbeat(url, options.heartbeat ?? 30);
   try {
     return await amqp.connect(target, { noDelay: options.noDelay ?? true, timeout: options.timeoutMs ?? 10_000 });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import {
+  connectAmqp,
   assertDatabaseReachable,
   createLogger,
   createPool,
@@ -40,7 +41,7 @@ Examples:
         pool = null;
       }
       const publisher = new AmqpJobPublisher({
-        url: config.KILN_AMQP_URL,
+        connect: () => connectAmqp(config.KILN_AMQP_URL),
         queue: config.KILN_QUEUE,
         deliveryLimit: config.KILN_DELIVERY_LIMIT,
         logger,

@@ -1,7 +1,7 @@
 import {
   declareBuildQueue,
   type ArtifactFormat,
-  type ChannelModel,
+  type BrokerConnection,
   type ConfiguredOwners,
   type Database,
   type Logger,
@@ -26,7 +26,7 @@ export interface AgentServiceOptions {
   /** Owners pinned by the operator (KILN_PACKAGE_OWNERS); the database decides the rest. */
   packageOwners?: ConfiguredOwners;
   /** Opens a RabbitMQ connection; the service reconnects through it. */
-  connectBroker: () => Promise<ChannelModel>;
+  connectBroker: () => Promise<BrokerConnection>;
   queue: string;
   deliveryLimit: number;
   eventsExchange: string;
@@ -229,7 +229,7 @@ export class AgentService {
     logger.info('agent stopped');
   }
 
-  private async setup(connection: ChannelModel): Promise<void> {
+  private async setup(connection: BrokerConnection): Promise<void> {
     const channel = await connection.createChannel();
     // A refused declaration closes the channel with an 'error' event: the rejected call below reports it.
     channel.on('error', () => undefined);

@@ -1,4 +1,4 @@
-import type { Channel, ChannelModel, Logger } from '@kiln/shared';
+import type { BrokerChannel, BrokerConnection, Logger } from '@kiln/shared';
 import { buildEventRoutingKey, type BuildEventKind, type BuildEventPublisher } from './build-events.js';
 
 /**
@@ -7,7 +7,7 @@ import { buildEventRoutingKey, type BuildEventKind, type BuildEventPublisher } f
  * event costs a follower a moment, never a build.
  */
 export class AmqpBuildEvents implements BuildEventPublisher {
-  private channel: Channel | null = null;
+  private channel: BrokerChannel | null = null;
 
   constructor(
     private readonly exchange: string,
@@ -15,7 +15,7 @@ export class AmqpBuildEvents implements BuildEventPublisher {
   ) {}
 
   /** Call on each new connection (after the exchange is declared). */
-  async attach(connection: ChannelModel): Promise<void> {
+  async attach(connection: BrokerConnection): Promise<void> {
     const channel = await connection.createChannel();
     channel.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'events channel error'));
     channel.on('close', () => {

@@ -1,13 +1,13 @@
-import type { ChannelModel, Logger } from '@kiln/shared';
+import type { BrokerConnection, Logger } from '@kiln/shared';
 import { backoffDelay, sleep, type BackoffOptions } from '@kiln/shared';
 
 export interface BrokerSessionOptions {
   /** Opens a new connection (composed in main.ts from the configuration). */
-  connect: () => Promise<ChannelModel>;
+  connect: () => Promise<BrokerConnection>;
   logger: Logger;
   reconnect?: BackoffOptions;
   /** Runs on every new connection before anyone else gets it (declarations). */
-  setup: (connection: ChannelModel) => Promise<void>;
+  setup: (connection: BrokerConnection) => Promise<void>;
   /** Called when `setup` fails in a way reconnecting cannot fix (the queue exists with other arguments, access refused). */
   onFatal: (err: Error) => void;
   onStateChange?: (connected: boolean) => void;
@@ -23,7 +23,7 @@ const PRECONDITION_FAILED = 406;
  * runs `setup` again, and hands the new connection to whoever waits.
  */
 export class BrokerSession {
-  private current: ChannelModel | null = null;
+  private current: BrokerConnection | null = null;
   private waiters: Array<() => void> = [];
   private readonly closing = new AbortController();
   private loop: Promise<void> | null = null;
@@ -39,7 +39,7 @@ export class BrokerSession {
   }
 
   /** The live connection, waiting for one if need be; null once closed or when `signal` aborts. */
-  async connection(signal?: AbortSignal): Promise<ChannelModel | null> {
+  async connection(signal?: AbortSignal): Promise<BrokerConnection | null> {
     while (!this.closing.signal.aborted && !signal?.aborted) {
       if (this.current) return this.current;
       await new Promise<void>((resolve) => {
@@ -74,7 +74,7 @@ export class BrokerSession {
     const reconnect = this.options.reconnect ?? { initialMs: 250, maxMs: 30_000 };
     let failures = 0;
     while (!this.closing.signal.aborted) {
-      let connection: ChannelModel;
+      let connection: BrokerConnection;
       try {
         connection = await this.options.connect();
       } catch (err) {

@@ -1,4 +1,4 @@
-import type { ChannelModel, Logger } from '@kiln/shared';
+import type { BrokerConnection, Logger } from '@kiln/shared';
 
 /** Where a running build hears that someone asked to cancel it. */
 export interface CancelRequests {
@@ -23,7 +23,7 @@ export class CancelListener implements CancelRequests {
     private readonly logger: Logger,
   ) {}
 
-  async attach(connection: ChannelModel): Promise<void> {
+  async attach(connection: BrokerConnection): Promise<void> {
     const channel = await connection.createChannel();
     channel.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'cancel channel error'));
     const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });

@@ -1,5 +1,11 @@
-import { deadLetterQueueName, type BuildJob, type ConfirmChannel, type Logger } from '@kiln/shared';
-import type { ConsumeMessage } from 'amqplib';
+import {
+  deadLetterQueueName,
+  type BuildJob,
+  type BrokerConfirmChannel,
+  type BrokerMessage,
+  type Logger,
+} from '@kiln/shared';
+
 import { backoffDelay, sleep } from '@kiln/shared';
 import type { BrokerSession } from './broker-session.js';
 import type { JobDelivery } from './job-delivery.js';
@@ -30,7 +36,7 @@ export interface QueueWorkerOptions {
  */
 export class QueueWorker {
   private readonly stopping = new AbortController();
-  private channel: ConfirmChannel | null = null;
+  private channel: BrokerConfirmChannel | null = null;
   private consumerTag: string | null = null;
   private current: Promise<void> | null = null;
   private loop: Promise<void> | null = null;
@@ -70,7 +76,7 @@ export class QueueWorker {
     while (!this.stopping.signal.aborted) {
       const connection = await session.connection(this.stopping.signal);
       if (!connection) break;
-      let channel: ConfirmChannel;
+      let channel: BrokerConfirmChannel;
       let closed: Promise<void>;
       try {
         channel = await connection.createConfirmChannel();
@@ -106,7 +112,7 @@ export class QueueWorker {
     }
   }
 
-  private onMessage(channel: ConfirmChannel, msg: ConsumeMessage | null): void {
+  private onMessage(channel: BrokerConfirmChannel, msg: BrokerMessage | null): void {
     if (msg === null) {
       // The broker cancelled the consumer (queue deleted): start over on a fresh channel.
       this.options.logger.warn({ worker: this.options.index }, 'the broker cancelled this consumer; resubscribing');
@@ -135,7 +141,10 @@ export class QueueWorker {
   }
 
   /** The delivery, and `release` to drop its hold on the channel when the job is done. */
-  private toDelivery(channel: ConfirmChannel, msg: ConsumeMessage): { delivery: JobDelivery; release: () => void } {
+  private toDelivery(
+    channel: BrokerConfirmChannel,
+    msg: BrokerMessage,
+  ): { delivery: JobDelivery; release: () => void } {
     const { logger, queue, agentId } = this.options;
     const closed = new AbortController();
     const onClose = (): void => closed.abort();

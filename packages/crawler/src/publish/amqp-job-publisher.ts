@@ -1,17 +1,18 @@
 import {
-  connectAmqp,
   declareBuildQueue,
   InfrastructureError,
   toError,
   type BuildJob,
-  type ChannelModel,
-  type ConfirmChannel,
+  type BrokerConnection,
+  type BrokerConfirmChannel,
+  type ConnectBroker,
   type Logger,
 } from '@kiln/shared';
 import type { JobPublisher, PublishResult } from './job-publisher.js';
 
 export interface AmqpJobPublisherOptions {
-  url: string;
+  /** Opens a broker connection (built in main.ts); called again after any loss. */
+  connect: ConnectBroker;
   queue: string;
   deliveryLimit: number;
   logger: Logger;
@@ -25,9 +26,9 @@ export interface AmqpJobPublisherOptions {
  * down only delays jobs (the outbox keeps them) and never stops the crawler.
  */
 export class AmqpJobPublisher implements JobPublisher {
-  private model: ChannelModel | null = null;
-  private channel: ConfirmChannel | null = null;
-  private opening: Promise<ConfirmChannel> | null = null;
+  private model: BrokerConnection | null = null;
+  private channel: BrokerConfirmChannel | null = null;
+  private opening: Promise<BrokerConfirmChannel> | null = null;
 
   constructor(private readonly options: AmqpJobPublisherOptions) {}
 
@@ -89,7 +90,7 @@ export class AmqpJobPublisher implements JobPublisher {
     await this.reset();
   }
 
-  private async open(): Promise<ConfirmChannel> {
+  private async open(): Promise<BrokerConfirmChannel> {
     if (this.channel) return this.channel;
     this.opening ??= this.connect().finally(() => {
       this.opening = null;
@@ -97,9 +98,9 @@ export class AmqpJobPublisher implements JobPublisher {
     return this.opening;
   }
 
-  private async connect(): Promise<ConfirmChannel> {
+  private async connect(): Promise<BrokerConfirmChannel> {
     const { logger } = this.options;
-    const model = await connectAmqp(this.options.url);
+    const model = await this.options.connect();
     try {
       model.on('error', (err: Error) => logger.warn({ err: err.message }, 'RabbitMQ connection error'));
       model.on('blocked', (reason: string) => logger.warn({ reason }, 'RabbitMQ blocked publishing (resource alarm)'));

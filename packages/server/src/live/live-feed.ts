@@ -1,5 +1,5 @@
 import { BrokerSession } from '@kiln/agent';
-import { connectAmqp, type Channel, type ChannelModel, type Logger } from '@kiln/shared';
+import type { BrokerChannel, BrokerConnection, ConnectBroker, Logger } from '@kiln/shared';
 
 /** One row of a build's log as the agent publishes it (`build.<id>.log`) and stores it (`build_logs`). */
 export interface LiveLogRow {
@@ -38,11 +38,11 @@ export const noLiveEvents: LiveEvents = {
 export class AmqpLiveFeed implements LiveEvents {
   private readonly listeners = new Map<string, Set<(event: LiveEvent) => void>>();
   private readonly session: BrokerSession;
-  private publisher: Channel | null = null;
+  private publisher: BrokerChannel | null = null;
 
-  constructor(private readonly options: { url: string; exchange: string; logger: Logger }) {
+  constructor(private readonly options: { connect: ConnectBroker; exchange: string; logger: Logger }) {
     this.session = new BrokerSession({
-      connect: () => connectAmqp(options.url, { noDelay: true, heartbeat: 15 }),
+      connect: options.connect,
       logger: options.logger,
       setup: (connection) => this.setup(connection),
       onFatal: (err) => options.logger.error({ err: err.message }, 'RabbitMQ refused the events exchange'),
@@ -91,7 +91,7 @@ export class AmqpLiveFeed implements LiveEvents {
     }
   }
 
-  private async setup(connection: ChannelModel): Promise<void> {
+  private async setup(connection: BrokerConnection): Promise<void> {
     const channel = await connection.createChannel();
     channel.on('error', (err: Error) => this.options.logger.warn({ err: err.message }, 'events channel error'));
     await channel.assertExchange(this.options.exchange, 'topic', { durable: true });
