@@ -6,6 +6,7 @@ const common = {
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
     '^@kiln/(shared|agent|crawler|server)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@kiln/agent/engine$': '<rootDir>/packages/agent/src/engine-main.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
 };

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { getBuild } from '@kiln/agent';
 import { createPool } from '@kiln/shared';
 import {
   agentEnv,
@@ -79,7 +80,7 @@ describe('an agent killed with -9 in the middle of a build', () => {
     await db[Symbol.asyncDispose]();
   });
 
-  it('is replaced by the next agent: one succeeded build, attempt 2, nothing of attempt 1 left', async () => {
+  it('is replaced by the next agent: one succeeded build, attempt 2; the rows of attempt 1 stay as it left them', async () => {
     const { repo, branch } = await release('crashy', '1.0', helloManifest({ sleepSeconds: 8 }));
     const dirs = await mkdtemp(path.join(root, 'agent-1-'));
     const first = spawnCli(['agent'], agentEnv({ db, amqpUrl: vhost.url, agentId: 'agent-1', lease: '3s', dirs }));
@@ -123,13 +124,26 @@ describe('an agent killed with -9 in the middle of a build', () => {
     // Attempt 1's checkout went when attempt 2 began; attempt 2's when it finished.
     expect(await readdir(path.join(dirs, 'work'))).toEqual([]);
 
-    // The database holds the winner's rows and nothing of attempt 1 but its own log, marked as attempt 1.
+    // Each attempt's rows under its own number: attempt 1's written once and never rewritten (its stage
+    // still running, its last line unfinished, as the kill left them); attempt 2's complete.
     const { rows: claimed } = await db.pool.query<{ started_at: Date }>('SELECT started_at FROM builds WHERE id = $1', [
       id,
     ]);
     const attempt2Began = claimed[0]!.started_at.getTime();
+    const { rows: dead1 } = await db.pool.query<{ stage: string; status: string; commands: string[] }>(
+      `SELECT s.name AS stage, s.status, array(SELECT c.command || ':' || COALESCE(c.exit_code::text, 'open')
+                                                FROM build_commands c
+                                               WHERE c.build_id = s.build_id AND c.attempt = 1
+                                               ORDER BY c.stage_position, c.position) AS commands
+         FROM build_stages s WHERE s.build_id = $1 AND s.attempt = 1 ORDER BY s.position`,
+      [id],
+    );
+    expect(dead1).toMatchObject([{ stage: 'build', status: 'running' }]);
+    // Killed during `sleep 8`: its row is there unfinished, unless the kill came before it was written.
+    const deadLines = dead1[0]!.commands;
+    expect(deadLines).toEqual(['echo building:0', 'sleep 8:open'].slice(0, Math.max(1, deadLines.length)));
     const { rows: stages } = await db.pool.query<{ position: number; name: string; status: string; started_at: Date }>(
-      'SELECT position, name, status, started_at FROM build_stages WHERE build_id = $1 ORDER BY position',
+      'SELECT position, name, status, started_at FROM build_stages WHERE build_id = $1 AND attempt = 2 ORDER BY position',
       [id],
     );
     expect(stages.map(({ position, name, status }) => ({ position, name, status }))).toEqual([
@@ -144,7 +158,7 @@ describe('an agent killed with -9 in the middle of a build', () => {
       started_at: Date;
     }>(
       `SELECT stage_position, command, exit_code, started_at FROM build_commands
-        WHERE build_id = $1 ORDER BY stage_position, position`,
+        WHERE build_id = $1 AND attempt = 2 ORDER BY stage_position, position`,
       [id],
     );
     expect(commands.map(({ stage_position, command, exit_code }) => [stage_position, command, exit_code])).toEqual([
@@ -156,6 +170,12 @@ describe('an agent killed with -9 in the middle of a build', () => {
       [1, 'cp hello "$DESTDIR/usr/bin/hello" && chmod 755 "$DESTDIR/usr/bin/hello"', 0],
     ]);
     for (const command of commands) expect(command.started_at.getTime()).toBeGreaterThanOrEqual(attempt2Began);
+    // What `kiln status` and kiln server read: the current attempt's stages and lines only.
+    const shown = await getBuild(db.pool, id);
+    expect(shown?.stages.map((st) => [st.name, st.status, st.commands.length])).toEqual([
+      ['build', 'succeeded', 4],
+      ['install', 'succeeded', 2],
+    ]);
     const { rows: logs } = await db.pool.query<{ attempt: number; seqs: number[]; text: string }>(
       `SELECT attempt, array_agg(seq ORDER BY seq) AS seqs, string_agg(chunk, '' ORDER BY seq) AS text
          FROM build_logs WHERE build_id = $1 GROUP BY attempt ORDER BY attempt`,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '@kiln/shared';
-import { BUILD_BRIDGE, BUILD_NETWORK, setUpBuildNetwork } from '@kiln/agent';
+import { BUILD_BRIDGE, BUILD_NETWORK, setUpBuildNetwork } from '@kiln/agent/engine';
 import { EXIT, type Io } from '../output.js';
 
 /**

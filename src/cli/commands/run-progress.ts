@@ -1,5 +1,5 @@
 import { formatDuration, formatSize } from '@kiln/shared';
-import type { BuildEvents, LogChunk, PayloadProgress } from '@kiln/agent';
+import type { BuildEvents, LogChunk, PayloadProgress } from '@kiln/agent/engine';
 import { neutralise } from '../terminal-text.js';
 
 const TAIL_LINES = 6;

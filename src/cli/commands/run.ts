@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { cp, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { createDockerEngine, engineOptionsFromConfig } from '@kiln/agent';
+import { createDockerEngine, engineOptionsFromConfig } from '@kiln/agent/engine';
 import {
   InfrastructureError,
   InvalidInputError,
@@ -64,10 +64,16 @@ async function runBuild(dir: string, opts: RunOptions, io: Io): Promise<number> 
   }
 
   const engine = createDockerEngine({ ...engineOptionsFromConfig(config) });
+  // The checkout is copied, and its branch read, while Docker is asked for leftovers.
+  const copying = opts.inPlace ? Promise.resolve(checkout) : copyOf(checkout, config.KILN_WORK_DIR);
+  copying.catch(() => undefined);
+  const packageFound = packageOf(manifest, checkout);
   try {
     // What an earlier `kiln run` killed with SIGKILL left behind (never another live process's).
     await engine.reap();
   } catch (err) {
+    const copy = await copying.catch(() => checkout);
+    if (copy !== checkout) await rm(copy, { recursive: true, force: true }).catch(() => undefined);
     const where = io.env.DOCKER_HOST ?? '/var/run/docker.sock';
     throw new InfrastructureError(
       `cannot reach Docker at ${where}: is the Docker engine running? (${(err as Error).message})`,
@@ -92,14 +98,14 @@ async function runBuild(dir: string, opts: RunOptions, io: Io): Promise<number> 
   };
   process.on('SIGINT', onSigint);
   let report: BuildReport;
-  const workspace = opts.inPlace ? checkout : await copyOf(checkout, config.KILN_WORK_DIR);
+  const workspace = await copying;
   try {
     const outcome = await engine.build({
       buildId: randomUUID(),
       workspace,
       repo: path.resolve(checkout),
       manifest,
-      package: await packageOf(manifest, checkout),
+      package: await packageFound,
       artifactDir: path.resolve(opts.artifacts ?? config.KILN_ARTIFACT_DIR),
       artifactFormat: config.KILN_ARTIFACT_FORMAT,
       ...(config.KILN_ALLOW_INHERIT_ENV ? { hostEnv: io.env } : {}),

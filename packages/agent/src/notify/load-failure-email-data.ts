@@ -59,7 +59,8 @@ export async function loadFailureEmailData(
     error: string | null;
   }>(
     `SELECT position, name, status, exit_code, duration_ms::text AS duration_ms, error
-       FROM build_stages WHERE build_id = $1 ORDER BY position`,
+       FROM build_stages WHERE build_id = $1
+         AND attempt = (SELECT GREATEST(attempt, 1) FROM builds WHERE id = $1) ORDER BY position`,
     [buildId],
   );
   const commandRows = await db.query<{
@@ -69,7 +70,8 @@ export async function loadFailureEmailData(
     duration_ms: string | null;
   }>(
     `SELECT stage_position, command, exit_code, duration_ms::text AS duration_ms
-       FROM build_commands WHERE build_id = $1 ORDER BY stage_position, position`,
+       FROM build_commands WHERE build_id = $1
+         AND attempt = (SELECT GREATEST(attempt, 1) FROM builds WHERE id = $1) ORDER BY stage_position, position`,
     [buildId],
   );
   const reportStages = Array.isArray(build.report?.stages) ? build.report.stages : [];

@@ -178,7 +178,7 @@ export async function getBuild(db: Queryable, id: string): Promise<BuildDetails 
       duration_ms: number | null;
       error: string | null;
     }>(
-      'SELECT position, name, image, status, exit_code, started_at, duration_ms::float8 AS duration_ms, error FROM build_stages WHERE build_id = $1 ORDER BY position',
+      'SELECT position, name, image, status, exit_code, started_at, duration_ms::float8 AS duration_ms, error FROM build_stages WHERE build_id = $1 AND attempt = (SELECT GREATEST(attempt, 1) FROM builds WHERE id = $1) ORDER BY position',
       [id],
     ),
     db.query<{
@@ -189,7 +189,7 @@ export async function getBuild(db: Queryable, id: string): Promise<BuildDetails 
       started_at: Date | null;
       duration_ms: number | null;
     }>(
-      'SELECT stage_position, position, command, exit_code, started_at, duration_ms::float8 AS duration_ms FROM build_commands WHERE build_id = $1 ORDER BY stage_position, position',
+      'SELECT stage_position, position, command, exit_code, started_at, duration_ms::float8 AS duration_ms FROM build_commands WHERE build_id = $1 AND attempt = (SELECT GREATEST(attempt, 1) FROM builds WHERE id = $1) ORDER BY stage_position, position',
       [id],
     ),
     db.query<{

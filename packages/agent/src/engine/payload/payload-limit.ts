@@ -29,24 +29,18 @@ export class PayloadTooLargeError extends KilnError {
 }
 
 /**
- * Checks the payload against `limitBytes` before any of it is read. Docker's
- * count of what the install wrote (no file read) settles most builds: a
- * payload is never larger. Only when that count is over the limit (it also
- * counts scratch files that are not payload) are the payload's tar headers
- * counted, with the content passed over unread, stopping at the first file
- * past the limit. Returns the payload's size when it had to be counted, else
- * Docker's count (an upper bound), or null when neither is known.
+ * The payload's content bytes counted from its tar headers, the content
+ * passed over unread, stopping at the first file past the limit. Used when
+ * Docker's count of what the install wrote (no file read) is over the limit
+ * or unknown: that count also holds scratch files that are not payload.
  */
-export async function checkPayloadLimit(
+export async function countPayload(
   container: StageContainer,
   roots: readonly string[],
   paths: PayloadPaths,
-  limitBytes: number | undefined,
+  limitBytes: number,
   signal?: AbortSignal,
-): Promise<{ totalBytes: number | null; exact: boolean }> {
-  const written = await container.writtenBytes();
-  if (limitBytes === undefined || (written !== null && written <= limitBytes))
-    return { totalBytes: written, exact: false };
+): Promise<{ totalBytes: number; exact: boolean }> {
   let total = 0;
   for await (const { entry } of payloadEntries(container, roots, paths, signal)) {
     const header = entry.header;

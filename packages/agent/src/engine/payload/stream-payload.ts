@@ -5,7 +5,7 @@ import type { PayloadProgress } from '../types.js';
 import { ArtifactWriter, type Artifact } from './artifact-writer.js';
 import { scanFile, type ScannedFile } from './file-scan.js';
 import { payloadEntries } from './payload-entries.js';
-import { checkPayloadLimit, PayloadTooLargeError } from './payload-limit.js';
+import { countPayload, PayloadTooLargeError } from './payload-limit.js';
 import { archiveRoots, type PayloadPaths } from './payload-paths.js';
 import { ProgressMeter } from './payload-progress.js';
 
@@ -14,7 +14,8 @@ export interface PayloadOptions extends PayloadPaths {
   artifact?: { file: string; format: ArtifactFormat };
   /**
    * The largest payload (content bytes) to accept: a larger one fails with
-   * PayloadTooLargeError before its content is read (see checkPayloadLimit).
+   * PayloadTooLargeError before its content is read (Docker's count of what the
+   * install wrote settles most builds; see countPayload for the rest).
    */
   limitBytes?: number;
   onProgress?(progress: PayloadProgress): void;
@@ -40,8 +41,21 @@ export interface Payload {
  */
 export async function streamPayload(container: StageContainer, options: PayloadOptions): Promise<Payload> {
   const { limitBytes, signal } = options;
-  const roots = await archiveRoots(container, options);
-  const { totalBytes } = await checkPayloadLimit(container, roots, options, limitBytes, signal);
+  // Docker's diff, which finds the roots, takes a second or more on a large image. While it runs, DESTDIR
+  // (where nearly every install writes) is read, when Docker's count already says the payload fits.
+  const rootsFound = archiveRoots(container, options);
+  rootsFound.catch(() => undefined);
+  const written = await container.writtenBytes();
+  const fits = limitBytes === undefined || (written !== null && written <= limitBytes);
+  let totalBytes = written;
+  const early: string[] = [];
+  if (!fits) ({ totalBytes } = await countPayload(container, await rootsFound, options, limitBytes, signal));
+  else if (await container.stat(options.destdir)) early.push(options.destdir);
+  const notEarly = (root: string) => !early.some((e) => root === e || root.startsWith(`${e}/`));
+  async function* entries() {
+    yield* payloadEntries(container, early, options, signal);
+    yield* payloadEntries(container, (await rootsFound).filter(notEarly), options, signal);
+  }
   const meter = new ProgressMeter(totalBytes, options.onProgress ?? (() => undefined));
   const writer = options.artifact ? await ArtifactWriter.open(options.artifact.file, options.artifact.format) : null;
   const files = new Map<string, InstalledFile>();
@@ -50,12 +64,7 @@ export async function streamPayload(container: StageContainer, options: PayloadO
   const special: Payload['special'] = [];
   let contentBytes = 0;
   try {
-    for await (const { entry, installed, containerPath, linkTarget } of payloadEntries(
-      container,
-      roots,
-      options,
-      signal,
-    )) {
+    for await (const { entry, installed, containerPath, linkTarget } of entries()) {
       const header = entry.header;
       const mode = (header.mode ?? 0) & 0o7777;
       const base = { name: installed.replace(/^\/+/, ''), mode, ...(header.mtime ? { mtime: header.mtime } : {}) };

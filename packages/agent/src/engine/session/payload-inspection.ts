@@ -34,6 +34,9 @@ export async function inspectPayload(
   const lines = progressLines(note);
   // One pass reads, hashes, classifies and packs: inspection and artifact are one phase.
   const endInspection = ctx.clock.start('inspection');
+  // The image's secret files are read beside the payload, not after it.
+  const sensitive = sensitiveDigests(install.container);
+  sensitive.catch(() => undefined);
   try {
     const payload = await streamPayload(install.container, {
       destdir: DESTDIR_PATH,
@@ -53,7 +56,7 @@ export async function inspectPayload(
     const flags = checkContent({
       files,
       special: payload.special,
-      sensitive: await sensitiveDigests(install.container),
+      sensitive: await sensitive,
     });
     for (const flag of flags) log.system('install', `content policy: ${flag.path} ${flag.message}\n`);
     return { install: { sizeBytes, files, ...(payload.artifact ? { artifact: payload.artifact } : {}) }, flags };

@@ -36,9 +36,7 @@ export async function claimBuild(db: Queryable, buildId: string, agent: string, 
   );
   const row = claimed.rows[0];
   if (row) {
-    // What an earlier attempt recorded live belongs to that attempt only.
-    await db.query('DELETE FROM build_commands WHERE build_id = $1', [buildId]);
-    await db.query('DELETE FROM build_stages WHERE build_id = $1', [buildId]);
+    // An earlier attempt's stage and command rows stay, under its own attempt number.
     return { kind: 'claimed', attempt: row.attempt, queuedAt: row.queued_at, startedAt: row.started_at };
   }
   const current = await db.query<{

@@ -1,5 +1,5 @@
 import type { Queryable } from '@kiln/shared';
-import type { BuildResult } from './attempt.js';
+import type { AttemptRef, BuildResult } from './attempt.js';
 
 /**
  * Completes the attempt's stage and command rows from the report: rows
@@ -7,7 +7,7 @@ import type { BuildResult } from './attempt.js';
  * writes missed (the database was away, a stage was skipped) is added.
  * Nothing is deleted and written again.
  */
-export async function completeStages(db: Queryable, buildId: string, result: BuildResult): Promise<void> {
+export async function completeStages(db: Queryable, ref: AttemptRef, result: BuildResult): Promise<void> {
   const stages = result.report.stages;
   if (stages.length === 0) return;
   // Start times: what was seen live, else laid end to end from the build's start.
@@ -39,14 +39,14 @@ export async function completeStages(db: Queryable, buildId: string, result: Bui
     clock = start + stage.durationMs;
   });
   await db.query(
-    `INSERT INTO build_stages (build_id, position, name, image, status, exit_code, started_at, duration_ms, error)
-     SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::timestamptz[], $8::bigint[], $9::text[])
-     ON CONFLICT (build_id, position) DO UPDATE
+    `INSERT INTO build_stages (build_id, attempt, position, name, image, status, exit_code, started_at, duration_ms, error)
+     SELECT $1, $10::int, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::timestamptz[], $8::bigint[], $9::text[])
+     ON CONFLICT (build_id, attempt, position) DO UPDATE
         SET name = EXCLUDED.name, image = EXCLUDED.image, status = EXCLUDED.status, exit_code = EXCLUDED.exit_code,
             started_at = COALESCE(build_stages.started_at, EXCLUDED.started_at), duration_ms = EXCLUDED.duration_ms,
             error = EXCLUDED.error`,
     [
-      buildId,
+      ref.buildId,
       stages.map((_, i) => i),
       stages.map((x) => x.name),
       stages.map((x) => x.image ?? null),
@@ -55,23 +55,25 @@ export async function completeStages(db: Queryable, buildId: string, result: Bui
       stageStarts.map((t) => new Date(t).toISOString()),
       stages.map((x) => Math.round(x.durationMs)),
       stages.map((x) => x.error ?? null),
+      ref.attempt,
     ],
   );
   if (commands.length === 0) return;
   await db.query(
-    `INSERT INTO build_commands (build_id, stage_position, position, command, exit_code, started_at, duration_ms)
-     SELECT $1, * FROM unnest($2::int[], $3::int[], $4::text[], $5::int[], $6::timestamptz[], $7::bigint[])
-     ON CONFLICT (build_id, stage_position, position) DO UPDATE
+    `INSERT INTO build_commands (build_id, attempt, stage_position, position, command, exit_code, started_at, duration_ms)
+     SELECT $1, $8::int, * FROM unnest($2::int[], $3::int[], $4::text[], $5::int[], $6::timestamptz[], $7::bigint[])
+     ON CONFLICT (build_id, attempt, stage_position, position) DO UPDATE
         SET command = EXCLUDED.command, exit_code = EXCLUDED.exit_code,
             started_at = COALESCE(build_commands.started_at, EXCLUDED.started_at), duration_ms = EXCLUDED.duration_ms`,
     [
-      buildId,
+      ref.buildId,
       commands.map((c) => c.position),
       commands.map((c) => c.index),
       commands.map((c) => c.command),
       commands.map((c) => c.exitCode),
       commands.map((c) => new Date(c.startedAt).toISOString()),
       commands.map((c) => c.durationMs),
+      ref.attempt,
     ],
   );
 }

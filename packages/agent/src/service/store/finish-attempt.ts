@@ -70,7 +70,7 @@ export async function finishAttempt(
       ],
     );
     if ((updated.rowCount ?? 0) === 0) return false;
-    await completeStages(db, ref.buildId, { ...result, report });
+    await completeStages(db, ref, { ...result, report });
     if (result.log) await replaceLog(db, ref, result.log);
     if (report.timings?.length) await writePhases(db, ref, result.timingsOrigin ?? new Date(), report.timings, 0);
     if (report.status === 'succeeded' && report.install && result.package) {

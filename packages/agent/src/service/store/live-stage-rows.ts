@@ -4,7 +4,8 @@ import type { AttemptRef } from './attempt.js';
 /*
  * A stage's and a script line's rows, written once when they start and
  * completed when they end, while the build runs (completeStages fills in
- * whatever these missed when the result is written).
+ * whatever these missed when the result is written). Rows belong to their
+ * attempt: a retry writes its own beside those of the attempt that died.
  */
 
 export async function stageStarted(
@@ -13,12 +14,10 @@ export async function stageStarted(
   stage: { position: number; name: string; image: string },
 ): Promise<void> {
   await db.query(
-    `INSERT INTO build_stages (build_id, position, name, image, status, started_at)
-     SELECT $1, $4, $5, $6, 'running', now() FROM builds
+    `INSERT INTO build_stages (build_id, attempt, position, name, image, status, started_at)
+     SELECT $1, $2, $4, $5, $6, 'running', now() FROM builds
       WHERE id = $1 AND attempt = $2 AND agent = $3 AND status = 'running'
-     ON CONFLICT (build_id, position) DO UPDATE
-       SET name = EXCLUDED.name, image = EXCLUDED.image, status = 'running', started_at = now(),
-           exit_code = NULL, duration_ms = NULL, error = NULL`,
+     ON CONFLICT (build_id, attempt, position) DO NOTHING`,
     [ref.buildId, ref.attempt, ref.agent, stage.position, stage.name, stage.image],
   );
 }
@@ -31,7 +30,7 @@ export async function stageFinished(
   await db.query(
     `UPDATE build_stages s SET status = $5, exit_code = $6, duration_ms = $7, error = $8
        FROM builds b
-      WHERE s.build_id = $1 AND s.position = $4
+      WHERE s.build_id = $1 AND s.attempt = $2 AND s.position = $4
         AND b.id = $1 AND b.attempt = $2 AND b.agent = $3 AND b.status = 'running'`,
     [
       ref.buildId,
@@ -53,10 +52,10 @@ export async function commandStarted(
   command: { stagePosition: number; index: number; command: string },
 ): Promise<void> {
   await db.query(
-    `INSERT INTO build_commands (build_id, stage_position, position, command, started_at)
-     SELECT $1, $4, $5, $6, now() FROM builds
+    `INSERT INTO build_commands (build_id, attempt, stage_position, position, command, started_at)
+     SELECT $1, $2, $4, $5, $6, now() FROM builds
       WHERE id = $1 AND attempt = $2 AND agent = $3 AND status = 'running'
-     ON CONFLICT (build_id, stage_position, position) DO NOTHING`,
+     ON CONFLICT (build_id, attempt, stage_position, position) DO NOTHING`,
     [ref.buildId, ref.attempt, ref.agent, command.stagePosition, command.index, command.command],
   );
 }
@@ -67,10 +66,10 @@ export async function commandFinished(
   command: { stagePosition: number; index: number; command: string; exitCode: number; durationMs: number },
 ): Promise<void> {
   await db.query(
-    `INSERT INTO build_commands (build_id, stage_position, position, command, exit_code, started_at, duration_ms)
-     SELECT $1, $4, $5, $6, $7, now() - $8 * interval '1 millisecond', $8 FROM builds
+    `INSERT INTO build_commands (build_id, attempt, stage_position, position, command, exit_code, started_at, duration_ms)
+     SELECT $1, $2, $4, $5, $6, $7, now() - $8 * interval '1 millisecond', $8 FROM builds
       WHERE id = $1 AND attempt = $2 AND agent = $3 AND status = 'running'
-     ON CONFLICT (build_id, stage_position, position) DO UPDATE
+     ON CONFLICT (build_id, attempt, stage_position, position) DO UPDATE
        SET exit_code = EXCLUDED.exit_code, duration_ms = EXCLUDED.duration_ms`,
     [
       ref.buildId,
