@@ -79,18 +79,18 @@ async function insertFailedBuild(db: Queryable, spec: BuildSpec = {}): Promise<s
   );
   if (spec.failedStage !== null) {
     await db.query(
-      `INSERT INTO build_stages (build_id, position, name, image, status, exit_code, started_at, duration_ms, error) VALUES
-         ($1, 0, 'prepare', 'kiln/bookworm-build:latest', 'succeeded', 0, now(), 12000, NULL),
-         ($1, 1, 'build', 'kiln/bookworm-build:latest', 'failed', 2, now(), 29000, 'exited 2'),
-         ($1, 2, 'test', NULL, 'skipped', NULL, NULL, NULL, NULL)`,
-      [id],
+      `INSERT INTO build_stages (build_id, attempt, position, name, image, status, exit_code, started_at, duration_ms, error) VALUES
+         ($1, $2, 0, 'prepare', 'kiln/bookworm-build:latest', 'succeeded', 0, now(), 12000, NULL),
+         ($1, $2, 1, 'build', 'kiln/bookworm-build:latest', 'failed', 2, now(), 29000, 'exited 2'),
+         ($1, $2, 2, 'test', NULL, 'skipped', NULL, NULL, NULL, NULL)`,
+      [id, attempt],
     );
     await db.query(
-      `INSERT INTO build_commands (build_id, stage_position, position, command, exit_code, started_at, duration_ms) VALUES
-         ($1, 0, 0, 'apt-get install -y zlib1g-dev', 0, now(), 11000),
-         ($1, 1, 0, './configure', 0, now(), 3000),
-         ($1, 1, 1, 'make -j2', 2, now(), 26000)`,
-      [id],
+      `INSERT INTO build_commands (build_id, attempt, stage_position, position, command, exit_code, started_at, duration_ms) VALUES
+         ($1, $2, 0, 0, 'apt-get install -y zlib1g-dev', 0, now(), 11000),
+         ($1, $2, 1, 0, './configure', 0, now(), 3000),
+         ($1, $2, 1, 1, 'make -j2', 2, now(), 26000)`,
+      [id, attempt],
     );
   }
   const logs = spec.logs ?? { [attempt]: defaultLog() };
@@ -437,7 +437,8 @@ describe('failure emails', () => {
     await sink.waitForMessages(24);
     expect(sink.messages).toHaveLength(24);
     expect(new Set(sink.messages.map((m) => m.header('x-kiln-build')))).toEqual(new Set(ids));
-  });
+    // 24 builds written and 24 emails rendered and sent: a minute, for a loaded 2-core machine.
+  }, 60_000);
 
   test('a recipient the server refuses for good is recorded as failed, not retried', async () => {
     await sink.stop();
