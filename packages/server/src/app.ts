@@ -10,6 +10,7 @@ import {
 import { requireScope } from './http/auth.js';
 import type { ServerDeps } from './http/deps.js';
 import { installErrorHandling } from './http/error-handler.js';
+import { RequestLog } from './http/request-log.js';
 import { buildActionRoutes } from './routes/build-actions.js';
 import { buildLogRoutes, type OpenStreams } from './routes/build-log.js';
 import { buildRoutes } from './routes/builds.js';
@@ -38,8 +39,7 @@ export async function buildApp(
     loggerInstance: deps.logger,
     bodyLimit: BODY_LIMIT,
     forceCloseConnections: true,
-    // One log line per request, when it is answered (below), instead of fastify's two.
-    disableRequestLogging: true,
+    logController: new RequestLog(),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 300 },
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
@@ -49,14 +49,6 @@ export async function buildApp(
   let assets: WebAssets | null = null;
   installErrorHandling(app, { notFoundPage: (path) => (assets ? notFoundPage(assets, path) : null) });
   if (options.onRoute) app.addHook('onRoute', options.onRoute);
-  // Request logs carry method, URL, status and time, never headers (so never a token).
-  app.addHook('onResponse', (request, reply, done) => {
-    request.log.info(
-      { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) },
-      'request',
-    );
-    done();
-  });
 
   if (deps.corsOrigins.length > 0) {
     await app.register(cors, {
