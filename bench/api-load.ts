@@ -1,97 +1,82 @@
 // kiln server under load: a package database of 100,000 builds and 5,000,000
 // file rows (generated in bulk by PostgreSQL), 50 concurrent HTTP clients on
-// loopback (autocannon) against the build list, one build, one package
-// version, and search by SONAME and by path. Goal: p95 < 50 ms each, server
-// RSS < 200 MB. Baseline, in the same run: the same queries called directly
-// (the server's own query functions over a pg pool of the same size, 50
-// callers at once), so the ratio is what HTTP, validation and JSON add.
-// Prints the query plans of the searches.
-// Run: npx tsx bench/api-load.ts   (about 5 minutes on 2 cores; BENCH_SCALE=0.1 for a quick look)
+// loopback against the build list, one build, one package version, and search
+// by SONAME and by path. Goal: p95 < 50 ms each, server RSS < 200 MB.
+//
+// The load generator is Debian's `wrk` when installed (C: a tenth of
+// autocannon's CPU per request, which matters when client, server and
+// PostgreSQL share 2 cores), else autocannon; BENCH_CLIENT=autocannon forces it.
+// The server runs as its own process at its default log level (info: one
+// line per request, to a file), so its RSS and CPU are its own.
+//
+// Baseline, in the same run: the same queries called directly (the server's
+// own read functions over a pg pool of the server's size, 50 callers at once), so
+// the ratio is what HTTP, validation and JSON add. For each route it prints
+// the CPU time per request of the server, of the PostgreSQL backends serving
+// it, and of the load generator (where the 2 cores go), and the machine's
+// load average (other work on the machine shows there). Prints the query
+// plans of the searches.
+//
+// Run: npx tsx bench/api-load.ts   (about 6 minutes on 2 cores; BENCH_SCALE=0.1 for a quick look)
+// BENCH_KEEP=1 keeps the filled database and prints its name; BENCH_DATABASE=<name> reuses it.
 import { execFile, spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import autocannon from 'autocannon';
 import { createPool } from '@kiln/shared';
 import { getBuild, listBuilds } from '../packages/server/src/db/build-queries.js';
 import { packageDetails } from '../packages/server/src/db/package-queries.js';
 import { searchFiles, searchSql } from '../packages/server/src/db/search-queries.js';
-import { createTestDatabase } from '../test/helpers/database.js';
-import { freePort } from '../test/helpers/smtp-sink.js';
+import { ADMIN_URL, createTestDatabase, freePort } from '../test/helpers/index.js';
+import { fillDatabase } from './api-load/fill.js';
+import { backendsCpuMs, chooseClient, loadAverage, percentile, processCpuMs, runLoad } from './api-load/load-client.js';
 
 const run = promisify(execFile);
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const PACKAGES = Math.round(2_000 * SCALE);
-const VERSIONS = 50; // builds per package: 100,000 builds at scale 1
-const FILES = 50; // files per build: 5,000,000 rows at scale 1
 const CONNECTIONS = 50;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const ARCH = 'amd64';
+const POOL = 20; // the server's pool (packages/server/src/main.ts)
+const GOAL_MS = 50;
 
-await using db = await createTestDatabase('kiln_bench_api');
-const t0 = Date.now();
-console.log(`filling: ${PACKAGES * VERSIONS} builds, ${PACKAGES * VERSIONS * FILES} file rows ...`);
-// Secondary indexes go while rows are loaded, and come back (as migration 005 defines them) afterwards.
-const migration = await readFile('packages/shared/migrations/005_http_server.sql', 'utf8');
-const fileIndexes = [...migration.matchAll(/^CREATE INDEX IF NOT EXISTS (package_files_\w+) [^;]+;/gm)];
-for (const [, name] of fileIndexes) await db.pool.query(`DROP INDEX ${name}`);
-await db.pool.query('ALTER TABLE package_files DROP CONSTRAINT package_files_pkey');
-await db.pool.query(
-  `INSERT INTO builds (id, repo, branch, commit, package_name, package_version, trigger, status, attempt, agent,
-                      queued_at, started_at, finished_at, duration_ms)
-   SELECT md5('b' || p || '.' || v)::uuid, '/srv/git/pkg' || p || '.git', 'pkg' || p || '-1.0.' || v, md5('c' || p || v) || '00000000',
-          'pkg' || p, '1.0.' || v, 'poll', (ARRAY['succeeded','succeeded','succeeded','failed'])[1 + (p + v) % 4], 1, 'agent-1',
-          timestamptz '2026-01-01' + ((v * $1 + p) * interval '1 second'), timestamptz '2026-01-01' + ((v * $1 + p) * interval '1 second'),
-          timestamptz '2026-01-01' + ((v * $1 + p) * interval '1 second') + interval '30 seconds', 30000
-     FROM generate_series(0, $1 - 1) p, generate_series(0, $2 - 1) v`,
-  [PACKAGES, VERSIONS],
+console.log(`load average at start: ${await loadAverage()} (2 cores)`);
+const reuse = process.env.BENCH_DATABASE;
+let dbName: string;
+let dbUrl: string;
+let drop: (() => Promise<void>) | null = null;
+if (reuse) {
+  dbName = reuse;
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${reuse}`;
+  dbUrl = url.toString();
+  console.log(`reusing ${reuse}`);
+} else {
+  const created = await createTestDatabase('kiln_bench_api');
+  dbName = created.name;
+  dbUrl = created.url;
+  if (process.env.BENCH_KEEP) console.log(`keeping the database: BENCH_DATABASE=${created.name}`);
+  else drop = () => created[Symbol.asyncDispose]();
+  await fillDatabase(created.pool, PACKAGES);
+  await created.pool.end().catch(() => undefined);
+}
+const db = createPool(dbUrl, { max: 4, applicationName: 'kiln-bench' });
+const counts = await db.query<{ builds: number; files: number }>(
+  `SELECT (SELECT count(*)::int FROM builds) AS builds, (SELECT reltuples::bigint::int FROM pg_class WHERE relname = 'package_files') AS files`,
 );
-await db.pool.query(
-  `INSERT INTO build_stages (build_id, position, name, image, status, exit_code, started_at, duration_ms)
-   SELECT id, s, (ARRAY['build','test'])[s + 1], 'debian:bookworm', 'succeeded', 0, started_at, 15000
-     FROM builds, generate_series(0, 1) s`,
-);
-await db.pool.query(
-  `INSERT INTO build_commands (build_id, stage_position, position, command, exit_code, started_at, duration_ms)
-   SELECT build_id, position, c, 'make -j2 step' || c, 0, started_at, 5000 FROM build_stages, generate_series(0, 2) c`,
-);
-await db.pool.query(
-  `INSERT INTO package_files (build_id, path, size, mode, sha256, kind, linkage, needed, soname)
-   SELECT md5('b' || p || '.' || v)::uuid,
-          CASE WHEN f = 0 THEN '/usr/lib/libpkg' || p || '.so.1.0.' || v
-               WHEN f < 5 THEN '/usr/bin/pkg' || p || '-tool' || f
-               ELSE '/usr/share/pkg' || p || '/file' || f END,
-          1000 + f, CASE WHEN f < 5 THEN '0755' ELSE '0644' END,
-          md5('s' || p || '.' || v || '.' || f) || md5('t' || p || '.' || v || '.' || f),
-          CASE WHEN f = 0 THEN 'shared-library' WHEN f < 5 THEN 'executable' ELSE 'other' END,
-          CASE WHEN f < 5 THEN 'dynamic' END,
-          CASE WHEN f = 0 THEN ARRAY['libc.so.6'] WHEN f < 5 THEN ARRAY['libc.so.6', 'libpkg' || p || '.so.1', 'libpkg' || ((p + 1) % $1) || '.so.1'] END,
-          CASE WHEN f = 0 THEN 'libpkg' || p || '.so.1' END
-     FROM generate_series(0, $1 - 1) p, generate_series(0, $2 - 1) v, generate_series(0, $3 - 1) f`,
-  [PACKAGES, VERSIONS, FILES],
-);
-await db.pool.query(
-  `INSERT INTO packages (name, version, build_id, installed_size, file_count, payload_sha256, artifact, updated_at)
-   SELECT package_name, package_version, id, $1 * 1000, $1, md5(id::text) || md5(id::text), NULL, finished_at
-     FROM builds WHERE status = 'succeeded'`,
-  [FILES],
-);
-await db.pool.query('ALTER TABLE package_files ADD PRIMARY KEY (build_id, path)');
-for (const [statement] of fileIndexes) await db.pool.query(statement);
-await db.pool.query('VACUUM ANALYZE');
-console.log(`filled and indexed in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+console.log(`database: ${counts.rows[0]!.builds} builds, ~${counts.rows[0]!.files} file rows`);
 
 // A sample to draw requests from: real ids and names, so every request reads something different.
 const sample = (
-  await db.pool.query<{ id: string; name: string; version: string; p: number }>(
+  await db.query<{ id: string; name: string; version: string; p: number }>(
     `SELECT b.id::text AS id, p.name, p.version, substr(p.name, 4)::int AS p
        FROM packages p JOIN builds b ON b.id = p.build_id ORDER BY random() LIMIT 2000`,
   )
 ).rows;
 const pick = () => sample[Math.floor(Math.random() * sample.length)]!;
+const ARCH = 'amd64';
 
 interface Endpoint {
   name: string;
-  path: () => string;
+  path: (s: (typeof sample)[number]) => string;
   direct: (pool: ReturnType<typeof createPool>) => Promise<unknown>;
 }
 const endpoints: Endpoint[] = [
@@ -102,15 +87,12 @@ const endpoints: Endpoint[] = [
   },
   {
     name: 'one build',
-    path: () => `/api/v1/builds/${pick().id}`,
+    path: (s) => `/api/v1/builds/${s.id}`,
     direct: (pool) => getBuild(pool, pick().id, ARCH),
   },
   {
     name: 'one package version',
-    path: () => {
-      const s = pick();
-      return `/api/v1/packages/${s.name}/${s.version}`;
-    },
+    path: (s) => `/api/v1/packages/${s.name}/${s.version}`,
     direct: (pool) => {
       const s = pick();
       return packageDetails(pool, s.name, s.version, ARCH);
@@ -118,26 +100,22 @@ const endpoints: Endpoint[] = [
   },
   {
     name: 'search by SONAME',
-    path: () => `/api/v1/search?soname=libpkg${pick().p}.so.1`,
+    path: (s) => `/api/v1/search?soname=libpkg${s.p}.so.1`,
     direct: (pool) => searchFiles(pool, 'soname', `libpkg${pick().p}.so.1`, ARCH),
   },
   {
     name: 'search by path',
-    path: () => `/api/v1/search?path=/usr/bin/pkg${pick().p}-tool2`,
+    path: (s) => `/api/v1/search?path=/usr/bin/pkg${s.p}-tool2`,
     direct: (pool) => searchFiles(pool, 'path', `/usr/bin/pkg${pick().p}-tool2`, ARCH),
   },
 ];
 
-function p95(samples: number[]): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] ?? NaN;
-}
-
-/** The same queries without HTTP: 50 callers at once over a pool as large as the server's. */
+/** The same reads without HTTP: 50 callers at once over a pool as large as the server's. */
 async function direct(endpoint: Endpoint): Promise<{ p95: number; rps: number }> {
-  const pool = createPool(db.url, { max: 20, applicationName: 'kiln-bench-direct' });
+  const pool = createPool(dbUrl, { max: POOL, applicationName: 'kiln-bench-direct' });
   const times: number[] = [];
-  const deadline = Date.now() + (SECONDS * 1000) / 2;
+  const seconds = SECONDS / 2;
+  const deadline = Date.now() + seconds * 1000;
   await Promise.all(
     Array.from({ length: CONNECTIONS }, async () => {
       while (Date.now() < deadline) {
@@ -148,21 +126,23 @@ async function direct(endpoint: Endpoint): Promise<{ p95: number; rps: number }>
     }),
   );
   await pool.end();
-  return { p95: p95(times), rps: times.length / (SECONDS / 2) };
+  return { p95: percentile(times, 95), rps: times.length / seconds };
 }
 
-// The server as a process of its own (its RSS is measured), from the compiled packages.
+// The server as a process of its own (its RSS and CPU are measured), from the compiled packages.
 await run(process.execPath, ['node_modules/typescript/bin/tsc', '-b']);
+const client = await chooseClient(process.env.BENCH_CLIENT);
 const port = await freePort();
+const serverLog = await open(`/tmp/kiln-bench-api-server-${process.pid}.log`, 'w');
 const server = spawn(process.execPath, ['bin/kiln.js', 'server'], {
   env: {
     ...process.env,
-    KILN_DATABASE_URL: db.url,
+    KILN_DATABASE_URL: dbUrl,
     KILN_HTTP_PORT: String(port),
     KILN_HTTP_HOST: '127.0.0.1',
-    KILN_LOG_LEVEL: 'warn',
+    KILN_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
   },
-  stdio: ['ignore', 'ignore', 'inherit'],
+  stdio: ['ignore', serverLog.fd, serverLog.fd],
 });
 const base = `http://127.0.0.1:${port}`;
 for (let i = 0; ; i++) {
@@ -175,48 +155,47 @@ for (let i = 0; ; i++) {
 }
 const rss = async (): Promise<{ now: number; peak: number }> => {
   const status = await readFile(`/proc/${server.pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
-  return { now: kb('VmRSS'), peak: kb('VmHWM') };
+  const mb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
+  return { now: mb('VmRSS'), peak: mb('VmHWM') };
 };
-console.log(`server up, RSS ${(await rss()).now.toFixed(0)} MB\n`);
+console.log(
+  `server up, RSS ${(await rss()).now.toFixed(0)} MB; load generator: ${client}, ${CONNECTIONS} connections, ${SECONDS} s per route\n`,
+);
 
-const rows: string[] = [];
+const missed: string[] = [];
 try {
   for (const endpoint of endpoints) {
-    const times: number[] = [];
-    let errors = 0;
-    const result = await new Promise<autocannon.Result>((resolve, reject) => {
-      const instance = autocannon(
-        {
-          url: base,
-          connections: CONNECTIONS,
-          duration: SECONDS,
-          requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: endpoint.path() }) }],
-        },
-        (err, done) => (err ? reject(err) : resolve(done)),
-      );
-      instance.on('response', (_client, statusCode, _bytes, responseTime) => {
-        if (statusCode !== 200) errors++;
-        times.push(responseTime);
-      });
-    });
+    const paths = Array.from({ length: 2000 }, (_, i) => endpoint.path(sample[i % sample.length]!));
+    // A short warm-up, so the JIT and the pool's connections are not in the figures.
+    await runLoad(client, { base, paths, connections: CONNECTIONS, seconds: 2 });
+    const load = await loadAverage();
+    const [server0, pg0] = await Promise.all([processCpuMs(server.pid!), backendsCpuMs(dbName)]);
+    const result = await runLoad(client, { base, paths, connections: CONNECTIONS, seconds: SECONDS });
+    const [server1, pg1] = await Promise.all([processCpuMs(server.pid!), backendsCpuMs(dbName)]);
     const baseline = await direct(endpoint);
-    const apiP95 = p95(times);
-    rows.push(
-      `${endpoint.name.padEnd(20)} p95 ${apiP95.toFixed(1).padStart(6)} ms  ${String(Math.round(result.requests.average)).padStart(5)} req/s  ` +
-        `direct p95 ${baseline.p95.toFixed(1).padStart(6)} ms  ratio ${(apiP95 / baseline.p95).toFixed(2)}x  ` +
-        `${apiP95 < 50 ? 'ok' : 'MISSED'}${errors ? `  (${errors} non-200)` : ''}`,
+    const perRequest = (ms: number) => (ms / Math.max(1, result.requests)).toFixed(2);
+    if (result.p95 >= GOAL_MS) missed.push(endpoint.name);
+    console.log(
+      `${endpoint.name.padEnd(20)} p95 ${result.p95.toFixed(1).padStart(6)} ms (p50 ${result.p50.toFixed(1)}, p99 ${result.p99.toFixed(1)})` +
+        `  ${String(Math.round(result.rps)).padStart(5)} req/s  direct p95 ${baseline.p95.toFixed(1).padStart(5)} ms` +
+        ` ${String(Math.round(baseline.rps)).padStart(5)}/s  ratio ${(result.p95 / baseline.p95).toFixed(2)}x` +
+        `  ${result.p95 < GOAL_MS ? 'ok' : 'MISSED'}${result.errors ? `  (${result.errors} errors)` : ''}\n` +
+        `${''.padEnd(20)} CPU ms/request: server ${perRequest(server1 - server0)}, PostgreSQL ${perRequest(pg1 - pg0)},` +
+        ` ${client} ${perRequest(result.clientCpuMs)}; load average before: ${load}`,
     );
-    console.log(rows[rows.length - 1]);
   }
   const memory = await rss();
+  if (memory.peak >= 200) missed.push('RSS');
   console.log(
     `\nserver RSS: ${memory.now.toFixed(0)} MB now, ${memory.peak.toFixed(0)} MB peak (goal < 200 MB: ${memory.peak < 200 ? 'ok' : 'MISSED'})`,
   );
 } finally {
   server.kill('SIGTERM');
   await new Promise((r) => server.once('exit', r));
+  await serverLog.close();
 }
+console.log(`load average at the end: ${await loadAverage()}`);
+console.log(missed.length === 0 ? 'every goal met' : `goals missed: ${missed.join(', ')}`);
 
 console.log('\nquery plans of the searches:');
 const s = pick();
@@ -224,12 +203,11 @@ for (const [by, value] of [
   ['soname', `libpkg${s.p}.so.1`],
   ['path', `/usr/bin/pkg${s.p}-tool2`],
   ['needs', `libpkg${s.p}.so.1`],
-  ['sha256', (await db.pool.query<{ sha256: string }>('SELECT sha256 FROM package_files LIMIT 1')).rows[0]!.sha256],
+  ['sha256', (await db.query<{ sha256: string }>('SELECT sha256 FROM package_files LIMIT 1')).rows[0]!.sha256],
 ] as const) {
-  const plan = await db.pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${searchSql(by)}`, [
-    value,
-    200,
-  ]);
+  const plan = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${searchSql(by)}`, [value, 200]);
   console.log(`\n-- search by ${by}`);
   for (const row of plan.rows) console.log(row['QUERY PLAN']);
 }
+await db.end();
+await drop?.();

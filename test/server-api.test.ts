@@ -94,6 +94,12 @@ beforeAll(async () => {
     [ids.curl],
   );
   await db.pool.query(
+    `INSERT INTO build_phases (build_id, attempt, position, phase, stage, started_at, duration_ms)
+     VALUES ($1, 1, 0, 'queue', NULL, timestamptz '2026-01-01', 200),
+            ($1, 1, 1, 'stage', 'build', timestamptz '2026-01-01' + interval '0.5 s', 1500)`,
+    [ids.curl],
+  );
+  await db.pool.query(
     `INSERT INTO build_logs (build_id, attempt, seq, stage, stream, chunk)
      VALUES ($1, 1, 0, 'build', 'stdout', 'hello\n'), ($1, 1, 1, 'build', 'stderr', 'world\n')`,
     [ids.curl],
@@ -172,10 +178,17 @@ describe('reads', () => {
           commands: [{ command: 'make -j2', durationMs: 1400 }],
         },
       ],
+      timings: [
+        { phase: 'queue', startMs: 0, durationMs: 200 },
+        { phase: 'stage', stage: 'build', startMs: 500, durationMs: 1500 },
+      ],
       files: { count: 1, sizeBytes: 100 },
       current: true,
-      artifact: { url: `/repo/artifacts/curl-8.5.0-${ARCH}.tar.gz` },
+      stalled: false,
+      artifact: { url: `/repo/artifacts/curl-8.5.0-${ARCH}.tar.gz`, format: 'tar.gz' },
     });
+    expect(body.stages[0].startedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(body.queuedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     const files = await get(`/api/v1/builds/${ids.zlib2}/files?limit=1`);
     expect(files.body.files.map((f: { path: string }) => f.path)).toEqual(['/usr/lib/libz.so.1']);
     const rest = await get(`/api/v1/builds/${ids.zlib2}/files?limit=1&after=${encodeURIComponent(files.body.next)}`);
@@ -236,6 +249,7 @@ describe('bad input', () => {
     ['/api/v1/builds?limit=abc', 'query.limit'],
     ['/api/v1/builds?status=sleeping', 'query.status'],
     ['/api/v1/builds?before=nope', 'query.before'],
+    ['/api/v1/builds?before=00000000-0000-4000-8000-000000000000', 'query.before'],
     ['/api/v1/packages/..%2Fetc', 'params.name'],
     ['/api/v1/search?sha256=xyz', 'query.sha256'],
     ['/api/v1/search?path=relative', 'query.path'],

@@ -79,7 +79,14 @@ beforeAll(async () => {
   ]);
   await writeFile(path.join(keyDir, 'repo-key.asc'), generated.stdout);
   [rabbit, db] = await Promise.all([startOwnRabbit(), createTestDatabase('kiln_server_live')]);
-  agent = await startTestAgent({ db, amqpUrl: rabbit.url, agentId: 'live-agent', concurrency: 2 });
+  // Artifacts as .tar.zst: the repository and `kiln fetch` follow packages.artifact_format.
+  agent = await startTestAgent({
+    db,
+    amqpUrl: rabbit.url,
+    agentId: 'live-agent',
+    concurrency: 2,
+    env: { KILN_ARTIFACT_FORMAT: 'tar.zst' },
+  });
   port = await freePort();
   server = await startTestServer({ db, amqpUrl: rabbit.url, port, env: serverEnv() });
   adminToken = (await createToken(db.pool, 'live-admin', 'admin')).token;
@@ -272,12 +279,51 @@ describe('kiln fetch', () => {
     // The signature holds for an independent OpenPGP implementation too (GnuPG's gpgv).
     const index = await fetch(`http://127.0.0.1:${port}/repo/index.json`);
     expect(index.headers.get('etag')).toMatch(/^"[0-9a-f]{64}"$/);
+    const bytes = Buffer.from(await index.arrayBuffer());
+    const entry = (JSON.parse(bytes.toString('utf8')) as { packages: Array<Record<string, unknown>> }).packages.find(
+      (p) => p.name === 'fetchme',
+    );
+    expect(entry).toMatchObject({
+      format: 'tar.zst',
+      url: expect.stringMatching(/^artifacts\/fetchme-1\.0-\w+\.tar\.zst$/),
+    });
     const signed = path.join(root, 'index.json');
-    await writeFile(signed, Buffer.from(await index.arrayBuffer()));
+    await writeFile(signed, bytes);
     await writeFile(`${signed}.asc`, await (await fetch(`http://127.0.0.1:${port}/repo/index.json.asc`)).text());
     const keyring = path.join(root, 'keyring.gpg');
     await run('gpg', ['--batch', '--yes', '--output', keyring, '--dearmor', path.join(keyDir, 'repo-key.asc')]);
     await run('gpgv', ['--keyring', keyring, `${signed}.asc`, signed]);
+  });
+
+  test('a .tar.gz artifact (as written before .tar.zst) is served and installed as well', async () => {
+    // The same tar as fetchme's, recompressed with gzip, recorded as another package's artifact.
+    const { rows } = await db.pool.query<{ artifact: string }>("SELECT artifact FROM packages WHERE name = 'fetchme'");
+    const gz = path.join(path.dirname(rows[0]!.artifact), 'oldpack-0.9.tar.gz');
+    await run('sh', ['-c', 'zstd -dc "$1" | gzip -c > "$2"', 'sh', rows[0]!.artifact, gz]);
+    const sha256 = (await run('sha256sum', [gz])).stdout.split(' ')[0];
+    const oldId = randomUUID();
+    await db.pool.query(
+      `INSERT INTO builds (id, repo, package_name, package_version, status) VALUES ($1, '/srv/old.git', 'oldpack', '0.9', 'succeeded')`,
+      [oldId],
+    );
+    await db.pool.query(
+      `INSERT INTO packages (name, version, build_id, installed_size, file_count, payload_sha256, artifact, artifact_format)
+       VALUES ('oldpack', '0.9', $1, 21, 0, $2, $3, 'tar.gz')`,
+      [oldId, sha256, gz],
+    );
+    const to = path.join(root, 'install-gz');
+    const res = await fetchCli(['oldpack', '--to', to, '--server', `http://127.0.0.1:${port}`, '--json']);
+    expect(res.stderr).toBe('');
+    expect(JSON.parse(res.stdout)).toMatchObject({ name: 'oldpack', version: '0.9', buildId: oldId });
+    expect(await readFile(path.join(to, 'usr/bin/hello'), 'utf8')).toBe('#!/bin/sh\necho hello\n');
+    const api = (await (await fetch(`http://127.0.0.1:${port}/api/v1/packages/oldpack/0.9`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(api).toMatchObject({
+      artifactFormat: 'tar.gz',
+      artifactUrl: expect.stringMatching(/oldpack-0\.9-\w+\.tar\.gz$/),
+    });
   });
 
   test('refuses a tampered index with the reason, and installs nothing', async () => {
@@ -313,9 +359,15 @@ describe('kiln fetch', () => {
   });
 
   test('artifacts are served with ETag and Range', async () => {
-    const name = `fetchme-1.0-${JSON.parse(await (await fetch(`http://127.0.0.1:${port}/repo/index.json`)).text()).arch[0]}.tar.gz`;
+    const arch = (
+      JSON.parse(await (await fetch(`http://127.0.0.1:${port}/repo/index.json`)).text()) as { arch: string[] }
+    ).arch[0]!;
+    const name = `fetchme-1.0-${arch}.tar.zst`;
     const whole = await fetch(`http://127.0.0.1:${port}/repo/artifacts/${name}`);
     expect(whole.status).toBe(200);
+    expect(whole.headers.get('content-type')).toBe('application/zstd');
+    // Only under the name its format gives it.
+    expect((await fetch(`http://127.0.0.1:${port}/repo/artifacts/fetchme-1.0-${arch}.tar.gz`)).status).toBe(404);
     const etag = whole.headers.get('etag');
     expect(etag).toBeTruthy();
     const size = (await whole.arrayBuffer()).byteLength;

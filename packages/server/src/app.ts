@@ -10,6 +10,7 @@ import {
 import { requireScope } from './http/auth.js';
 import type { ServerDeps } from './http/deps.js';
 import { installErrorHandling } from './http/error-handler.js';
+import { RequestLog } from './http/request-log.js';
 import { buildActionRoutes } from './routes/build-actions.js';
 import { buildLogRoutes, type OpenStreams } from './routes/build-log.js';
 import { buildRoutes } from './routes/builds.js';
@@ -38,7 +39,7 @@ export async function buildApp(
     loggerInstance: deps.logger,
     bodyLimit: BODY_LIMIT,
     forceCloseConnections: true,
-    // Request logs carry method, URL and status, never headers (so never a token).
+    logController: new RequestLog(),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 300 },
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);

@@ -9,9 +9,10 @@ export type ArtifactFormat = (typeof ARTIFACT_FORMATS)[number];
 
 /**
  * zstd is as small as gzip -6 at several times the speed of gzip -1
- * (bench/artifact-compression.ts), but `kiln server`'s repository and
- * `kiln fetch` serve and read `.tar.gz` only so far: gzip stays the default
- * until they follow `packages.artifact_format`; KILN_ARTIFACT_FORMAT=tar.zst opts in.
+ * (bench/artifact-compression.ts). `kiln server`'s repository and `kiln fetch`
+ * follow `packages.artifact_format` now, so tar.zst could become the default;
+ * that switch is its own change (agents' tests expect .tar.gz names).
+ * KILN_ARTIFACT_FORMAT=tar.zst opts in.
  */
 export const DEFAULT_ARTIFACT_FORMAT: ArtifactFormat = 'tar.gz';
 

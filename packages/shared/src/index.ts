@@ -20,3 +20,4 @@ export * from './db/migrate.js';
 export * from './db/package-owners.js';
 export * from './queue.js';
 export type * from './broker.js';
+export * from './builds/index.js';

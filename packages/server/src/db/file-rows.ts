@@ -29,3 +29,11 @@ export function toFile(row: FileRow): InstalledFileOut {
     target: row.target,
   };
 }
+
+/**
+ * A `package_files` row (aliased `f`) as a JSON object in the API's shape,
+ * built by PostgreSQL: a list of files then arrives as one JSON value, which
+ * costs the server far less than decoding it field by field.
+ */
+export const FILE_JSON = `json_build_object('path', f.path, 'size', f.size, 'mode', f.mode, 'sha256', f.sha256,
+  'kind', f.kind, 'linkage', f.linkage, 'needed', f.needed, 'soname', f.soname, 'target', f.target)`;

@@ -1,7 +1,8 @@
-import type { Queryable } from '@kiln/shared';
-import type { PackageVersionOut } from '../schemas/packages.js';
+import { isoTime, type ArtifactFormat, type Queryable } from '@kiln/shared';
+import type { InstalledFileOut } from '../schemas/common.js';
+import type { PackageDetailsOut, PackageVersionOut } from '../schemas/packages.js';
 import { artifactUrl } from './build-queries.js';
-import { FILE_COLUMNS, toFile, type FileRow } from './file-rows.js';
+import { FILE_JSON } from './file-rows.js';
 
 interface PackageRow {
   name: string;
@@ -11,11 +12,12 @@ interface PackageRow {
   file_count: number;
   payload_sha256: string | null;
   artifact: string | null;
-  updated_at: Date;
+  artifact_format: ArtifactFormat | null;
+  updated_at: string;
 }
 
-const PACKAGE_COLUMNS = `name, version, build_id::text AS build_id, installed_size::float8 AS installed_size, file_count,
-  payload_sha256, artifact, updated_at`;
+const PACKAGE_COLUMNS = `p.name, p.version, p.build_id::text AS build_id, p.installed_size::float8 AS installed_size,
+  p.file_count, p.payload_sha256, p.artifact, p.artifact_format, ${isoTime('p.updated_at')} AS updated_at`;
 
 function toVersion(row: PackageRow, arch: string): PackageVersionOut {
   return {
@@ -26,8 +28,9 @@ function toVersion(row: PackageRow, arch: string): PackageVersionOut {
     installedSize: row.installed_size,
     fileCount: row.file_count,
     sha256: row.payload_sha256,
-    artifactUrl: row.artifact ? artifactUrl(row.name, row.version, arch) : null,
-    updatedAt: row.updated_at.toISOString(),
+    artifactUrl: row.artifact ? artifactUrl(row.name, row.version, arch, row.artifact_format ?? 'tar.gz') : null,
+    artifactFormat: row.artifact ? (row.artifact_format ?? 'tar.gz') : null,
+    updatedAt: row.updated_at,
   };
 }
 
@@ -58,27 +61,32 @@ export async function listPackages(
 /** Every version of a package, newest build first. */
 export async function packageVersions(db: Queryable, name: string, arch: string): Promise<PackageVersionOut[]> {
   const { rows } = await db.query<PackageRow>(
-    `SELECT ${PACKAGE_COLUMNS} FROM packages WHERE name = $1 ORDER BY updated_at DESC, version DESC`,
+    `SELECT ${PACKAGE_COLUMNS} FROM packages p WHERE p.name = $1 ORDER BY p.updated_at DESC, p.version DESC`,
     [name],
   );
   return rows.map((r) => toVersion(r, arch));
 }
 
+const DETAILS_SQL = `SELECT ${PACKAGE_COLUMNS},
+  (SELECT json_agg(${FILE_JSON} ORDER BY f.path) FROM package_files f WHERE f.build_id = p.build_id) AS files
+  FROM packages p WHERE p.name = $1 AND p.version = $2`;
+
 /** One version: its current build's files, what it provides (SONAMEs) and what it needs from elsewhere. */
-export async function packageDetails(db: Queryable, name: string, version: string, arch: string) {
-  const found = await db.query<PackageRow>(`SELECT ${PACKAGE_COLUMNS} FROM packages WHERE name = $1 AND version = $2`, [
-    name,
-    version,
-  ]);
-  const row = found.rows[0];
+export async function packageDetails(
+  db: Queryable,
+  name: string,
+  version: string,
+  arch: string,
+): Promise<PackageDetailsOut | null> {
+  const { rows } = await db.query<PackageRow & { files: InstalledFileOut[] | null }>({
+    name: 'kiln-package-details',
+    text: DETAILS_SQL,
+    values: [name, version],
+  });
+  const row = rows[0];
   if (!row) return null;
-  const files = await db.query<FileRow>(
-    `SELECT ${FILE_COLUMNS} FROM package_files f WHERE f.build_id = $1 ORDER BY f.path`,
-    [row.build_id],
-  );
-  const list = files.rows.map(toFile);
-  const { provides, needs } = linkage(list);
-  return { ...toVersion(row, arch), provides, needs, files: list };
+  const files = row.files ?? [];
+  return { ...toVersion(row, arch), ...linkage(files), files };
 }
 
 /** SONAMEs the files provide, and the libraries they need that the package does not provide itself. */

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
-import { InvalidInputError, KilnError } from '@kiln/shared';
+import { InvalidInputError, KilnError, artifactFormatOf, artifactSuffix } from '@kiln/shared';
 import type { IndexEntry, RepoIndex } from '../repo/package-index.js';
 import { verifyDetached } from '../repo/signing-key.js';
 import { safeExtract, type ExtractResult } from './safe-extract.js';
@@ -63,7 +63,9 @@ export async function fetchPackage(request: FetchRequest): Promise<FetchResult> 
   }
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'kiln-fetch-'));
   try {
-    const file = path.join(scratch, 'artifact.tar.gz');
+    // An index from before artifact formats has no `format`: its URL's ending says it.
+    const format = entry.format ?? artifactFormatOf(entry.url) ?? 'tar.gz';
+    const file = path.join(scratch, `artifact${artifactSuffix(format)}`);
     const response = await get(new URL(entry.url, base));
     if (!response.ok || !response.body) throw new KilnError(`${entry.url}: the server answered ${response.status}`);
     const hash = createHash('sha256');

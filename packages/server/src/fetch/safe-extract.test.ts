@@ -1,10 +1,12 @@
+import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, symlink } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { pack, type Header } from 'tar-stream';
+import type { ArtifactFormat } from '@kiln/shared';
 import { checkEntry, safeExtract, UnsafeArchiveError } from './safe-extract.js';
 
 let dir: string;
@@ -15,11 +17,20 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** A real .tar.gz made with tar-stream, entries as given. */
-async function archive(entries: Array<Partial<Header> & { name: string; body?: string }>): Promise<string> {
-  const file = path.join(dir, 'a.tar.gz');
+/** A real .tar.gz (or .tar.zst, packed by the `zstd` program as the agent does) made with tar-stream. */
+async function archive(
+  entries: Array<Partial<Header> & { name: string; body?: string }>,
+  format: ArtifactFormat = 'tar.gz',
+): Promise<string> {
+  const file = path.join(dir, `a.${format}`);
   const tar = pack();
-  const written = pipeline(tar, createGzip(), createWriteStream(file));
+  let written: Promise<void>;
+  if (format === 'tar.gz') {
+    written = pipeline(tar, createGzip(), createWriteStream(file));
+  } else {
+    const zstd = spawn('zstd', ['-q', '-3', '-c'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    written = Promise.all([pipeline(tar, zstd.stdin), pipeline(zstd.stdout, createWriteStream(file))]).then(() => {});
+  }
   for (const { body, ...header } of entries) tar.entry({ mode: 0o644, ...header }, body ?? '');
   tar.finalize();
   await written;
@@ -42,6 +53,32 @@ describe('safeExtract', () => {
     const kept = await safeExtract(file, path.join(dir, 'kept'), { allowSetuid: true });
     expect(kept.strippedModes).toEqual([]);
     expect((await stat(path.join(dir, 'kept/usr/bin/hello'))).mode & 0o7777).toBe(0o4755);
+  });
+
+  test('reads a .tar.zst as well, told apart by its first bytes', async () => {
+    const body = 'zstd payload\n'.repeat(20_000);
+    const file = await archive(
+      [
+        { name: 'usr/share/doc', type: 'directory', mode: 0o755 },
+        { name: 'usr/share/doc/big.txt', body },
+        { name: 'usr/bin/tool', body: '#!/bin/sh\n', mode: 0o755 },
+      ],
+      'tar.zst',
+    );
+    const to = path.join(dir, 'root');
+    expect(await safeExtract(file, to)).toEqual({ files: 2, directories: 1, symlinks: 0, strippedModes: [] });
+    expect(await readFile(path.join(to, 'usr/share/doc/big.txt'), 'utf8')).toBe(body);
+    expect((await stat(path.join(to, 'usr/bin/tool'))).mode & 0o777).toBe(0o755);
+  });
+
+  test('refuses a file that is neither gzip nor zstd, and zstd data cut short', async () => {
+    const junk = path.join(dir, 'junk.tar.zst');
+    await writeFile(junk, 'not an archive at all');
+    await expect(safeExtract(junk, path.join(dir, 'root'))).rejects.toThrow('neither a .tar.gz nor a .tar.zst');
+    const whole = await readFile(await archive([{ name: 'f', body: 'x'.repeat(100_000) }], 'tar.zst'));
+    const cut = path.join(dir, 'cut.tar.zst');
+    await writeFile(cut, whole.subarray(0, Math.floor(whole.length / 2)));
+    await expect(safeExtract(cut, path.join(dir, 'root2'))).rejects.toThrow(/zstd/);
   });
 
   test.each([

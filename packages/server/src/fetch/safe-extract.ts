@@ -2,9 +2,9 @@ import { createReadStream } from 'node:fs';
 import { chmod, lstat, mkdir, open, symlink, unlink, constants } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { extract, type Header as TarHeaders } from 'tar-stream';
-import { InvalidInputError } from '@kiln/shared';
+import { InvalidInputError, type ArtifactFormat } from '@kiln/shared';
+import { createDecompressor, sniffArtifactFormat } from './decompress.js';
 
 export interface ExtractOptions {
   /** Keep setuid, setgid and sticky bits (off: they are removed, as a package manager would by policy). */
@@ -23,20 +23,23 @@ export interface ExtractResult {
 export class UnsafeArchiveError extends InvalidInputError {}
 
 /**
- * Extracts a .tar.gz into `dir` the way a package manager must: the archive
+ * Extracts a .tar.gz or .tar.zst (told apart by their first bytes) into
+ * `dir` the way a package manager must: the archive
  * is read twice, first to check every entry (no absolute or `..` path, no
  * device, FIFO or hard link) so a hostile archive writes nothing; then to
  * write, never through a symlink (every parent is checked with lstat and
  * files are opened with O_NOFOLLOW), and without setuid bits unless asked.
  */
 export async function safeExtract(archive: string, dir: string, options: ExtractOptions = {}): Promise<ExtractResult> {
-  await walk(archive, async (header) => {
+  const format = await sniffArtifactFormat(archive);
+  if (!format) throw new UnsafeArchiveError('the artifact is neither a .tar.gz nor a .tar.zst');
+  await walk(archive, format, async (header) => {
     checkEntry(header);
   });
   const root = path.resolve(dir);
   await mkdir(root, { recursive: true });
   const result: ExtractResult = { files: 0, directories: 0, symlinks: 0, strippedModes: [] };
-  await walk(archive, async (header, body) => {
+  await walk(archive, format, async (header, body) => {
     const relative = checkEntry(header);
     if (relative === '') return;
     const target = path.join(root, relative);
@@ -124,10 +127,11 @@ async function refuseSymlink(at: string, entry: string): Promise<void> {
 
 async function walk(
   archive: string,
+  format: ArtifactFormat,
   visit: (header: TarHeaders, body: AsyncIterable<unknown>) => Promise<void>,
 ): Promise<void> {
   const reader = extract();
-  const done = pipeline(createReadStream(archive), createGunzip(), reader);
+  const done = pipeline(createReadStream(archive), createDecompressor(format), reader);
   try {
     for await (const entry of reader) {
       await visit(entry.header, entry);

@@ -1,6 +1,6 @@
-import type { BuildStatus, Queryable } from '@kiln/shared';
+import { buildState, type BuildStatus, type Queryable } from '@kiln/shared';
 import type { LiveEvent, LiveEvents } from './live-feed.js';
-import { buildStatus, isAfter, readLogAfter, type LogCursor, type StoredLogRow } from './log-queries.js';
+import { isAfter, readLogAfter, type LogCursor, type StoredLogRow } from './log-queries.js';
 
 export type FollowEvent =
   | { type: 'log'; row: StoredLogRow }
@@ -96,7 +96,7 @@ export async function* followLog(options: FollowOptions): AsyncGenerator<FollowE
       const waited = await sleepUnlessWoken(gap ? gapRetryMs : pollMs);
       if (!waited) continue;
       // Nothing came for a while: the database says whether the build ended (its event may be lost).
-      const state = await buildStatus(db, buildId);
+      const state = await buildState(db, buildId);
       if (!state || FINISHED.has(state.status)) {
         const end = await finish(db, buildId, cursor);
         for (const row of end.rows) yield { type: 'log', row };
@@ -145,6 +145,6 @@ async function finish(
     cursor = page[page.length - 1] ?? cursor;
     if (page.length < 1000) break;
   }
-  const state = await buildStatus(db, buildId);
+  const state = await buildState(db, buildId);
   return { rows, event: { type: 'end', status: state?.status ?? 'missing', attempt: state?.attempt ?? 0 } };
 }

@@ -1,4 +1,4 @@
-import type { BuildStatus, Queryable } from '@kiln/shared';
+import type { Queryable } from '@kiln/shared';
 import type { LiveLogRow } from './live-feed.js';
 
 /** A place in a build's log: rows are ordered by attempt, then seq (the key of `build_logs`). */
@@ -29,29 +29,6 @@ export async function readLogAfter(
     [buildId, cursor?.attempt ?? 0, cursor?.seq ?? -1, limit],
   );
   return rows.map((r) => ({ attempt: r.attempt, seq: r.seq, stage: r.stage, stream: r.stream, text: r.chunk }));
-}
-
-export async function buildStatus(
-  db: Queryable,
-  buildId: string,
-): Promise<{ status: BuildStatus; attempt: number } | null> {
-  const { rows } = await db.query<{ status: BuildStatus; attempt: number }>(
-    'SELECT status, attempt FROM builds WHERE id = $1',
-    [buildId],
-  );
-  return rows[0] ?? null;
-}
-
-/** The attempt whose log a plain-text read shows: the current one if it logged, else the last that did. */
-export async function latestLoggedAttempt(db: Queryable, buildId: string): Promise<number | null> {
-  const { rows } = await db.query<{ attempt: number | null }>(
-    `SELECT COALESCE(
-       (SELECT b.attempt FROM builds b WHERE b.id = $1
-           AND EXISTS (SELECT 1 FROM build_logs l WHERE l.build_id = b.id AND l.attempt = b.attempt)),
-       (SELECT max(attempt) FROM build_logs WHERE build_id = $1)) AS attempt`,
-    [buildId],
-  );
-  return rows[0]?.attempt ?? null;
 }
 
 /** `Last-Event-ID` of the log stream: `<attempt>:<seq>`. */

@@ -1,14 +1,20 @@
 import path from 'node:path';
+import { artifactFormatOf, artifactSuffix, type ArtifactFormat } from '@kiln/shared';
 
 /**
- * `<name>-<version>-<arch>.tar.gz` into `<name>-<version>` and the arch; null
- * for anything else. Names and versions may both hold hyphens, so the stem is
- * matched against `name || '-' || version` in the database, not split here.
+ * `<name>-<version>-<arch>.tar.zst` (or `.tar.gz`) into `<name>-<version>`,
+ * the arch and the format; null for anything else. Names and versions may
+ * both hold hyphens, so the stem is matched against `name || '-' || version`
+ * in the database, not split here.
  */
-export function parseArtifactName(file: string): { stem: string; arch: string } | null {
-  const match = /^([A-Za-z0-9][A-Za-z0-9.+~_-]{0,255})-([a-z0-9]{2,16})\.tar\.gz$/.exec(file);
+export function parseArtifactName(file: string): { stem: string; arch: string; format: ArtifactFormat } | null {
+  const format = artifactFormatOf(file);
+  if (!format) return null;
+  const match = /^([A-Za-z0-9][A-Za-z0-9.+~_-]{0,255})-([a-z0-9]{2,16})$/.exec(
+    file.slice(0, -artifactSuffix(format).length),
+  );
   if (!match?.[1] || !match[2]) return null;
-  return { stem: match[1], arch: match[2] };
+  return { stem: match[1], arch: match[2], format };
 }
 
 /**

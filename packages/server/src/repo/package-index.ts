@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import type { Logger, Queryable } from '@kiln/shared';
+import { artifactSuffix, type ArtifactFormat, type Logger, type Queryable } from '@kiln/shared';
 import { linkage } from '../db/package-queries.js';
 import type { Signer } from './signing-key.js';
 
@@ -11,8 +11,9 @@ export interface IndexEntry {
   arch: string;
   buildId: string;
   installedSize: number;
-  /** The artifact: relative to the index's own URL, with its size and sha256. */
+  /** The artifact: relative to the index's own URL, with its format, size and sha256. */
   url: string | null;
+  format: ArtifactFormat | null;
   size: number | null;
   sha256: string | null;
   provides: string[];
@@ -90,10 +91,11 @@ export class PackageIndex {
       installed_size: number;
       payload_sha256: string | null;
       artifact: string | null;
+      artifact_format: ArtifactFormat | null;
       updated_at: Date;
     }>(
       `SELECT name, version, build_id::text AS build_id, installed_size::float8 AS installed_size, payload_sha256,
-              artifact, updated_at
+              artifact, artifact_format, updated_at
          FROM packages ORDER BY name, version`,
     );
     const files = await db.query<{
@@ -124,6 +126,7 @@ export class PackageIndex {
       if (!updatedAt || row.updated_at > updatedAt) updatedAt = row.updated_at;
       const list = byBuild.get(row.build_id) ?? [];
       const local = row.artifact ? this.options.artifactPath(row.artifact) : null;
+      const format = row.artifact_format ?? 'tar.gz';
       const size = local
         ? await stat(local).then(
             (s) => s.size,
@@ -136,7 +139,11 @@ export class PackageIndex {
         arch,
         buildId: row.build_id,
         installedSize: row.installed_size,
-        url: size === null ? null : `artifacts/${encodeURIComponent(`${row.name}-${row.version}-${arch}.tar.gz`)}`,
+        url:
+          size === null
+            ? null
+            : `artifacts/${encodeURIComponent(`${row.name}-${row.version}-${arch}${artifactSuffix(format)}`)}`,
+        format: size === null ? null : format,
         size,
         sha256: row.payload_sha256,
         ...linkage(list),

@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { buildExists } from '../db/build-queries.js';
+import { buildExists, logAttempt } from '@kiln/shared';
 import { badParameter, notFound } from '../http/api-error.js';
 import type { ServerDeps } from '../http/deps.js';
 import { followLog } from '../live/log-follower.js';
-import { formatCursor, latestLoggedAttempt, parseCursor, readLogAfter, type LogCursor } from '../live/log-queries.js';
+import { formatCursor, parseCursor, readLogAfter, type LogCursor } from '../live/log-queries.js';
 import { SseWriter } from '../live/sse-writer.js';
 import { BuildParamsSchema } from '../schemas/builds.js';
 import { errorResponses } from '../schemas/common.js';
@@ -63,7 +63,7 @@ export function buildLogRoutes(app: FastifyInstance, deps: ServerDeps, streams: 
         }
         return stream(request, reply, deps, streams, id, after);
       }
-      const attempt = request.query.attempt ?? (await latestLoggedAttempt(deps.db, id));
+      const attempt = request.query.attempt ?? (await logAttempt(deps.db, id));
       void reply.type('text/plain; charset=utf-8');
       if (attempt === null) return '';
       return plainLog(deps, id, attempt);

@@ -1,4 +1,5 @@
 import send from '@fastify/send';
+import { artifactMediaType } from '@kiln/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -66,18 +67,23 @@ export function repoRoutes(app: FastifyInstance, deps: ServerDeps): void {
     '/repo/artifacts/:file',
     {
       schema: {
-        summary: "A package's artifact, <name>-<version>-<arch>.tar.gz",
+        summary: "A package's artifact, <name>-<version>-<arch>.tar.zst or .tar.gz (packages.artifact_format)",
         tags: ['repository'],
         params: z.object({ file: z.string().max(300) }),
-        response: { 200: z.string().describe('the .tar.gz (Range requests are honoured)'), ...errorResponses },
+        response: {
+          200: z.string().describe('the compressed tar (Range requests are honoured)'),
+          ...errorResponses,
+        },
       },
     },
     async (request, reply) => {
       const wanted = parseArtifactName(request.params.file);
       if (!wanted || wanted.arch !== deps.arch) throw notFound(`artifact ${request.params.file}`);
+      // Only under the name its format gives it: a .tar.gz URL for a .tar.zst artifact is a 404.
       const { rows } = await deps.db.query<{ artifact: string | null }>(
-        `SELECT artifact FROM packages WHERE name || '-' || version = $1 AND artifact IS NOT NULL`,
-        [wanted.stem],
+        `SELECT artifact FROM packages
+          WHERE name || '-' || version = $1 AND artifact IS NOT NULL AND COALESCE(artifact_format, 'tar.gz') = $2`,
+        [wanted.stem, wanted.format],
       );
       const relative = rows[0]?.artifact ? deps.artifacts.relative(rows[0].artifact) : null;
       if (!relative) throw notFound(`artifact ${request.params.file}`);
@@ -91,7 +97,7 @@ export function repoRoutes(app: FastifyInstance, deps: ServerDeps): void {
       reply.hijack();
       reply.raw.writeHead(result.statusCode, {
         ...result.headers,
-        'content-type': 'application/gzip',
+        'content-type': artifactMediaType(wanted.format),
         'content-disposition': `attachment; filename="${request.params.file}"`,
       });
       result.stream.pipe(reply.raw);

@@ -1,5 +1,6 @@
+import { PHASES } from '@kiln/shared';
 import { z } from 'zod';
-import { BuildIdSchema, BuildStatusSchema, InstalledFileSchema } from './common.js';
+import { ArtifactFormatSchema, BuildIdSchema, BuildStatusSchema, InstalledFileSchema } from './common.js';
 
 export const BuildSummarySchema = z
   .object({
@@ -18,6 +19,8 @@ export const BuildSummarySchema = z
     finishedAt: z.string().nullable(),
     durationMs: z.number().nullable(),
     error: z.string().nullable(),
+    /** Running, but its agent stopped renewing its lease (it died or lost the database). */
+    stalled: z.boolean(),
     rebuildOf: z.guid().nullable(),
     cancelRequested: z.boolean(),
   })
@@ -40,6 +43,14 @@ const CommandSchema = z.object({
   durationMs: z.number().nullable(),
 });
 
+const PhaseTimingSchema = z.object({
+  phase: z.enum(PHASES),
+  stage: z.string().optional(),
+  /** From the attempt's first phase. */
+  startMs: z.number(),
+  durationMs: z.number(),
+});
+
 const StageSchema = z.object({
   position: z.number().int(),
   name: z.string(),
@@ -58,10 +69,12 @@ export const BuildDetailsSchema = BuildSummarySchema.extend({
     .nullable(),
   heartbeatAt: z.string().nullable(),
   stages: z.array(StageSchema),
+  /** Where the current attempt's time went, phase by phase (queue, checkout, each stage, ...). */
+  timings: z.array(PhaseTimingSchema),
   files: z.object({ count: z.number().int(), sizeBytes: z.number() }),
   /** The package this build produced, when `packages` points at it. */
   current: z.boolean(),
-  artifact: z.object({ url: z.string(), sha256: z.string().nullable() }).nullable(),
+  artifact: z.object({ url: z.string(), sha256: z.string().nullable(), format: ArtifactFormatSchema }).nullable(),
 }).meta({ id: 'BuildDetails' });
 export type BuildDetailsOut = z.output<typeof BuildDetailsSchema>;
 

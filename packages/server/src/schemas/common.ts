@@ -1,3 +1,4 @@
+import { ARTIFACT_FORMATS } from '@kiln/shared';
 import { z } from 'zod';
 
 /** Every error the API sends: `{error: {code, message}}`; a 400's message names the parameter. */
@@ -12,6 +13,7 @@ export const errorResponses = {
   404: ErrorSchema,
 } as const;
 
+export const ArtifactFormatSchema = z.enum(ARTIFACT_FORMATS).describe('how the artifact is packed');
 export const BuildStatusSchema = z.enum(['queued', 'running', 'succeeded', 'failed', 'errored', 'cancelled']);
 export const BuildIdSchema = z.guid({ message: 'must be a build id (a UUID)' });
 export const PackageNameSchema = z

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InstalledFileSchema } from './common.js';
+import { ArtifactFormatSchema, InstalledFileSchema } from './common.js';
 
 export const PackageSummarySchema = z.object({
   name: z.string(),
@@ -22,6 +22,7 @@ export const PackageVersionSchema = z
     fileCount: z.number().int(),
     sha256: z.string().nullable(),
     artifactUrl: z.string().nullable(),
+    artifactFormat: ArtifactFormatSchema.nullable(),
     updatedAt: z.string(),
   })
   .meta({ id: 'PackageVersion' });
@@ -36,6 +37,7 @@ export const PackageDetailsSchema = PackageVersionSchema.extend({
   needs: z.array(z.string()),
   files: z.array(InstalledFileSchema),
 }).meta({ id: 'PackageDetails' });
+export type PackageDetailsOut = z.output<typeof PackageDetailsSchema>;
 
 export const SearchHitSchema = z.object({
   package: z.object({ name: z.string(), version: z.string(), arch: z.string() }),

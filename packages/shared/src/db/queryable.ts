@@ -7,8 +7,20 @@ export interface QueryResultLike<R> {
   rowCount: number | null;
 }
 
+/**
+ * A statement with a name: PostgreSQL parses and plans it once per connection
+ * and then only binds and runs it. For hot reads whose text is a constant (the
+ * name must always stand for the same text).
+ */
+export interface NamedQuery {
+  name: string;
+  text: string;
+  values?: unknown[];
+}
+
 export interface Queryable {
   query<R extends object = Record<string, unknown>>(text: string, values?: unknown[]): Promise<QueryResultLike<R>>;
+  query<R extends object = Record<string, unknown>>(query: NamedQuery): Promise<QueryResultLike<R>>;
 }
 
 /**
