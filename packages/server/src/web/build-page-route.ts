@@ -17,6 +17,7 @@ import { LogHtml } from './views/log-html.js';
 /** Files shown on a build's page at most (the API pages through all of them). */
 export const PAGE_FILE_LIMIT = 5000;
 const LOG_PAGE_ROWS = 2000;
+const PIECE_CHARS = 64 * 1024;
 
 /**
  * A build's page, streamed: the summary goes out at once and the log's lines
@@ -43,7 +44,11 @@ export function buildPageRoute(app: FastifyInstance, deps: ServerDeps, assets: W
         let cursor: LogCursor | null = null;
         for (;;) {
           const rows = await readLogAfter(deps.db, id, cursor, LOG_PAGE_ROWS);
-          for (const row of rows) lines.push(row);
+          for (const row of rows) {
+            lines.push(row);
+            // In pieces, so the browser parses the first lines while the server renders the next.
+            if (sink.pending >= PIECE_CHARS) yield sink.take();
+          }
           const text = sink.take();
           if (text) yield text;
           if (rows.length < LOG_PAGE_ROWS) break;
