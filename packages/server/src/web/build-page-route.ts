@@ -8,7 +8,8 @@ import { BuildIdSchema } from '../schemas/common.js';
 import type { WebAssets } from './assets.js';
 import { FINISHED } from './format.js';
 import { LogLines } from './log-lines.js';
-import { asPage } from './page-headers.js';
+import { buildPhases } from './web-queries.js';
+import { PAGE, asPage } from './page-headers.js';
 import { buildPageBottom, buildPageTop, buildTitle, sectionMeta } from './views/build-page.js';
 import { fileView } from './views/files-table.js';
 import { errorPage, pageFrame } from './views/layout.js';
@@ -26,7 +27,7 @@ const PIECE_CHARS = 64 * 1024;
 export function buildPageRoute(app: FastifyInstance, deps: ServerDeps, assets: WebAssets): void {
   app.get<{ Params: { id: string }; Querystring: Record<string, string | undefined> }>(
     '/builds/:id',
-    { schema: { hide: true } },
+    PAGE,
     async (request, reply) => {
       const { id } = request.params;
       const build = BuildIdSchema.safeParse(id).success ? await getBuild(deps.db, id, deps.arch) : null;
@@ -34,11 +35,15 @@ export function buildPageRoute(app: FastifyInstance, deps: ServerDeps, assets: W
         return asPage(reply, 404).send(errorPage(assets.urls, 'No such build', `There is no build ${id}.`));
       }
       const view = fileView(request.query);
-      const files = FINISHED.has(build.status) ? (await buildFiles(deps.db, id, { limit: PAGE_FILE_LIMIT })).files : [];
+      const finished = FINISHED.has(build.status);
+      const [files, phases] = await Promise.all([
+        finished ? buildFiles(deps.db, id, { limit: PAGE_FILE_LIMIT }).then((f) => f.files) : [],
+        finished ? buildPhases(deps.db, id, build.attempt) : [],
+      ]);
       const frame = pageFrame({ title: buildTitle(build), page: 'build', assets: assets.urls });
       const now = Date.now();
       async function* body(): AsyncGenerator<string> {
-        yield frame.head + buildPageTop(build!, now).text;
+        yield frame.head + buildPageTop(build!, phases, now).text;
         const sink = new LogHtml((section) => sectionMeta(build!, section));
         const lines = new LogLines(sink);
         let cursor: LogCursor | null = null;
