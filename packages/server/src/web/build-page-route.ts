@@ -36,10 +36,10 @@ export function buildPageRoute(app: FastifyInstance, deps: ServerDeps, assets: W
       }
       const view = fileView(request.query);
       const finished = FINISHED.has(build.status);
-      const [files, phases] = await Promise.all([
-        finished ? buildFiles(deps.db, id, { limit: PAGE_FILE_LIMIT }).then((f) => f.files) : [],
-        finished ? buildPhases(deps.db, id, build.attempt) : [],
-      ]);
+      const phases = finished ? await buildPhases(deps.db, id, build.attempt) : [];
+      // The files go below the log: read while the log streams.
+      const files = finished ? buildFiles(deps.db, id, { limit: PAGE_FILE_LIMIT }).then((f) => f.files) : null;
+      files?.catch(() => undefined); // awaited below; a failure ends the stream there
       const frame = pageFrame({ title: buildTitle(build), page: 'build', assets: assets.urls });
       const now = Date.now();
       async function* body(): AsyncGenerator<string> {
@@ -52,7 +52,11 @@ export function buildPageRoute(app: FastifyInstance, deps: ServerDeps, assets: W
           for (const row of rows) {
             lines.push(row);
             // In pieces, so the browser parses the first lines while the server renders the next.
-            if (sink.pending >= PIECE_CHARS) yield sink.take();
+            if (sink.pending >= PIECE_CHARS) {
+              yield sink.take();
+              // Let other requests in between, above all the page's style sheet, which its first paint waits for.
+              await new Promise((resolve) => setImmediate(resolve));
+            }
           }
           const text = sink.take();
           if (text) yield text;
@@ -62,7 +66,7 @@ export function buildPageRoute(app: FastifyInstance, deps: ServerDeps, assets: W
         // The browser script goes on from here: with the unfinished last line, which the page shows as it is.
         const state = lines.state();
         lines.endOpen();
-        yield sink.close() + buildPageBottom(build!, state, files, view).text + frame.tail;
+        yield sink.close() + buildPageBottom(build!, state, (await files) ?? [], view).text + frame.tail;
       }
       const stream = Readable.from(body());
       stream.on('error', (err) => request.log.warn({ err, buildId: id }, 'the build page stopped while streaming'));
