@@ -225,6 +225,10 @@ describe('a build watched live', () => {
       expect(colour).toBe(colorScheme === 'light' ? 'rgb(179, 38, 30)' : 'rgb(255, 123, 114)');
       expect(await page.locator('#log span.ansi-green-fg', { hasText: 'bold green' }).count()).toBe(1);
       expect(await page.locator('#log div.e', { hasText: 'to stderr' }).count()).toBe(1);
+      // Where the attempt's time went, once it ended.
+      const phases = (await page.textContent('#phases'))!.replace(/\s+/g, ' ');
+      expect(phases).not.toContain('install install');
+      for (const phase of ['checkout', 'stage build', 'inspection', 'record']) expect(phases).toContain(phase);
       // The linked line is marked and in view.
       const line = page.locator('#L3');
       await expect(line.getAttribute('class')).resolves.toContain('hl');

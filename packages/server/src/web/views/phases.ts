@@ -23,7 +23,7 @@ export function phasesBox(phases: readonly PhaseRow[]): Html {
             const left = (p.startMs / span) * 100;
             const width = Math.min(Math.max(0.5, (p.durationMs / span) * 100), 100 - left);
             return html`<tr>
-              <th scope="row">${p.phase}${p.stage ? html` <code>${p.stage}</code>` : ''}</th>
+              <th scope="row">${p.phase}${p.stage && p.stage !== p.phase ? html` <code>${p.stage}</code>` : ''}</th>
               <td class="num">+${formatDuration(p.startMs)}</td>
               <td class="num">${formatDuration(p.durationMs)}</td>
               <td class="barcol">
