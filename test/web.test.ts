@@ -15,6 +15,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { createLogger } from '@kiln/shared';
 import { LiveLog } from '@kiln/agent';
+import { createToken } from '../packages/server/src/db/token-store.js';
 import { PUBLIC_DIR } from '../packages/server/src/web/assets.js';
 import { builds, publishJob, releaseRepo, startTestAgent, waitUntil } from './helpers/agent-fixtures.js';
 import {
@@ -224,6 +225,10 @@ describe('a build watched live', () => {
       expect(colour).toBe(colorScheme === 'light' ? 'rgb(179, 38, 30)' : 'rgb(255, 123, 114)');
       expect(await page.locator('#log span.ansi-green-fg', { hasText: 'bold green' }).count()).toBe(1);
       expect(await page.locator('#log div.e', { hasText: 'to stderr' }).count()).toBe(1);
+      // Where the attempt's time went, once it ended.
+      const phases = (await page.textContent('#phases'))!.replace(/\s+/g, ' ');
+      expect(phases).not.toContain('install install');
+      for (const phase of ['checkout', 'stage build', 'inspection', 'record']) expect(phases).toContain(phase);
       // The linked line is marked and in view.
       const line = page.locator('#L3');
       await expect(line.getAttribute('class')).resolves.toContain('hl');
@@ -374,7 +379,7 @@ describe('builds, packages and search', () => {
     await page.context().close();
   });
 
-  test('the builds list filters by status, package and repository, and updates itself', async () => {
+  test('the builds list filters by status, package, arch and repository, and updates itself', async () => {
     const { page, problems } = await openPage(browser, base);
     await page.goto(`${base}/`);
     await page.selectOption('select[name=status]', 'failed');
@@ -401,8 +406,66 @@ describe('builds, packages and search', () => {
     await db.pool.query(`UPDATE builds SET status = 'running' WHERE id = $1`, [id]);
     await page.waitForSelector(`#b-${id}[data-status="running"]`, { timeout: 10_000 });
     expect(await page.locator('#builds-body tr').first().getAttribute('id')).toBe(`b-${id}`);
+
+    // By arch: the server's own lists every build, another none.
+    const arch = (await page.locator('select[name=arch] option').nth(1).getAttribute('value'))!;
+    await page.selectOption('select[name=arch]', arch);
+    await page.click('form.filters button[type=submit]');
+    await page.waitForURL(new RegExp(`arch=${arch}`));
+    const arches = await page.locator('#builds-body tr td:nth-child(3)').allTextContents();
+    expect(arches.length).toBeGreaterThanOrEqual(5);
+    expect(new Set(arches)).toEqual(new Set([arch]));
+    await page.goto(`${base}/?arch=${arch === 's390x' ? 'riscv64' : 's390x'}`);
+    expect(await page.locator('#builds-body tr').count()).toBe(0);
+    expect(await page.textContent('#main')).toContain('No builds match these filters');
+
+    // A filtered list updates itself too, with the builds that match only.
+    await page.goto(`${base}/?package=latecomer`);
+    const late = await seedBuild(db.pool, { name: 'latecomer', version: '1.0', status: 'running' });
+    const other = await seedBuild(db.pool, { name: 'bystander', version: '1.0', status: 'running' });
+    await page.waitForSelector(`#b-${late}`, { timeout: 10_000 });
+    await db.pool.query(`UPDATE builds SET status = 'failed' WHERE id = $1`, [late]);
+    await page.waitForSelector(`#b-${late}[data-status="failed"]`, { timeout: 10_000 });
+    expect(await page.locator(`#b-${other}`).count()).toBe(0);
     expect(problems).toEqual([]);
     await page.context().close();
+  });
+});
+
+describe('what is not there', () => {
+  test('unknown pages, builds and packages are HTML 404 pages; the API and the repository keep their JSON', async () => {
+    const { page } = await openPage(browser, base);
+    const cases: Array<[string, string]> = [
+      ['/no/such/page', 'Not found'],
+      [`/builds/${randomUUID()}`, 'No such build'],
+      ['/builds/not-a-build-id', 'No such build'],
+      ['/packages/nosuchpackage', 'No such package'],
+    ];
+    for (const [url, title] of cases) {
+      const res = (await page.goto(`${base}${url}`))!;
+      expect({ url, status: res.status() }).toEqual({ url, status: 404 });
+      expect(res.headers()['content-type']).toBe('text/html; charset=utf-8');
+      expect(res.headers()['content-security-policy']).toContain("default-src 'none'");
+      expect(await page.textContent('main h1')).toBe(title);
+      expect(await page.getByRole('link', { name: 'All builds' }).count()).toBe(1);
+      expect(await page.title()).toBe(`${title} · Kiln`);
+    }
+    await screenshot(page, 'not-found-1440');
+    await page.context().close();
+    for (const url of ['/api/v1/nope', `/api/v1/builds/${randomUUID()}`, '/repo/nope']) {
+      const res = await fetch(`${base}${url}`, { headers: { accept: 'text/html,application/xhtml+xml,*/*' } });
+      expect({ url, status: res.status }).toEqual({ url, status: 404 });
+      expect(await res.json()).toEqual({ error: { code: 'not_found', message: expect.any(String) } });
+    }
+  });
+
+  test("the OpenAPI document has the list's filters and none of the page's routes", async () => {
+    const doc = (await (await fetch(`${base}/api/v1/openapi.json`)).json()) as {
+      paths: Record<string, { get?: { parameters?: Array<{ name: string; in: string }> } }>;
+    };
+    const names = doc.paths['/api/v1/builds']?.get?.parameters?.filter((p) => p.in === 'query').map((p) => p.name);
+    expect(names).toEqual(expect.arrayContaining(['status', 'package', 'arch', 'repo', 'limit', 'before']));
+    expect(Object.keys(doc.paths).filter((p) => !p.startsWith('/api/') && !p.startsWith('/repo/'))).toEqual([]);
   });
 });
 
@@ -526,6 +589,81 @@ describe('for people', () => {
     await page.goto(`${base}/builds/${id}#L700`);
     await page.waitForFunction(() => document.getElementById('L700')?.classList.contains('hl'));
     expect(await page.textContent('#L700')).toBe('line 700');
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+});
+
+describe('rebuild and cancel from the page, with a token entered', () => {
+  /** Opens the page's actions, keeps `token` for the tab, and waits until `button` can be pressed. */
+  async function useToken(page: Page, token: string, button: '#rebuild' | '#cancel'): Promise<void> {
+    if (!(await page.locator('#actions').evaluate((d) => (d as HTMLDetailsElement).open))) {
+      await page.click('#actions > summary');
+    }
+    await page.fill('#token', token);
+    await page.click('#token-form button[type=submit]');
+    await page.waitForSelector(`${button}:not([disabled])`);
+  }
+
+  test('Rebuild makes a new build of the same commit and opens it; a read token is refused with the reason', async () => {
+    const admin = (await createToken(db.pool, 'web-admin', 'admin')).token;
+    const read = (await createToken(db.pool, 'web-read', 'read')).token;
+    const { page, problems } = await openPage(browser, base);
+    await page.goto(`${base}/builds/${failedId}`);
+    expect(await page.isDisabled('#rebuild')).toBe(true);
+    await useToken(page, read, '#rebuild');
+    await page.click('#rebuild');
+    await page.waitForFunction(() => document.getElementById('action-message')?.textContent?.startsWith('Refused'));
+    expect(await page.textContent('#action-message')).toMatch(/scope read; this needs submit/);
+    await page.click('#forget');
+    await page.waitForSelector('#rebuild[disabled]');
+
+    await useToken(page, admin, '#rebuild');
+    await page.click('#rebuild');
+    await page.waitForURL((url) => /^\/builds\/[0-9a-f-]{36}$/.test(url.pathname) && !url.pathname.endsWith(failedId));
+    const newId = new URL(page.url()).pathname.split('/').pop()!;
+    const { rows } = await db.pool.query<{ rebuild_of: string }>(
+      'SELECT rebuild_of::text AS rebuild_of FROM builds WHERE id = $1',
+      [newId],
+    );
+    expect(rows).toEqual([{ rebuild_of: failedId }]);
+    // The new build runs on the agent while its page is open, and fails as the first did.
+    await page.waitForSelector('#facts[data-status="failed"]', { timeout: 120_000 });
+    expect(await page.textContent('#failure')).toMatch(/exit 3\s+exited with code\s+3/);
+    // The token stays for the tab: the new build's page can act at once.
+    expect(await page.isDisabled('#rebuild')).toBe(false);
+    // The page is the rebuild's: it links back to the build it repeats.
+    expect(await page.getAttribute('#facts a[href^="/builds/"]', 'href')).toBe(`/builds/${failedId}`);
+    // The refused request is the only problem the browser reported.
+    expect(problems.filter((p) => !/status of 403/.test(p))).toEqual([]);
+    await page.context().close();
+  });
+
+  test('Cancel on a running build stops it: the page shows it cancelled', async () => {
+    const admin = (await createToken(db.pool, 'web-cancel', 'admin')).token;
+    const build = await queueBuild(
+      'websleep',
+      [
+        'image: kiln/busybox:latest',
+        'stages: [build]',
+        'build:',
+        '  script:',
+        '    - echo sleeping; sleep 300',
+        '',
+      ].join('\n'),
+    );
+    const { page, problems } = await openPage(browser, base);
+    await page.goto(`${base}/builds/${build.id}`);
+    await build.send();
+    await page.waitForSelector('#log div[data-n]:text-is("sleeping")', { timeout: 120_000 });
+    expect(await page.getAttribute('#facts', 'data-status')).toBe('running');
+    await useToken(page, admin, '#cancel');
+    await page.click('#cancel');
+    await page.waitForSelector('#facts[data-status="cancelled"]', { timeout: 60_000 });
+    const [row] = await builds(db.pool, 'id = $1', [build.id]);
+    expect(row).toMatchObject({ status: 'cancelled' });
+    // Once it ended there is nothing left to cancel.
+    await page.waitForSelector('#cancel[disabled]');
     expect(problems).toEqual([]);
     await page.context().close();
   });

@@ -18,7 +18,8 @@ import { openApiRoute } from './routes/openapi.js';
 import { packageRoutes } from './routes/packages.js';
 import { repoRoutes } from './routes/repo.js';
 import { searchRoutes } from './routes/search.js';
-import { notFoundPage, webRoutes, type WebAssets } from './web/index.js';
+import { ApiError } from './http/api-error.js';
+import { notFoundPage, signIn, webRoutes, type WebAssets } from './web/index.js';
 
 /** Request bodies larger than this are refused with 413. */
 export const BODY_LIMIT = 64 * 1024;
@@ -47,7 +48,13 @@ export async function buildApp(
   // (the type provider's serializer) costs more CPU than the query behind it, so only tests turn it on.
   app.setSerializerCompiler(deps.checkResponses ? serializerCompiler : () => (data) => JSON.stringify(data));
   let assets: WebAssets | null = null;
-  installErrorHandling(app, { notFoundPage: (path) => (assets ? notFoundPage(assets, path) : null) });
+  installErrorHandling(app, {
+    notFoundPage: (reply, path) => {
+      if (!assets) return false;
+      void notFoundPage(assets, reply, path);
+      return true;
+    },
+  });
   if (options.onRoute) app.addHook('onRoute', options.onRoute);
 
   if (deps.corsOrigins.length > 0) {
@@ -71,11 +78,18 @@ export async function buildApp(
     transformObject: jsonSchemaTransformObject,
   });
   if (deps.auth === 'read') {
-    const read = requireScope(deps.db, 'read');
+    // A browser's read token may come from the session cookie that the sign-in page sets (reads only).
+    const read = requireScope(deps.db, 'read', { cookie: true });
     app.addHook('preHandler', async (request, reply) => {
       const route = request.routeOptions.url;
       if (route === undefined || ALWAYS_PUBLIC.has(route) || request.method === 'POST') return;
-      await read.call(app, request, reply);
+      try {
+        await read.call(app, request, reply);
+      } catch (err) {
+        // A person asking for a page gets a form for a token, not the API's JSON.
+        if (!(request.routeOptions.config.page && err instanceof ApiError && assets)) throw err;
+        return signIn(assets, request, reply, err);
+      }
     });
   }
 

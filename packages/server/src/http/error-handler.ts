@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { InvalidInputError } from '@kiln/shared';
 import { ApiError } from './api-error.js';
@@ -25,7 +25,7 @@ export function describeValidation(context: string | undefined, issues: readonly
  */
 export function installErrorHandling(
   app: FastifyInstance,
-  options: { notFoundPage?: (path: string) => string | null } = {},
+  options: { notFoundPage?: (reply: FastifyReply, path: string) => boolean } = {},
 ): void {
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '/';
@@ -34,11 +34,7 @@ export function installErrorHandling(
       (request.headers.accept ?? '').includes('text/html') &&
       !path.startsWith('/api/') &&
       !path.startsWith('/repo/');
-    const page = wantsPage ? options.notFoundPage?.(path) : null;
-    if (page) {
-      void reply.code(404).type('text/html; charset=utf-8').send(page);
-      return;
-    }
+    if (wantsPage && options.notFoundPage?.(reply, path)) return;
     void reply
       .code(404)
       .send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } });

@@ -1,5 +1,15 @@
 import type { FastifyReply } from 'fastify';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A page for people: HTML answers, a read token may come from the session cookie. */
+    page?: boolean;
+  }
+}
+
+/** The options of every page route: left out of the OpenAPI document, marked as a page. */
+export const PAGE = { schema: { hide: true }, config: { page: true } } as const;
+
 /**
  * Everything a page uses comes from this server: scripts and styles only
  * from its own files (inline style attributes are allowed for ANSI's 256

@@ -6,7 +6,7 @@ import { searchFiles } from '../db/search-queries.js';
 import type { ServerDeps } from '../http/deps.js';
 import { ArchSchema, BuildIdSchema, PackageNameSchema } from '../schemas/common.js';
 import type { WebAssets } from './assets.js';
-import { asPage } from './page-headers.js';
+import { PAGE, asPage } from './page-headers.js';
 import { STATUSES, buildsPage, type BuildsFilter } from './views/builds-page.js';
 import { fileView } from './views/files-table.js';
 import { errorPage, page } from './views/layout.js';
@@ -48,7 +48,7 @@ export function pageRoutes(app: FastifyInstance, deps: ServerDeps, assets: WebAs
   const bad = (reply: FastifyReply, message: string) =>
     asPage(reply, 400).send(errorPage(assets.urls, 'Not a valid request', message));
 
-  app.get<{ Querystring: Query }>('/', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Querystring: Query }>('/', PAGE, async (request, reply) => {
     let filter: BuildsFilter;
     try {
       filter = buildsFilter(request.query);
@@ -75,7 +75,7 @@ export function pageRoutes(app: FastifyInstance, deps: ServerDeps, assets: WebAs
     return asPage(reply).send(page({ title: 'Builds', page: 'builds', assets: assets.urls, current: 'builds' }, body));
   });
 
-  app.get<{ Querystring: Query }>('/packages', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Querystring: Query }>('/packages', PAGE, async (request, reply) => {
     const after = one(request.query, 'after');
     if (after !== undefined && !PackageNameSchema.safeParse(after).success)
       return bad(reply, 'after: must be a package name');
@@ -88,44 +88,40 @@ export function pageRoutes(app: FastifyInstance, deps: ServerDeps, assets: WebAs
     );
   });
 
-  app.get<{ Params: { name: string }; Querystring: Query }>(
-    '/packages/:name',
-    { schema: { hide: true } },
-    async (request, reply) => {
-      const { name } = request.params;
-      const history = PackageNameSchema.safeParse(name).success ? await packageHistory(deps.db, name) : [];
-      if (history.length === 0) {
-        return asPage(reply, 404).send(errorPage(assets.urls, 'No such package', `There is no package ${name}.`));
-      }
-      const wanted = one(request.query, 'version');
-      const version = history.find((v) => v.version === wanted)?.version ?? history[history.length - 1]!.version;
-      const details = await packageDetails(deps.db, name, version, deps.arch);
-      if (!details) return asPage(reply, 404).send(errorPage(assets.urls, 'No such version', `${name} ${version}`));
-      const [from, needers, recent] = await Promise.all([
-        providers(deps.db, details.needs),
-        neededBy(deps.db, details.provides, name),
-        listBuilds(deps.db, { package: name, limit: 10 }, deps.arch),
-      ]);
-      const body = packagePage(
-        {
-          name,
-          arch: deps.arch,
-          history,
-          version,
-          files: details.files,
-          provides: details.provides,
-          needs: details.needs.map((soname) => ({ soname, from: from.get(soname) ?? [] })),
-          neededBy: needers,
-          recent: recent?.builds ?? [],
-        },
-        fileView(request.query as Record<string, string | undefined>),
-        Date.now(),
-      );
-      return asPage(reply).send(page({ title: name, page: 'package', assets: assets.urls, current: 'packages' }, body));
-    },
-  );
+  app.get<{ Params: { name: string }; Querystring: Query }>('/packages/:name', PAGE, async (request, reply) => {
+    const { name } = request.params;
+    const history = PackageNameSchema.safeParse(name).success ? await packageHistory(deps.db, name) : [];
+    if (history.length === 0) {
+      return asPage(reply, 404).send(errorPage(assets.urls, 'No such package', `There is no package ${name}.`));
+    }
+    const wanted = one(request.query, 'version');
+    const version = history.find((v) => v.version === wanted)?.version ?? history[history.length - 1]!.version;
+    const details = await packageDetails(deps.db, name, version, deps.arch);
+    if (!details) return asPage(reply, 404).send(errorPage(assets.urls, 'No such version', `${name} ${version}`));
+    const [from, needers, recent] = await Promise.all([
+      providers(deps.db, details.needs),
+      neededBy(deps.db, details.provides, name),
+      listBuilds(deps.db, { package: name, limit: 10 }, deps.arch),
+    ]);
+    const body = packagePage(
+      {
+        name,
+        arch: deps.arch,
+        history,
+        version,
+        files: details.files,
+        provides: details.provides,
+        needs: details.needs.map((soname) => ({ soname, from: from.get(soname) ?? [] })),
+        neededBy: needers,
+        recent: recent?.builds ?? [],
+      },
+      fileView(request.query as Record<string, string | undefined>),
+      Date.now(),
+    );
+    return asPage(reply).send(page({ title: name, page: 'package', assets: assets.urls, current: 'packages' }, body));
+  });
 
-  app.get<{ Querystring: Query }>('/search', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Querystring: Query }>('/search', PAGE, async (request, reply) => {
     const q = (one(request.query, 'q') ?? '').trim().slice(0, 4096);
     let result = null;
     if (q) {

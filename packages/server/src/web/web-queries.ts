@@ -80,3 +80,23 @@ export async function packageExists(db: Queryable, name: string): Promise<boolea
   const { rows } = await db.query('SELECT 1 FROM packages WHERE name = $1 LIMIT 1', [name]);
   return rows.length > 0;
 }
+
+export interface PhaseRow {
+  phase: string;
+  stage: string | null;
+  /** From the attempt's first phase (its queue wait, when known). */
+  startMs: number;
+  durationMs: number;
+}
+
+/** Where an attempt's time went (`build_phases`, written when the attempt ends), in order of start. */
+export async function buildPhases(db: Queryable, buildId: string, attempt: number): Promise<PhaseRow[]> {
+  const { rows } = await db.query<{ phase: string; stage: string | null; start_ms: number; duration_ms: number }>(
+    `SELECT phase, stage, duration_ms::float8 AS duration_ms,
+            (extract(epoch FROM started_at - min(started_at) OVER ()) * 1000)::float8 AS start_ms
+       FROM build_phases WHERE build_id = $1 AND attempt = $2
+      ORDER BY started_at, position`,
+    [buildId, attempt],
+  );
+  return rows.map((r) => ({ phase: r.phase, stage: r.stage, startMs: r.start_ms, durationMs: r.duration_ms }));
+}

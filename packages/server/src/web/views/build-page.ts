@@ -4,7 +4,9 @@ import { formatDuration, FINISHED } from '../format.js';
 import { closeTags, html, openTag, raw, type Html } from '../html.js';
 import type { LogSection, LogState } from '../log-lines.js';
 import { artifactBox, buildFacts, failureBox, stageStrip, timeline } from './build-parts.js';
+import type { PhaseRow } from '../web-queries.js';
 import { filesSection, type FileView } from './files-table.js';
+import { phasesBox } from './phases.js';
 
 export function buildTitle(b: BuildDetailsOut): string {
   return b.package ? `${b.package.name} ${b.package.version}` : (b.branch ?? `build ${b.id.slice(0, 8)}`);
@@ -19,12 +21,12 @@ export function sectionMeta(b: BuildDetailsOut, section: LogSection): string {
 }
 
 /** Everything above the log's lines: the page streams the lines after it. */
-export function buildPageTop(b: BuildDetailsOut, now: number): Html {
+export function buildPageTop(b: BuildDetailsOut, phases: readonly PhaseRow[], now: number): Html {
   const live = !FINISHED.has(b.status);
   // The article, the log section and the log pane stay open: the lines and buildPageBottom follow.
   return html`${openTag('article', { id: 'build', 'data-id': b.id, 'data-live': live ? 'true' : 'false' })}
     <h1>${buildTitle(b)} <span class="muted id">build ${b.id}</span></h1>
-    ${failureBox(b)} ${buildFacts(b, now)} ${stageStrip(b, now)} ${timeline(b, now, !live)}
+    ${failureBox(b)} ${buildFacts(b, now)} ${stageStrip(b, now)} ${timeline(b, now, !live)} ${phasesBox(phases)}
     <details class="actions" id="actions">
       <summary>Rebuild or cancel</summary>
       <div class="actions-body">

@@ -25,6 +25,7 @@ export function sectionOpenHtml(section: LogSection, meta: string): string {
 /** The server's sink: the log as HTML text, taken in pieces so the page streams while it is read. */
 export class LogHtml implements LogSink {
   private parts: string[] = [];
+  private size = 0;
   private inBlock = 0;
   private inSection = false;
 
@@ -44,13 +45,21 @@ export class LogHtml implements LogSink {
       this.inBlock = 0;
     }
     this.inBlock++;
-    this.parts.push(lineHtml(n, html, stream, anchor));
+    const line = lineHtml(n, html, stream, anchor);
+    this.size += line.length;
+    this.parts.push(line);
+  }
+
+  /** Characters rendered and not yet taken. */
+  get pending(): number {
+    return this.size;
   }
 
   /** What was rendered since the last call. */
   take(): string {
     const text = this.parts.join('');
     this.parts = [];
+    this.size = 0;
     return text;
   }
 
