@@ -66,6 +66,8 @@ export interface BuildReport {
   error: string | null;
   /** The first thing that failed, for people and emails. */
   failure?: BuildFailure;
+  /** The SOURCE_DATE_EPOCH the stages had: the built commit's time, in seconds. */
+  sourceDateEpoch?: number;
   /** What the content policy flagged in the payload (absent when nothing). */
   flags?: PolicyFlag[];
   /** Where the time went, phase by phase, in the order they started (phases may overlap). */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { cp, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { createDockerEngine, engineOptionsFromConfig } from '@kiln/agent';
+import { checkoutSourceDate, createDockerEngine, engineOptionsFromConfig } from '@kiln/agent';
 import {
   InfrastructureError,
   InvalidInputError,
@@ -75,6 +75,13 @@ async function runBuild(dir: string, opts: RunOptions, io: Io): Promise<number> 
     );
   }
 
+  const sourceDate = await checkoutSourceDate(checkout, io.env, (args, cwd) => runGit(args, { cwd, timeoutMs: 5000 }));
+  if (sourceDate.from !== 'commit') {
+    io.err(
+      `kiln: ${checkout} has no commit: SOURCE_DATE_EPOCH is ${sourceDate.epoch} ` +
+        `(${sourceDate.from === 'now' ? 'the current time' : 'from your environment'})\n`,
+    );
+  }
   const live = io.isTty && !opts.json;
   const progress = createProgress(io.err, { live, columns: process.stderr.columns });
   const quiet = opts.json === true;
@@ -104,6 +111,7 @@ async function runBuild(dir: string, opts: RunOptions, io: Io): Promise<number> 
       artifactFormat: config.KILN_ARTIFACT_FORMAT,
       ...(config.KILN_ALLOW_INHERIT_ENV ? { hostEnv: io.env } : {}),
       signal: controller.signal,
+      sourceDateEpoch: sourceDate.epoch,
       ...(quiet ? {} : { events: progress.events }),
     });
     report = outcome.report;

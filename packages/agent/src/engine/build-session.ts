@@ -14,6 +14,7 @@ import { LogKeeper } from './log-keeper.js';
 import { artifactTarget, PayloadTooLargeError, progressLines, streamPayload } from './payload/index.js';
 import { prepareCacheKey, prepareCacheTag } from './prepare-cache.js';
 import { SecretMasker } from './secret-masker.js';
+import { withSourceDateEpoch } from '../trust/source-date-epoch.js';
 import { sensitiveDigests } from './sensitive-files.js';
 import { prepareStage, type PreparedStage } from './stage-container.js';
 import { runStage, type StageResult } from './stage-runner.js';
@@ -83,7 +84,10 @@ export class BuildSession {
     private readonly deps: SessionDeps,
     private readonly request: BuildRequest,
   ) {
-    this.env = resolveEnvironment(request.manifest, request.hostEnv, deps.allowInheritEnv);
+    this.env = withSourceDateEpoch(
+      resolveEnvironment(request.manifest, request.hostEnv, deps.allowInheritEnv),
+      request.sourceDateEpoch,
+    );
     this.masker = new SecretMasker(this.env.secrets);
     this.log = new LogKeeper(deps.limits.logLimitBytes);
     this.clock = request.clock ?? new PhaseClock(this.started);
@@ -497,6 +501,7 @@ export class BuildSession {
       stages: this.stages,
       install,
       error,
+      ...(this.request.sourceDateEpoch !== undefined ? { sourceDateEpoch: this.request.sourceDateEpoch } : {}),
       ...(this.flags.length > 0 ? { flags: this.flags } : {}),
     };
   }

@@ -100,6 +100,8 @@ export interface BuildRequest {
    * after.
    */
   deferCleanup?: boolean;
+  /** SOURCE_DATE_EPOCH for every stage: the commit's time (seconds); unset when unknown. */
+  sourceDateEpoch?: number;
   /** Where the build's phases are timed (the job's clock, so the timings read as one timeline); default: its own. */
   clock?: PhaseClock;
 }

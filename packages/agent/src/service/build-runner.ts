@@ -233,6 +233,7 @@ export class BuildRunner {
         clock,
         deferCleanup: true,
         workspaceReady: filled,
+        ...(resolved.committedAt !== undefined ? { sourceDateEpoch: resolved.committedAt } : {}),
         events: {
           stageStarted: (e) => {
             stageStartedAt[e.position] = new Date();
