@@ -1,6 +1,7 @@
 import type { Config, Logger } from '@kiln/shared';
 import { BuildIsolation, checkOnly, type FirewallOptions, type IptablesRunner } from './build-network.js';
 import { BuildSession } from './build-session.js';
+import { loadSigner } from '../trust/signing-key.js';
 import type { ContainerRuntime } from './container-runtime.js';
 import { currentOwner, type Owner } from './labels.js';
 import { DEFAULT_CACHE_REPOSITORY } from './prepare-cache.js';
@@ -20,13 +21,19 @@ export interface EngineOptions {
   firewall?: FirewallOptions;
   /** How the firewall's rules are installed (default: the iptables command). */
   iptables?: IptablesRunner;
+  /** The farm's OpenPGP key file (KILN_SIGNING_KEY): signs each artifact's provenance. Read here only. */
+  signingKey?: string;
 }
 
 /** The operator's limits and permissions from the configuration. */
-export function engineOptionsFromConfig(
-  config: Config,
-): Pick<EngineOptions, 'limits' | 'allowInheritEnv' | 'firewall' | 'iptables'> & { allowPrivileged: boolean } {
+export function engineOptionsFromConfig(config: Config): Pick<
+  EngineOptions,
+  'limits' | 'allowInheritEnv' | 'firewall' | 'iptables' | 'signingKey'
+> & {
+  allowPrivileged: boolean;
+} {
   return {
+    ...(config.KILN_SIGNING_KEY ? { signingKey: config.KILN_SIGNING_KEY } : {}),
     allowPrivileged: config.KILN_ALLOW_PRIVILEGED,
     limits: {
       memoryBytes: config.KILN_MEMORY_LIMIT,
@@ -52,8 +59,11 @@ export function createBuildEngine(runtime: ContainerRuntime, options: EngineOpti
     options.limits.network === 'isolated'
       ? new BuildIsolation(runtime, options.firewall ?? { allow: [], deny: [] }, options.iptables, options.logger)
       : undefined;
+  const signer = options.signingKey ? loadSigner(options.signingKey) : undefined;
+  signer?.catch(() => undefined);
   const deps = {
     ...(isolation ? { isolation } : {}),
+    ...(signer ? { signer: () => signer } : {}),
     runtime,
     limits: options.limits,
     allowInheritEnv: options.allowInheritEnv,
@@ -64,6 +74,8 @@ export function createBuildEngine(runtime: ContainerRuntime, options: EngineOpti
   return {
     build: (request) => new BuildSession(deps, request).run(),
     prepareNetwork: async () => {
+      // A signing key that cannot be read stops the agent at start, not each build.
+      await signer;
       await isolation?.network();
     },
     reap: () => reapOrphans(runtime, owner, options.logger),

@@ -14,6 +14,9 @@ import { LogKeeper } from './log-keeper.js';
 import { artifactTarget, PayloadTooLargeError, progressLines, streamPayload } from './payload/index.js';
 import { prepareCacheKey, prepareCacheTag } from './prepare-cache.js';
 import { SecretMasker } from './secret-masker.js';
+import { attestBuild, type TrustDocument } from '../trust/attest.js';
+import { debianHostArch } from '../trust/host-arch.js';
+import type { Signer } from '../trust/signing-key.js';
 import { withSourceDateEpoch } from '../trust/source-date-epoch.js';
 import { sensitiveDigests } from './sensitive-files.js';
 import { prepareStage, type PreparedStage } from './stage-container.js';
@@ -36,6 +39,8 @@ export interface SessionDeps {
   owner: Owner;
   /** Kiln's firewalled network, for KILN_NETWORK=isolated. */
   isolation?: BuildIsolation;
+  /** The farm's key, for provenance (see trust/attest.ts). */
+  signer?: () => Promise<Signer>;
   logger?: Logger;
 }
 
@@ -77,6 +82,7 @@ export class BuildSession {
   private readonly pending = new Set<Pending>();
   private readonly removals: Array<Promise<Error | null>> = [];
   private flags: PolicyFlag[] = [];
+  private documents: TrustDocument[] = [];
   private readonly cacheOwner: CacheOwner;
   private readonly logger?: Logger;
 
@@ -122,6 +128,7 @@ export class BuildSession {
       report: { ...report, timings: this.clock.timings() },
       log: this.log.chunks(),
       logTruncatedBytes: this.log.truncatedBytes,
+      ...(this.documents.length > 0 ? { documents: this.documents } : {}),
       cleanedUp,
     };
   }
@@ -184,6 +191,34 @@ export class BuildSession {
       return this.failed(
         'install',
         `the content policy flagged ${this.flags.length} file(s): ${describeFlags(this.flags)}`,
+      );
+    }
+    const pkg = this.request.package;
+    if (payload && pkg) {
+      const images = {
+        base: { ref: manifest.image, id: base.id },
+        compiler: { ref: compiler.ref, id: compiler.info.id },
+      };
+      const { runtime, owner, limits } = this.deps;
+      const finishedOn = new Date();
+      const signer = await this.deps.signer?.();
+      this.documents = await this.clock.time('attestation', () =>
+        attestBuild({
+          runtime,
+          owner,
+          limits,
+          images,
+          finishedOn,
+          install: payload,
+          package: pkg,
+          buildId: this.request.buildId,
+          startedOn: new Date(this.started),
+          hostArch: debianHostArch(),
+          note: (text) => this.system('install', text),
+          ...(this.request.sourceDateEpoch !== undefined ? { sourceDateEpoch: this.request.sourceDateEpoch } : {}),
+          ...(this.request.provenance ? { provenance: this.request.provenance } : {}),
+          ...(signer ? { signer } : {}),
+        }),
       );
     }
     return this.finish('succeeded', null, payload);
@@ -502,6 +537,7 @@ export class BuildSession {
       install,
       error,
       ...(this.request.sourceDateEpoch !== undefined ? { sourceDateEpoch: this.request.sourceDateEpoch } : {}),
+      ...(this.documents.length > 0 ? { attestations: this.documents.map(({ body: _body, ...a }) => a) } : {}),
       ...(this.flags.length > 0 ? { flags: this.flags } : {}),
     };
   }

@@ -1,4 +1,5 @@
 import type { ArtifactFormat, BuildReport, Manifest, PhaseClock, StageReport } from '@kiln/shared';
+import type { ProvenanceRequest, TrustDocument } from '../trust/attest.js';
 
 /**
  * The build engine's contract, shared by `kiln run` and the agent service.
@@ -100,6 +101,8 @@ export interface BuildRequest {
    * after.
    */
   deferCleanup?: boolean;
+  /** Where the build came from, for its signed provenance (an SBOM is made for every succeeded build). */
+  provenance?: ProvenanceRequest;
   /** SOURCE_DATE_EPOCH for every stage: the commit's time (seconds); unset when unknown. */
   sourceDateEpoch?: number;
   /** Where the build's phases are timed (the job's clock, so the timings read as one timeline); default: its own. */
@@ -111,6 +114,8 @@ export interface BuildOutcome {
   /** The kept (capped, masked) log, in order. */
   log: LogChunk[];
   logTruncatedBytes: number;
+  /** A succeeded build's SBOM and provenance, to be recorded with it. */
+  documents?: TrustDocument[];
   /** Settles when every container of the build is removed (see `deferCleanup`). Never rejects. */
   cleanedUp: Promise<void>;
 }

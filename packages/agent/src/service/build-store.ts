@@ -19,6 +19,8 @@ import {
 import { ownershipRefusal } from './ownership-refusal.js';
 import type { LogChunk } from '../engine/types.js';
 import type { FailureNotifications } from './failure-notifications.js';
+import type { TrustDocument } from '../trust/attest.js';
+import { recordTrust } from '../trust/record-attestations.js';
 
 /**
  * The agent's side of the `builds` table: admission, the claim of an attempt,
@@ -56,6 +58,8 @@ export interface BuildResult {
   /** When the engine started, and each stage as seen live: the start times recorded for stages and commands. */
   startedAt?: Date;
   stageStartedAt?: Array<Date | undefined>;
+  /** The SBOM and provenance of a succeeded build. */
+  documents?: TrustDocument[];
 }
 
 export const FINISHED_STATUSES: readonly BuildStatus[] = ['succeeded', 'failed', 'errored', 'cancelled'];
@@ -347,6 +351,7 @@ export class BuildStore {
       if (report.status === 'succeeded' && report.install && result.package) {
         await writePackage(db, ref.buildId, result.package, report);
       }
+      await recordTrust(db, ref.buildId, report, result.documents ?? []);
       const notification = { buildId: ref.buildId, maintainer: result.maintainer, commitAuthor: result.commitAuthor };
       if (report.status === 'failed' || report.status === 'errored') await this.notifications.queue(db, notification);
       if (report.status === 'succeeded') await this.notifications.queueSuccess?.(db, notification);
