@@ -35,6 +35,7 @@ const ZLIB = path.resolve('test/fixtures/engine/zlib_1.2.13.dfsg.orig.tar.bz2');
 const COMMIT_TIME = 1_600_000_000;
 
 const ZLIB_MANIFEST = `image: kiln/bookworm-build:latest
+verify: [reproducible]
 stages: [build]
 build:
   script:
@@ -54,12 +55,27 @@ let publicKeyFile: string;
 let otherKeyFile: string;
 let agent: Awaited<ReturnType<typeof startTestAgent>>;
 let zlib: { id: string; commit: string; artifact: string };
+let stamp: { id: string };
+
+// Embeds __DATE__ and __TIME__ (which GCC takes from SOURCE_DATE_EPOCH, so they agree) and the path it was
+// compiled at (which the check varies, so it does not).
+const STAMP_MANIFEST = `image: kiln/bookworm-build:latest
+verify: [reproducible]
+stages: [build]
+build:
+  script: ['gcc -O2 -o stamp "$PWD/stamp.c"']
+install:
+  script: ['install -D -m755 stamp "$DESTDIR/usr/bin/stamp"', 'install -D -m644 stamp.c "$DESTDIR/usr/share/doc/stamp/stamp.c"']
+`;
+const STAMP_C =
+  '#include <stdio.h>\nint main(void) { puts("built " __DATE__ " " __TIME__ " from " __FILE__); return 0; }\n';
 
 /** `kiln <args>` as a process: its exit status, stdout and stderr. */
 async function kiln(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const [node, argv] = kilnCommand(...args);
   try {
-    const { stdout, stderr } = await run(node, argv, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', KILN_DATABASE_URL: db.url };
+    const { stdout, stderr } = await run(node, argv, { env });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -118,6 +134,19 @@ beforeAll(async () => {
     build!.id,
   ]);
   zlib = { id: build!.id, commit, artifact: rows[0]!.artifact };
+
+  await repo.pushBranch('stamp-1.0', { '.kiln.yml': STAMP_MANIFEST, 'stamp.c': STAMP_C });
+  await publishJob(vhost.url, { repo: repo.bare, branch: 'stamp-1.0' });
+  const [built] = await waitUntil(
+    async () => {
+      const found = await builds(db.pool, 'branch = $1', ['stamp-1.0']);
+      return found.some((r) => ['succeeded', 'failed', 'errored'].includes(r.status)) && found;
+    },
+    'the stamp build',
+    300_000,
+  );
+  expect(built).toMatchObject({ status: 'succeeded', error: null });
+  stamp = { id: built!.id };
 });
 
 afterAll(async () => {
@@ -224,6 +253,48 @@ test('the provenance is SLSA v1, signed by the farm, about the artifact, and nev
   );
   expect(dump.rows[0]!.all).not.toContain(secret);
   expect(dump.rows[0]!.all).not.toContain('PRIVATE KEY');
+});
+
+describe('reproducibility', () => {
+  test('zlib is recorded reproducible: built twice, the second time with a varied environment', async () => {
+    const { rows } = await db.pool.query<{
+      reproducibility: string;
+      report: { reproducibility: { variations: Record<string, string> } };
+    }>('SELECT reproducibility, report FROM builds WHERE id = $1', [zlib.id]);
+    expect(rows[0]!.reproducibility).toBe('reproducible');
+    expect(Object.keys(rows[0]!.report.reproducibility.variations).sort()).toEqual(
+      ['TZ', 'buildPath', 'clock', 'cpus', 'hostname', 'locale', 'umask'].sort(),
+    );
+    const status = await kiln('status', zlib.id);
+    expect(status.stdout).toContain('reproducible? reproducible\n');
+    expect(status.stdout).toContain(`source date ${COMMIT_TIME} `);
+  }, 120_000);
+
+  test('a program that embeds its build path is recorded unreproducible, the file named and its difference shown', async () => {
+    const { rows } = await db.pool.query<{
+      reproducibility: string;
+      reproducibility_report: { differing: string[]; differences: Array<{ path: string; diff: string }> };
+    }>('SELECT reproducibility, reproducibility_report FROM builds WHERE id = $1', [stamp.id]);
+    expect(rows[0]!.reproducibility).toBe('unreproducible');
+    const check = rows[0]!.reproducibility_report;
+    // Only the binary: the source file it installs is the same bytes in both builds.
+    expect(check.differing).toEqual(['/usr/bin/stamp']);
+    const diff = check.differences[0]!;
+    expect(diff.path).toBe('/usr/bin/stamp');
+    // diffoscope's strings of the two binaries: the build path differs, __DATE__ __TIME__ do not.
+    expect(diff.diff).toMatch(/^│ -built .* from \/workspace\/stamp\.c$/m);
+    expect(diff.diff).toMatch(/^│ \+built .* from \/build\/reproducible-[0-9a-f]+\/source-tree\/stamp\.c$/m);
+    expect(diff.diff.length).toBeLessThanOrEqual(16 * 1024);
+
+    await using server = await startTestServer({ db, amqpUrl: vhost.url });
+    const api = (await (await fetch(`${server.url}/api/v1/builds/${stamp.id}/reproducibility`)).json()) as {
+      status: string;
+      differing: string[];
+    };
+    expect(api).toMatchObject({ status: 'unreproducible', differing: ['/usr/bin/stamp'] });
+    const status = await kiln('status', stamp.id);
+    expect(status.stdout).toContain('reproducible? unreproducible: 1 file(s) differ\n  /usr/bin/stamp\n');
+  }, 120_000);
 });
 
 describe('kiln verify', () => {

@@ -18,6 +18,7 @@ import { attestBuild, type TrustDocument } from '../trust/attest.js';
 import { debianHostArch } from '../trust/host-arch.js';
 import type { Signer } from '../trust/signing-key.js';
 import { withSourceDateEpoch } from '../trust/source-date-epoch.js';
+import { variationPreamble, withVariation } from '../trust/build-variation.js';
 import { sensitiveDigests } from './sensitive-files.js';
 import { prepareStage, type PreparedStage } from './stage-container.js';
 import { runStage, type StageResult } from './stage-runner.js';
@@ -83,6 +84,7 @@ export class BuildSession {
   private readonly removals: Array<Promise<Error | null>> = [];
   private flags: PolicyFlag[] = [];
   private documents: TrustDocument[] = [];
+  private readonly workspacePath: string;
   private readonly cacheOwner: CacheOwner;
   private readonly logger?: Logger;
 
@@ -91,9 +93,10 @@ export class BuildSession {
     private readonly request: BuildRequest,
   ) {
     this.env = withSourceDateEpoch(
-      resolveEnvironment(request.manifest, request.hostEnv, deps.allowInheritEnv),
+      withVariation(resolveEnvironment(request.manifest, request.hostEnv, deps.allowInheritEnv), request.variation),
       request.sourceDateEpoch,
     );
+    this.workspacePath = request.variation?.workspacePath ?? WORKSPACE_PATH;
     this.masker = new SecretMasker(this.env.secrets);
     this.log = new LogKeeper(deps.limits.logLimitBytes);
     this.clock = request.clock ?? new PhaseClock(this.started);
@@ -194,7 +197,7 @@ export class BuildSession {
       );
     }
     const pkg = this.request.package;
-    if (payload && pkg) {
+    if (payload && pkg && !this.request.variation) {
       const images = {
         base: { ref: manifest.image, id: base.id },
         compiler: { ref: compiler.ref, id: compiler.info.id },
@@ -333,7 +336,7 @@ export class BuildSession {
     return result;
   }
 
-  private precreate(stage: PlannedStage, image: string, mounts: Mount[], workdir = WORKSPACE_PATH): Pending {
+  private precreate(stage: PlannedStage, image: string, mounts: Mount[], workdir = this.workspacePath): Pending {
     const { limits, owner } = this.deps;
     const spec: ContainerSpec = {
       name: containerName(this.request.buildId, stage.name),
@@ -348,8 +351,13 @@ export class BuildSession {
       cpus: limits.cpus,
       pids: limits.pids,
       network: 'none',
+      ...(this.request.variation ? { hostname: this.request.variation.hostname } : {}),
+      ...(this.request.variation?.cpuset ? { cpuset: this.request.variation.cpuset } : {}),
     };
     const script = renderStageScript({
+      ...(this.request.variation
+        ? { umask: this.request.variation.umask, preamble: variationPreamble(this.request.variation) }
+        : {}),
       lines: stage.section.script,
       env: this.env.vars,
       token: this.token,
@@ -428,7 +436,7 @@ export class BuildSession {
       const payload = await streamPayload(install.container, {
         destdir: DESTDIR_PATH,
         kilnDir: KILN_DIR,
-        workspace: WORKSPACE_PATH,
+        workspace: this.workspacePath,
         mountTargets: mounts.map((m) => m.target),
         limitBytes: this.deps.limits.payloadLimitBytes,
         ...(artifact ? { artifact } : {}),
@@ -495,7 +503,9 @@ export class BuildSession {
   /** The workspace and the manifest's `cache` paths, which belong to this repository and package alone. */
   private mounts(): Promise<Mount[]> {
     const { runtime, owner } = this.deps;
-    return buildMounts(runtime, owner, this.request.workspace, this.request.manifest.cache, this.cacheOwner);
+    // A reproducibility check's second build starts from nothing the first one left in a cache.
+    const cache = this.request.variation ? [] : this.request.manifest.cache;
+    return buildMounts(runtime, owner, this.request.workspace, cache, this.cacheOwner, this.workspacePath);
   }
 
   private contentPolicy(): 'warn' | 'fail' {

@@ -6,3 +6,6 @@ export * from './provenance.js';
 export * from './sbom.js';
 export * from './manifest-digest.js';
 export * from './verify-artifact.js';
+export * from './trust-summary.js';
+export * from './reproducibility-check.js';
+export * from './build-variation.js';

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { readTrustSummary } from '@kiln/agent';
 import { buildExists } from '../db/build-queries.js';
 import { notFound } from '../http/api-error.js';
 import type { ServerDeps } from '../http/deps.js';
@@ -24,6 +25,19 @@ const KINDS = {
     what: 'a provenance (it did not succeed, or its agent has no KILN_SIGNING_KEY)',
   },
 } as const;
+
+const ReproducibilitySchema = z
+  .object({
+    status: z.enum(['reproducible', 'unreproducible', 'error']),
+    differing: z.array(z.string()).describe('paths whose content, mode or link target differ, or that one build lacks'),
+    differences: z
+      .array(z.object({ path: z.string(), diff: z.string().describe("diffoscope's text, capped") }))
+      .optional(),
+    variations: z.record(z.string(), z.string()).describe('what the second build varied'),
+    durationMs: z.number(),
+    error: z.string().optional(),
+  })
+  .describe("the reproducibility check's verdict");
 
 /** `GET /api/v1/builds/{id}/sbom` and `/provenance`: the documents as recorded, with their sha256 as ETag. */
 export function buildAttestationRoutes(app: FastifyInstance, deps: ServerDeps): void {
@@ -51,4 +65,26 @@ export function buildAttestationRoutes(app: FastifyInstance, deps: ServerDeps): 
       },
     );
   }
+
+  app.withTypeProvider<ZodTypeProvider>().get(
+    '/api/v1/builds/:id/reproducibility',
+    {
+      schema: {
+        summary: "A build's reproducibility check: built twice with a varied environment, payloads compared",
+        description:
+          'Made when the manifest says `verify: [reproducible]` or the build fell in KILN_VERIFY_REPRODUCIBLE. ' +
+          "`differing` lists the files that differ; `differences` shows diffoscope's text for the first few.",
+        tags: ['builds'],
+        params: BuildParamsSchema,
+        response: { 200: ReproducibilitySchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const trust = await readTrustSummary(deps.db, id);
+      if (!trust) throw notFound(`build ${id}`);
+      if (!trust.reproducibility) throw notFound(`a reproducibility check of build ${id}`);
+      return trust.reproducibility;
+    },
+  );
 }
