@@ -71,6 +71,7 @@ export interface ReproducibilityCheck {
   differences?: Array<{ path: string; diff: string }>;
   /** What the second build changed: build path, TZ, locale, umask, hostname, CPUs, clock. */
   variations: Record<string, string>;
+  /** From the second build's start to the verdict. */
   durationMs: number;
   error?: string;
 }

@@ -74,11 +74,12 @@ export async function buildChecked(
   });
   void first.finally(compilerReady).catch(() => undefined);
   const variation = makeVariation();
-  const started = Date.now();
+  let started = Date.now();
   const second = (async (): Promise<BuildOutcome | Error> => {
     await compiler;
     await copied;
     if (stop.signal.aborted) return new Error('the first build did not succeed');
+    started = Date.now();
     await mkdir(path.join(scratch, 'artifacts'));
     const signals = [stop.signal, ...(request.signal ? [request.signal] : [])];
     return build({
