@@ -147,6 +147,21 @@ if [ "${KILN_SKIP_IMAGES:-0}" != 1 ]; then
     docker import -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' -c 'CMD ["bash"]' \
       "$cache/bookworm-build.tar" kiln/bookworm-build:latest >/dev/null
   fi
+  # kiln/diffoscope: Debian's diffoscope-minimal (+ binutils and xxd for readable binaries, faketime),
+  # where a reproducibility check shows how two builds differ. Built once from debian:bookworm with
+  # apt (a minute), saved in the cache so a wiped engine loads it in seconds.
+  if ! docker image inspect kiln/diffoscope:latest >/dev/null 2>&1; then
+    if [ -s "$cache/diffoscope.tar" ]; then
+      docker load -q -i "$cache/diffoscope.tar" >/dev/null
+    else
+      log "building kiln/diffoscope:latest (diffoscope-minimal from Debian): about a minute, once"
+      printf '%s\n' 'FROM debian:bookworm' \
+        'RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends diffoscope-minimal binutils xxd faketime >/dev/null && rm -rf /var/lib/apt/lists/*' \
+        | docker build -q -t kiln/diffoscope:latest - >"$LOG_DIR/diffoscope-image.log" 2>&1 \
+        || { tail -20 "$LOG_DIR/diffoscope-image.log" >&2; die "building kiln/diffoscope failed"; }
+      docker save -o "$cache/diffoscope.tar" kiln/diffoscope:latest
+    fi
+  fi
 fi
 
 log "ready: docker $(docker version -f '{{.Server.Version}}'), rabbitmq $(rabbitmqctl -q version 2>/dev/null || echo '?'), postgresql $pgver"

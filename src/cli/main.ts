@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   token: async () => (await import('./commands/token.js')).registerToken,
   keys: async () => (await import('./commands/keys.js')).registerKeys,
   fetch: async () => (await import('./commands/fetch.js')).registerFetch,
+  verify: async () => (await import('./commands/verify.js')).registerVerify,
 };
 
 /** The program with the named command only, or with all of them (help, a typo, no command). */

@@ -7,6 +7,8 @@ import type { BuildEngine } from './engine/types.js';
 // `kiln network` need, without the broker, database and mail clients the
 // agent service loads (a second of start-up for a command that uses none).
 export * from './engine/index.js';
+export { checkoutSourceDate } from './trust/source-date-epoch.js';
+export { manifestDigester } from './trust/manifest-digest.js';
 
 /**
  * The build engine on the local Docker engine (or DOCKER_HOST's). Builds

@@ -1,4 +1,5 @@
 export * from './engine/index.js';
 export * from './service/index.js';
 export * from './notify/index.js';
+export * from './trust/index.js';
 export * from './main.js';

@@ -12,6 +12,7 @@ import type { ServerDeps } from './http/deps.js';
 import { installErrorHandling } from './http/error-handler.js';
 import { RequestLog } from './http/request-log.js';
 import { buildActionRoutes } from './routes/build-actions.js';
+import { buildAttestationRoutes } from './routes/build-attestations.js';
 import { buildLogRoutes, type OpenStreams } from './routes/build-log.js';
 import { buildRoutes } from './routes/builds.js';
 import { openApiRoute } from './routes/openapi.js';
@@ -101,6 +102,7 @@ export async function buildApp(
   buildRoutes(app, deps);
   buildLogRoutes(app, deps, streams);
   buildActionRoutes(app, deps);
+  buildAttestationRoutes(app, deps);
   packageRoutes(app, deps);
   searchRoutes(app, deps);
   repoRoutes(app, deps);

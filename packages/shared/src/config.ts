@@ -144,6 +144,14 @@ export const ConfigSchema = z.object({
   KILN_PAYLOAD_LIMIT: bytes.default(4 * 1024 ** 3),
   /** What a content-policy flag (setuid file, /etc/passwd replaced, device, ...) does: warn, or fail the build. */
   KILN_CONTENT_POLICY: z.enum(['warn', 'fail']).default('warn'),
+  /** The fraction of succeeded builds (0 to 1) checked for reproducibility, besides manifests that ask (`verify`). */
+  KILN_VERIFY_REPRODUCIBLE: z.coerce
+    .number({ message: 'must be a fraction from 0 to 1 (0.1: one build in ten)' })
+    .min(0, { message: 'must be a fraction from 0 to 1 (0.1: one build in ten)' })
+    .max(1, { message: 'must be a fraction from 0 to 1 (0.1: one build in ten)' })
+    .default(0),
+  /** The image diffoscope runs in, for a readable difference of unreproducible files. */
+  KILN_DIFFOSCOPE_IMAGE: z.string().min(1).default('kiln/diffoscope:latest'),
   /** Owners pinned by the operator: `name=repo` pairs, comma-separated (a name may repeat); overrides the database. */
   KILN_PACKAGE_OWNERS: ownerList.default(new Map()),
   // kiln server

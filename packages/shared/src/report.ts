@@ -50,6 +50,32 @@ export interface BuildFailure {
   reason: string;
 }
 
+/** A document about a build: its CycloneDX SBOM, or its SLSA provenance in a signed DSSE envelope. */
+export interface Attestation {
+  kind: 'sbom' | 'provenance';
+  mediaType: string;
+  /** Where it was written, next to the artifact; null when no artifact was written. */
+  path: string | null;
+  sha256: string;
+  /** The signing key's fingerprint (provenance). */
+  signedBy?: string;
+}
+
+/** A build made twice with a varied environment, its payloads compared file by file. */
+export interface ReproducibilityCheck {
+  /** `error`: the second build or the comparison could not be done (`error` says why). */
+  status: 'reproducible' | 'unreproducible' | 'error';
+  /** Paths whose content, mode or link target differ, or that only one build installed. */
+  differing: string[];
+  /** diffoscope's text for the first differing files, each capped. */
+  differences?: Array<{ path: string; diff: string }>;
+  /** What the second build changed: build path, TZ, locale, umask, hostname, CPUs, clock. */
+  variations: Record<string, string>;
+  /** From the second build's start to the verdict. */
+  durationMs: number;
+  error?: string;
+}
+
 /** Something the content policy found in a payload (DESIGN: setuid files, account files, devices, ...). */
 export interface PolicyFlag {
   path: string;
@@ -66,6 +92,12 @@ export interface BuildReport {
   error: string | null;
   /** The first thing that failed, for people and emails. */
   failure?: BuildFailure;
+  /** The SOURCE_DATE_EPOCH the stages had: the built commit's time, in seconds. */
+  sourceDateEpoch?: number;
+  /** The SBOM and signed provenance made for the package (absent when it did not succeed). */
+  attestations?: Attestation[];
+  /** The second, varied build's verdict (manifest `verify: [reproducible]`, KILN_VERIFY_REPRODUCIBLE). */
+  reproducibility?: ReproducibilityCheck;
   /** What the content policy flagged in the payload (absent when nothing). */
   flags?: PolicyFlag[];
   /** Where the time went, phase by phase, in the order they started (phases may overlap). */
@@ -88,6 +120,8 @@ export const PHASES = [
   'install',
   'inspection',
   'artifact',
+  'attestation',
+  'reproducibility',
   'cleanup',
   'record',
   'ack',

@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { cp, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { createDockerEngine, engineOptionsFromConfig } from '@kiln/agent/engine';
+import { checkoutSourceDate, createDockerEngine, engineOptionsFromConfig, manifestDigester } from '@kiln/agent/engine';
 import {
   InfrastructureError,
   InvalidInputError,
   ManifestError,
   loadConfig,
   parseReleaseBranch,
-  readManifest,
+  readManifestFrom,
   runGit,
   type BuildReport,
   type Manifest,
@@ -54,8 +55,11 @@ async function runBuild(dir: string, opts: RunOptions, io: Io): Promise<number> 
   const config = loadConfig(io.env);
 
   let manifest: Manifest;
+  const manifestFile = manifestDigester();
   try {
-    manifest = await readManifest(checkout);
+    manifest = await readManifestFrom(
+      manifestFile.source((file) => readFile(path.join(checkout, file)).catch(() => null)),
+    );
   } catch (err) {
     if (!(err instanceof ManifestError)) throw err;
     for (const line of err.message.split('\n')) io.err(`kiln: ${line}\n`);
@@ -81,6 +85,13 @@ async function runBuild(dir: string, opts: RunOptions, io: Io): Promise<number> 
     );
   }
 
+  const sourceDate = await checkoutSourceDate(checkout, io.env, (args, cwd) => runGit(args, { cwd, timeoutMs: 5000 }));
+  if (sourceDate.from !== 'commit') {
+    io.err(
+      `kiln: ${checkout} has no commit: SOURCE_DATE_EPOCH is ${sourceDate.epoch} ` +
+        `(${sourceDate.from === 'now' ? 'the current time' : 'from your environment'})\n`,
+    );
+  }
   const live = io.isTty && !opts.json;
   const progress = createProgress(io.err, { live, columns: process.stderr.columns });
   const quiet = opts.json === true;
@@ -110,6 +121,14 @@ async function runBuild(dir: string, opts: RunOptions, io: Io): Promise<number> 
       artifactFormat: config.KILN_ARTIFACT_FORMAT,
       ...(config.KILN_ALLOW_INHERIT_ENV ? { hostEnv: io.env } : {}),
       signal: controller.signal,
+      sourceDateEpoch: sourceDate.epoch,
+      provenance: {
+        repository: checkout,
+        commit: await headCommit(checkout),
+        branch: await currentBranch(checkout),
+        ...(manifestFile.found() ? { manifest: manifestFile.found() } : {}),
+        builder: `kiln-run:${os.hostname()}`,
+      },
       ...(quiet ? {} : { events: progress.events }),
     });
     report = outcome.report;
@@ -148,6 +167,14 @@ async function packageOf(manifest: Manifest, workspace: string): Promise<{ name:
   const name = manifest.package.name ?? fromBranch?.name;
   const version = manifest.package.version ?? fromBranch?.version;
   return name && version ? { name, version } : null;
+}
+
+async function headCommit(workspace: string): Promise<string | null> {
+  const commit = await runGit(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], {
+    cwd: workspace,
+    timeoutMs: 5000,
+  }).catch(() => '');
+  return /^[0-9a-f]{40,64}$/.test(commit.trim()) ? commit.trim() : null;
 }
 
 async function currentBranch(workspace: string): Promise<string | null> {

@@ -1,6 +1,14 @@
 import type { Command } from 'commander';
 import { InvalidInputError, createPool, formatDuration, loadConfig, redactRepo, type Pool } from '@kiln/shared';
-import { getBuild, listBuilds, resolveBuildId, type BuildDetails, type BuildSummary } from '@kiln/agent';
+import {
+  describeTrust,
+  getBuild,
+  listBuilds,
+  readTrustSummary,
+  resolveBuildId,
+  type BuildDetails,
+  type BuildSummary,
+} from '@kiln/agent';
 import { EXIT, type Io } from '../output.js';
 import { databaseError } from './database-error.js';
 import { fileTable, formatSize, table } from '../format.js';
@@ -91,11 +99,13 @@ async function showOne(pool: Pool, io: Io, idOrPrefix: string, json?: boolean): 
     io.err(`kiln: no build ${idOrPrefix} (run "kiln status" to list recent builds)\n`);
     return EXIT.failed;
   }
+  const trust = await readTrustSummary(pool, build.id);
   if (json) {
-    io.out(`${JSON.stringify(build)}\n`);
+    io.out(`${JSON.stringify({ ...build, ...(trust ?? {}) })}\n`);
     return EXIT.ok;
   }
-  io.out(neutralise(describe(build, io), io.isTty));
+  const trustLines = trust ? describeTrust(trust).map((l) => `${escapeCell(l)}\n`) : [];
+  io.out(neutralise(describe(build, io) + trustLines.join(''), io.isTty));
   return EXIT.ok;
 }
 

@@ -1,10 +1,14 @@
 import type { Config, Logger } from '@kiln/shared';
 import { BuildIsolation, checkOnly, type FirewallOptions, type IptablesRunner } from './build-network.js';
+import { loadSigner } from '../trust/signing-key.js';
+import { buildChecked, wantsCheck } from '../trust/reproducibility-check.js';
 import type { ContainerRuntime } from './container-runtime.js';
 import { currentOwner, type Owner } from './labels.js';
 import { BuildSession, DEFAULT_CACHE_REPOSITORY } from './session/index.js';
 import { reapOrphans, removeBuildResources } from './reaper.js';
-import type { BuildEngine, ResourceLimits } from './types.js';
+import type { BuildEngine, BuildRequest, ResourceLimits } from './types.js';
+
+const DEFAULT_DIFFOSCOPE_IMAGE = 'kiln/diffoscope:latest';
 
 export interface EngineOptions {
   limits: ResourceLimits;
@@ -19,13 +23,25 @@ export interface EngineOptions {
   firewall?: FirewallOptions;
   /** How the firewall's rules are installed (default: the iptables command). */
   iptables?: IptablesRunner;
+  /** KILN_VERIFY_REPRODUCIBLE: the fraction of builds checked for reproducibility besides those that ask. */
+  verifyReproducible?: number;
+  /** Where diffoscope runs (KILN_DIFFOSCOPE_IMAGE). */
+  diffoscopeImage?: string;
+  /** The farm's OpenPGP key file (KILN_SIGNING_KEY): signs each artifact's provenance. Read here only. */
+  signingKey?: string;
 }
 
 /** The operator's limits and permissions from the configuration. */
-export function engineOptionsFromConfig(
-  config: Config,
-): Pick<EngineOptions, 'limits' | 'allowInheritEnv' | 'firewall' | 'iptables'> & { allowPrivileged: boolean } {
+export function engineOptionsFromConfig(config: Config): Pick<
+  EngineOptions,
+  'limits' | 'allowInheritEnv' | 'firewall' | 'iptables' | 'signingKey' | 'verifyReproducible' | 'diffoscopeImage'
+> & {
+  allowPrivileged: boolean;
+} {
   return {
+    ...(config.KILN_SIGNING_KEY ? { signingKey: config.KILN_SIGNING_KEY } : {}),
+    verifyReproducible: config.KILN_VERIFY_REPRODUCIBLE,
+    diffoscopeImage: config.KILN_DIFFOSCOPE_IMAGE,
     allowPrivileged: config.KILN_ALLOW_PRIVILEGED,
     limits: {
       memoryBytes: config.KILN_MEMORY_LIMIT,
@@ -51,8 +67,11 @@ export function createBuildEngine(runtime: ContainerRuntime, options: EngineOpti
     options.limits.network === 'isolated'
       ? new BuildIsolation(runtime, options.firewall ?? { allow: [], deny: [] }, options.iptables, options.logger)
       : undefined;
+  const signer = options.signingKey ? loadSigner(options.signingKey) : undefined;
+  signer?.catch(() => undefined);
   const deps = {
     ...(isolation ? { isolation } : {}),
+    ...(signer ? { signer: () => signer } : {}),
     runtime,
     limits: options.limits,
     allowInheritEnv: options.allowInheritEnv,
@@ -61,8 +80,20 @@ export function createBuildEngine(runtime: ContainerRuntime, options: EngineOpti
     ...(options.logger ? { logger: options.logger } : {}),
   };
   return {
-    build: (request) => new BuildSession(deps, request).run(),
+    build: (request) => {
+      const once = (r: BuildRequest) => new BuildSession(deps, r).run();
+      if (!wantsCheck(request, options.verifyReproducible ?? 0)) return once(request);
+      return buildChecked(once, request, {
+        fraction: options.verifyReproducible ?? 0,
+        diffoscopeImage: options.diffoscopeImage ?? DEFAULT_DIFFOSCOPE_IMAGE,
+        runtime,
+        owner,
+        limits: options.limits,
+      });
+    },
     prepareNetwork: async () => {
+      // A signing key that cannot be read stops the agent at start, not each build.
+      await signer;
       await isolation?.network();
     },
     reap: () => reapOrphans(runtime, owner, options.logger),

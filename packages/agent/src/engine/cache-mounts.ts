@@ -24,8 +24,9 @@ export async function buildMounts(
   workspace: string,
   cache: readonly string[],
   owner: CacheOwner,
+  workspaceTarget: string = WORKSPACE_PATH,
 ): Promise<Mount[]> {
-  const mounts: Mount[] = [{ type: 'bind', source: path.resolve(workspace), target: WORKSPACE_PATH }];
+  const mounts: Mount[] = [{ type: 'bind', source: path.resolve(workspace), target: workspaceTarget }];
   for (const target of cache) {
     const name = cacheVolumeName(owner, target);
     await runtime.ensureVolume(name, {

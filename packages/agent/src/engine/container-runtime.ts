@@ -20,6 +20,9 @@ export interface ContainerSpec {
   pids: number;
   /** `none`, `host`, `bridge` (Docker's default) or the name of a network (Kiln's isolated `kiln-build`). */
   network: string;
+  /** The container's host name (default: its id), and the CPUs it may run on (default: all); a reproducibility check varies both. */
+  hostname?: string;
+  cpuset?: string;
 }
 
 export interface Mount {

@@ -18,6 +18,10 @@ export interface StageScriptInput {
   workdir: string;
   /** Set for the install stage: exported as DESTDIR and created. */
   destdir?: string;
+  /** Default 022. */
+  umask?: string;
+  /** Kiln's own lines run before the first script line (a reproducibility check's clock shift). */
+  preamble?: readonly string[];
 }
 
 /**
@@ -35,7 +39,7 @@ export function renderStageScript(input: StageScriptInput): string {
   const out = [
     '# Written by Kiln for one stage.',
     'exec 9>&1',
-    'umask 022',
+    `umask ${/^0?[0-7]{3}$/.test(input.umask ?? '') ? input.umask : '022'}`,
     // Forks refused by the process limit so far, read with builtins only (a fork may be what is refused).
     '__kiln_refused() { __kiln_n=0; for __kiln_f in /sys/fs/cgroup/pids/pids.events /sys/fs/cgroup/pids.events; do' +
       ' if [ -r "$__kiln_f" ] && read -r __kiln_l < "$__kiln_f"; then __kiln_n=${__kiln_l#max }; break; fi; done 2>/dev/null;' +
@@ -43,7 +47,7 @@ export function renderStageScript(input: StageScriptInput): string {
     ...input.env.map(({ name, value }) => `export ${name}=${shellQuote(value)}`),
   ];
   if (input.destdir) out.push(`export DESTDIR=${shellQuote(input.destdir)}`, 'mkdir -p "$DESTDIR"');
-  out.push(`cd ${shellQuote(input.workdir)} || exit 1`);
+  out.push(...(input.preamble ?? []), `cd ${shellQuote(input.workdir)} || exit 1`);
   input.lines.forEach((line, index) => {
     out.push(
       `printf '%s' ${shellQuote(formatMarkerLine(t, { kind: 'start', index }))} >&9`,

@@ -1,4 +1,6 @@
 import type { ArtifactFormat, BuildReport, Manifest, PhaseClock, StageReport } from '@kiln/shared';
+import type { ProvenanceRequest, TrustDocument } from '../trust/attest.js';
+import type { BuildVariation } from '../trust/build-variation.js';
 
 /**
  * The build engine's contract, shared by `kiln run` and the agent service.
@@ -100,6 +102,15 @@ export interface BuildRequest {
    * after.
    */
   deferCleanup?: boolean;
+  /** Where the build came from, for its signed provenance (an SBOM is made for every succeeded build). */
+  provenance?: ProvenanceRequest;
+  /**
+   * Set for the second build of a reproducibility check: the environment it
+   * varies. Such a build uses no cache volumes and makes no SBOM or provenance.
+   */
+  variation?: BuildVariation;
+  /** SOURCE_DATE_EPOCH for every stage: the commit's time (seconds); unset when unknown. */
+  sourceDateEpoch?: number;
   /** Where the build's phases are timed (the job's clock, so the timings read as one timeline); default: its own. */
   clock?: PhaseClock;
 }
@@ -109,6 +120,8 @@ export interface BuildOutcome {
   /** The kept (capped, masked) log, in order. */
   log: LogChunk[];
   logTruncatedBytes: number;
+  /** A succeeded build's SBOM and provenance, to be recorded with it. */
+  documents?: TrustDocument[];
   /** Settles when every container of the build is removed (see `deferCleanup`). Never rejects. */
   cleanedUp: Promise<void>;
 }

@@ -27,6 +27,9 @@ import { cancelledReport, errored } from './early-reports.js';
 import { startLease } from './lease.js';
 import { LiveLog } from './live-log.js';
 import { packageOf } from './package-of.js';
+import type { TrustDocument } from '../trust/attest.js';
+import { manifestDigester } from '../trust/manifest-digest.js';
+import { provenanceOf } from '../trust/provenance-request.js';
 
 export interface BuildRunnerOptions {
   store: BuildStore;
@@ -128,6 +131,7 @@ export class BuildRunner {
     let engineCleanup: Promise<void> = Promise.resolve();
     let filled: Promise<void> = Promise.resolve();
     let finished = false;
+    let documents: TrustDocument[] | undefined;
     let markCleanedUp: (cleaning: Promise<void>) => void = () => undefined;
     const cleanedUp = new Promise<void>((resolve) => (markCleanedUp = resolve));
 
@@ -152,6 +156,7 @@ export class BuildRunner {
         commitAuthor: checkedOut?.author.email ? checkedOut.author : undefined,
         startedAt: new Date(started),
         stageStartedAt,
+        ...(documents ? { documents } : {}),
       };
       if (closed.truncated) {
         result.log = { chunks: closed.kept, firstSeq: closed.nextSeq, truncatedBytes: closed.truncatedBytes };
@@ -191,8 +196,9 @@ export class BuildRunner {
       say('checkout', `checked out ${checkedOut.commit}${checkedOut.branch ? ` (${checkedOut.branch})` : ''}`);
       pkg = packageOf(job, checkedOut.branch, null);
       const endManifest = clock.start('manifest');
+      const manifestFile = manifestDigester();
       try {
-        manifest = await readManifestFrom((file) => resolved.readFile(file));
+        manifest = await readManifestFrom(manifestFile.source((file) => resolved.readFile(file)));
       } catch (err) {
         if (!(err instanceof ManifestError)) throw err;
         say('manifest', err.message);
@@ -232,11 +238,14 @@ export class BuildRunner {
         clock,
         deferCleanup: true,
         workspaceReady: filled,
+        ...(resolved.committedAt !== undefined ? { sourceDateEpoch: resolved.committedAt } : {}),
+        provenance: provenanceOf(job, checkedOut, manifestFile.found(), ref.agent),
         events: buildProgress({ ref, store, events, live, logger, stageStartedAt }),
       });
       engineCleanup = outcome.cleanedUp;
       if (lost) return { kind: 'lost' };
       if (shutdown.aborted) return { kind: 'abandoned' };
+      documents = outcome.documents;
       return await finish({ ...outcome.report, package: outcome.report.package ?? pkg });
     } catch (thrown) {
       if (lost) return { kind: 'lost' };

@@ -13,6 +13,8 @@ export interface CheckedOut {
   /** The branch built: the job's, or the default branch it resolved to. */
   branch: string | null;
   author: { name: string; email: string };
+  /** The commit's time (committer date), seconds since 1970: the build's SOURCE_DATE_EPOCH. */
+  committedAt?: number;
 }
 
 /** A commit found (fetched when need be), not yet written anywhere. */

@@ -19,6 +19,7 @@ import {
   type ResolvedCommit,
 } from './checkout.js';
 import { withDirLock } from './dir-lock.js';
+import { parseEpoch } from '../trust/source-date-epoch.js';
 
 export interface GitCheckoutOptions {
   /** Mirrors live in `<cacheDir>/mirrors/<sha256(repo)>.git`. */
@@ -35,6 +36,7 @@ interface Found {
   commit: string;
   branch: string | null;
   author: { name: string; email: string };
+  committedAt?: number;
 }
 
 /**
@@ -85,9 +87,10 @@ export function createGitCheckout(options: GitCheckoutOptions): Checkout {
         withDirLock(`${mirror}.lock`, () => updateMirror(mirror, request, log), { signal: request.signal }),
       );
     }
-    const { commit, author } = found;
+    const { commit, author, committedAt } = found;
     return {
       commit,
+      ...(committedAt !== undefined ? { committedAt } : {}),
       branch: request.commit ? (request.branch ?? null) : found.branch,
       author,
       readFile: (name) => readBlob(mirror, commit, name),
@@ -185,9 +188,12 @@ export function createGitCheckout(options: GitCheckoutOptions): Checkout {
   /** The commit a revision names in the mirror, with its author (one git call); null when it is not there. */
   async function commitInfo(mirror: string, revision: string): Promise<Found | null> {
     try {
-      const out = await git(['log', '-1', '--format=%H%x00%an%x00%ae', `${revision}^{commit}`, '--'], mirror);
-      const [commit = '', name = '', email = ''] = out.trim().split('\u0000');
-      return COMMIT.test(commit) ? { commit, branch: null, author: { name, email } } : null;
+      const out = await git(['log', '-1', '--format=%H%x00%an%x00%ae%x00%ct', `${revision}^{commit}`, '--'], mirror);
+      const [commit = '', name = '', email = '', time] = out.trim().split('\u0000');
+      const committedAt = parseEpoch(time);
+      return COMMIT.test(commit)
+        ? { commit, branch: null, author: { name, email }, ...(committedAt !== undefined ? { committedAt } : {}) }
+        : null;
     } catch {
       return null;
     }

@@ -262,3 +262,15 @@ build:
     });
   });
 });
+
+describe('verify', () => {
+  test('reproducible asks for a reproducibility check; absent asks for none', () => {
+    expect(parseManifest('image: a:b\nverify: [reproducible]\nstages: []\n').verify).toEqual(['reproducible']);
+    expect(parseManifest('image: a:b\nstages: []\n').verify).toBeUndefined();
+  });
+  test('an unknown check is named, with its line', () => {
+    expect(() => parseManifest('image: a:b\nverify: [signed]\nstages: []\n')).toThrow(
+      /verify\[0\]: the only check is reproducible \(line 2\)/,
+    );
+  });
+});

@@ -4,7 +4,17 @@ import { parseDuration } from '../duration.js';
 import { ManifestError, type ManifestIssue } from './manifest-error.js';
 import { MANIFEST_LIMITS as LIMITS, type EnvVar, type Manifest, type ManifestSection } from './types.js';
 
-const RESERVED = new Set(['image', 'package', 'environment', 'stages', 'prepare', 'install', 'cache', 'policy']);
+const RESERVED = new Set([
+  'image',
+  'package',
+  'environment',
+  'stages',
+  'prepare',
+  'install',
+  'cache',
+  'policy',
+  'verify',
+]);
 /**
  * Kiln's `package` and `install` keys are also plausible stage names in
  * `.buildr.yml` files (the reference sample has a `package` stage). Listed in
@@ -78,6 +88,7 @@ const topLevel = z.looseObject({
   policy: z
     .strictObject({ content: z.enum(['warn', 'fail'], { message: 'must be warn or fail' }).optional() })
     .optional(),
+  verify: z.array(z.enum(['reproducible'], { message: 'the only check is reproducible' })).optional(),
 });
 
 /**
@@ -179,6 +190,7 @@ export function parseManifest(text: string, file = '.kiln.yml'): Manifest {
     ...(install ? { install } : {}),
     cache: raw.cache ?? [],
     ...(raw.policy?.content ? { policy: { content: raw.policy.content } } : {}),
+    ...(raw.verify?.length ? { verify: [...new Set(raw.verify)] } : {}),
   };
 }
 

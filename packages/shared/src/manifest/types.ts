@@ -36,6 +36,8 @@ export interface Manifest {
   cache: string[];
   /** `content: fail` fails the build on a content-policy flag (the operator's KILN_CONTENT_POLICY=fail always does). */
   policy?: { content?: 'warn' | 'fail' };
+  /** `reproducible`: build a second time with a varied environment and compare the payloads. */
+  verify?: Array<'reproducible'>;
 }
 
 export const MANIFEST_LIMITS = {

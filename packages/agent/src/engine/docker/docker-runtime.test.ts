@@ -39,9 +39,15 @@ test('every KILN_* limit reaches the engine, converted to its unit', () => {
       KILN_CONTENT_POLICY: 'fail',
       KILN_BUILD_NETWORK_ALLOW: '10.9.0.0/16',
       KILN_BUILD_NETWORK_DENY: '203.0.113.0/24',
+      KILN_VERIFY_REPRODUCIBLE: '0.25',
+      KILN_DIFFOSCOPE_IMAGE: 'tools/diffoscope:1',
+      KILN_SIGNING_KEY: '/etc/kiln/signing-key.asc',
     }),
   );
   expect(options).toEqual({
+    verifyReproducible: 0.25,
+    diffoscopeImage: 'tools/diffoscope:1',
+    signingKey: '/etc/kiln/signing-key.asc',
     allowPrivileged: false,
     allowInheritEnv: true,
     limits: {

@@ -34,6 +34,7 @@ export class DockerRuntime implements ContainerRuntime {
         Entrypoint: spec.entrypoint,
         Cmd: spec.command,
         WorkingDir: spec.workingDir,
+        ...(spec.hostname ? { Hostname: spec.hostname } : {}),
         Labels: spec.labels,
         AttachStdout: true,
         AttachStderr: true,
@@ -49,6 +50,7 @@ export class DockerRuntime implements ContainerRuntime {
           // Equal to Memory: no swap, so a memory hog meets the limit instead of the disk.
           MemorySwap: spec.memoryBytes,
           NanoCpus: Math.round(spec.cpus * 1e9),
+          ...(spec.cpuset ? { CpusetCpus: spec.cpuset } : {}),
           PidsLimit: spec.pids,
           // A real init as PID 1: reaps zombies and passes kills on.
           Init: true,

@@ -13,6 +13,8 @@ import { checkNetworkRequests } from './stage-network.js';
 import { runStages } from './stage-loop.js';
 import { planStages } from './stage-plan.js';
 import { checkWorkspace } from './workspace-check.js';
+import type { TrustDocument } from '../../trust/attest.js';
+import { attestSession } from '../../trust/attest-session.js';
 
 /**
  * One build, as named steps: checks, the base image, prepare (or its cached
@@ -21,6 +23,7 @@ import { checkWorkspace } from './workspace-check.js';
  */
 export class BuildSession {
   private readonly session: Session;
+  private documents: TrustDocument[] = [];
 
   constructor(deps: SessionDeps, request: BuildRequest) {
     const ctx = createSessionContext(deps, request);
@@ -51,6 +54,7 @@ export class BuildSession {
       report: { ...built, timings: clock.timings() },
       log: log.chunks(),
       logTruncatedBytes: log.truncatedBytes,
+      ...(this.documents.length > 0 ? { documents: this.documents } : {}),
       cleanedUp,
     };
   }
@@ -79,12 +83,26 @@ export class BuildSession {
 
     // The workspace and the manifest's `cache` paths, which belong to this repository and package alone.
     const { runtime, owner } = session.deps;
-    const mounts = await buildMounts(runtime, owner, request.workspace, manifest.cache, session.cacheOwner);
+    // A reproducibility check's second build starts from nothing the first one left in a cache.
+    const cache = request.variation ? [] : manifest.cache;
+    const mounts = await buildMounts(
+      runtime,
+      owner,
+      request.workspace,
+      cache,
+      session.cacheOwner,
+      session.workspacePath,
+    );
     const stages = await runStages(session, plan, compiler, mounts);
     if (stages.kind === 'ended') return stages.report;
     const flags = report.flagsFound();
     if (flags.length > 0 && contentPolicy(session) === 'fail') {
       return report.failed('install', `the content policy flagged ${flags.length} file(s): ${describeFlags(flags)}`);
+    }
+    if (stages.payload && request.package && !request.variation) {
+      const documents = await clock.time('attestation', () => attestSession(session, base, compiler, stages.payload!));
+      this.documents = documents;
+      report.setAttestations(documents.map(({ body: _body, ...attestation }) => attestation));
     }
     return report.finish('succeeded', null, stages.payload);
   }

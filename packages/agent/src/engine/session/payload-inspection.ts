@@ -6,7 +6,7 @@ import { formatBytes } from '../limits-text.js';
 import { artifactTarget, progressLines, streamPayload } from '../payload/index.js';
 import { sensitiveDigests } from '../sensitive-files.js';
 import type { PreparedStage } from '../stage-container.js';
-import { DESTDIR_PATH, WORKSPACE_PATH } from '../types.js';
+import { DESTDIR_PATH } from '../types.js';
 import type { SessionContext } from './session-context.js';
 
 const KILN_DIR = path.posix.dirname(DESTDIR_PATH);
@@ -41,7 +41,7 @@ export async function inspectPayload(
     const payload = await streamPayload(install.container, {
       destdir: DESTDIR_PATH,
       kilnDir: KILN_DIR,
-      workspace: WORKSPACE_PATH,
+      workspace: ctx.workspacePath,
       mountTargets: mounts.map((m) => m.target),
       limitBytes: ctx.deps.limits.payloadLimitBytes,
       ...(artifact ? { artifact } : {}),

@@ -1,4 +1,4 @@
-import type { BuildFailure, BuildReport, InstallReport, PolicyFlag, StageReport } from '@kiln/shared';
+import type { Attestation, BuildFailure, BuildReport, InstallReport, PolicyFlag, StageReport } from '@kiln/shared';
 import type { StageResult } from '../stage-runner.js';
 import type { SessionContext } from './session-context.js';
 import { skippedStage, type PlannedStage } from './stage-plan.js';
@@ -10,6 +10,7 @@ import { skippedStage, type PlannedStage } from './stage-plan.js';
 export class ReportAssembly {
   private readonly stages: StageReport[] = [];
   private flags: readonly PolicyFlag[] = [];
+  private attestations: readonly Attestation[] = [];
 
   constructor(private readonly ctx: Pick<SessionContext, 'log' | 'request' | 'startedAt'>) {}
 
@@ -40,6 +41,11 @@ export class ReportAssembly {
     return this.flags;
   }
 
+  /** The SBOM and provenance made for the payload. */
+  setAttestations(attestations: readonly Attestation[]): void {
+    this.attestations = attestations;
+  }
+
   finish(
     status: BuildReport['status'],
     error: string | null,
@@ -54,6 +60,8 @@ export class ReportAssembly {
       stages: [...this.stages],
       install,
       error,
+      ...(this.ctx.request.sourceDateEpoch !== undefined ? { sourceDateEpoch: this.ctx.request.sourceDateEpoch } : {}),
+      ...(this.attestations.length > 0 ? { attestations: [...this.attestations] } : {}),
       ...(this.flags.length > 0 ? { flags: [...this.flags] } : {}),
       ...(failure ? { failure } : {}),
     };

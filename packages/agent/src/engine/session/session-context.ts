@@ -7,7 +7,10 @@ import type { CacheOwner } from '../cache-mounts.js';
 import type { ContainerRuntime } from '../container-runtime.js';
 import type { Owner } from '../labels.js';
 import { SecretMasker } from '../secret-masker.js';
-import type { BuildRequest, ResourceLimits } from '../types.js';
+import { WORKSPACE_PATH, type BuildRequest, type ResourceLimits } from '../types.js';
+import { withVariation } from '../../trust/build-variation.js';
+import type { Signer } from '../../trust/signing-key.js';
+import { withSourceDateEpoch } from '../../trust/source-date-epoch.js';
 import type { ReportAssembly } from './report-assembly.js';
 import { SessionLog } from './session-log.js';
 import type { StageContainers } from './stage-containers.js';
@@ -21,6 +24,8 @@ export interface SessionDeps {
   owner: Owner;
   /** Kiln's firewalled network, for KILN_NETWORK=isolated. */
   isolation?: BuildIsolation;
+  /** The farm's key, for provenance (see trust/attest.ts). */
+  signer?: () => Promise<Signer>;
   logger?: Logger;
 }
 
@@ -37,6 +42,8 @@ export interface SessionContext {
   readonly log: SessionLog;
   /** Whose caches (compiler images, cache volumes) this build may use. */
   readonly cacheOwner: CacheOwner;
+  /** Where the checkout is mounted: /workspace, or a reproducibility check's varied path. */
+  readonly workspacePath: string;
   readonly logger?: Logger;
 }
 
@@ -48,7 +55,10 @@ export interface Session extends SessionContext {
 
 export function createSessionContext(deps: SessionDeps, request: BuildRequest): SessionContext {
   const startedAt = Date.now();
-  const env = resolveEnvironment(request.manifest, request.hostEnv, deps.allowInheritEnv);
+  const env = withSourceDateEpoch(
+    withVariation(resolveEnvironment(request.manifest, request.hostEnv, deps.allowInheritEnv), request.variation),
+    request.sourceDateEpoch,
+  );
   const masker = new SecretMasker(env.secrets);
   const workspace = path.resolve(request.workspace);
   const logger = deps.logger?.child({ buildId: request.buildId });
@@ -61,6 +71,7 @@ export function createSessionContext(deps: SessionDeps, request: BuildRequest): 
     env,
     masker,
     log: new SessionLog(masker, deps.limits.logLimitBytes, request.events),
+    workspacePath: request.variation?.workspacePath ?? WORKSPACE_PATH,
     cacheOwner: {
       repo: request.repo ?? workspace,
       package: request.package?.name ?? request.manifest.package.name ?? path.basename(workspace),

@@ -4,7 +4,8 @@ import type { ContainerSpec, Mount, StageContainer } from '../container-runtime.
 import { buildLabels } from '../labels.js';
 import { prepareStage, type PreparedStage } from '../stage-container.js';
 import { renderStageScript, STAGE_COMMAND } from '../stage-script.js';
-import { DESTDIR_PATH, WORKSPACE_PATH } from '../types.js';
+import { DESTDIR_PATH } from '../types.js';
+import { variationPreamble } from '../../trust/build-variation.js';
 import { imageProblem } from './build-error.js';
 import type { SessionContext } from './session-context.js';
 import { networkFor } from './stage-network.js';
@@ -26,7 +27,7 @@ export class StageContainers {
   constructor(private readonly ctx: SessionContext) {}
 
   /** Starts making a fresh container for the stage (created, attached, script on its stdin; not started). */
-  make(stage: PlannedStage, image: string, mounts: Mount[], workdir = WORKSPACE_PATH): PendingStage {
+  make(stage: PlannedStage, image: string, mounts: Mount[], workdir = this.ctx.workspacePath): PendingStage {
     const { deps, request, env, token } = this.ctx;
     const { limits, owner } = deps;
     const spec: ContainerSpec = {
@@ -42,8 +43,11 @@ export class StageContainers {
       cpus: limits.cpus,
       pids: limits.pids,
       network: 'none',
+      ...(request.variation ? { hostname: request.variation.hostname } : {}),
+      ...(request.variation?.cpuset ? { cpuset: request.variation.cpuset } : {}),
     };
     const script = renderStageScript({
+      ...(request.variation ? { umask: request.variation.umask, preamble: variationPreamble(request.variation) } : {}),
       lines: stage.section.script,
       env: env.vars,
       token,

@@ -1,5 +1,6 @@
 import type { BuildJob, Manifest, BuildReport } from '@kiln/shared';
 import type { LogChunk } from '../../engine/types.js';
+import type { TrustDocument } from '../../trust/attest.js';
 
 /** A job as the agent builds it: always with its build id. */
 export type JobWithId = BuildJob & { id: string };
@@ -27,4 +28,6 @@ export interface BuildResult {
   /** When the engine started, and each stage as seen live: the start times recorded for stages and commands. */
   startedAt?: Date;
   stageStartedAt?: Array<Date | undefined>;
+  /** The SBOM and provenance of a succeeded build. */
+  documents?: TrustDocument[];
 }

@@ -13,6 +13,7 @@ import { completeStages } from './complete-stages.js';
 import { replaceLog } from './log-rows.js';
 import { writePackage } from './package-rows.js';
 import { writePhases } from './phase-rows.js';
+import { recordTrust } from '../../trust/record-attestations.js';
 
 /**
  * Writes the attempt's result in ONE transaction: the row, stages, commands,
@@ -76,6 +77,7 @@ export async function finishAttempt(
     if (report.status === 'succeeded' && report.install && result.package) {
       await writePackage(db, ref.buildId, result.package, report);
     }
+    await recordTrust(db, ref.buildId, report, result.documents ?? []);
     const notification = { buildId: ref.buildId, maintainer: result.maintainer, commitAuthor: result.commitAuthor };
     if (report.status === 'failed' || report.status === 'errored') await notifications.queue(db, notification);
     if (report.status === 'succeeded') await notifications.queueSuccess?.(db, notification);
