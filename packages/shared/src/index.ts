@@ -19,3 +19,4 @@ export * from './db/pool.js';
 export * from './db/migrate.js';
 export * from './db/package-owners.js';
 export * from './queue.js';
+export * from './intel/index.js';

@@ -1,0 +1,3 @@
+export { BuildAnalyst, type Analysed } from './build-analyst.js';
+export { DockerImageLibraries } from './docker-image-libraries.js';
+export { type ImageLibraries, imageSonames, parseLdconfig } from './image-libraries.js';
