@@ -12,6 +12,7 @@ import { registerServer } from './commands/server.js';
 import { registerToken } from './commands/token.js';
 import { registerKeys } from './commands/keys.js';
 import { registerFetch } from './commands/fetch.js';
+import { registerDiff } from './commands/diff.js';
 import { EXIT, processIo, reportError, type Io } from './output.js';
 
 export function buildProgram(io: Io, done: (code: number) => void): Command {
@@ -34,6 +35,7 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
   registerToken(program, io, done);
   registerKeys(program, io, done);
   registerFetch(program, io, done);
+  registerDiff(program, io, done);
   return program;
 }
 

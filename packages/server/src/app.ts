@@ -11,6 +11,7 @@ import { requireScope } from './http/auth.js';
 import type { ServerDeps } from './http/deps.js';
 import { installErrorHandling } from './http/error-handler.js';
 import { buildActionRoutes } from './routes/build-actions.js';
+import { buildDiffRoutes } from './routes/build-diff.js';
 import { buildLogRoutes, type OpenStreams } from './routes/build-log.js';
 import { buildRoutes } from './routes/builds.js';
 import { openApiRoute } from './routes/openapi.js';
@@ -86,6 +87,7 @@ export async function buildApp(
   buildRoutes(app, deps);
   buildLogRoutes(app, deps, streams);
   buildActionRoutes(app, deps);
+  buildDiffRoutes(app, deps);
   packageRoutes(app, deps);
   searchRoutes(app, deps);
   repoRoutes(app, deps);

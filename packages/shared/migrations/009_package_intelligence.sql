@@ -11,7 +11,7 @@ ALTER TABLE package_files
   ADD COLUMN IF NOT EXISTS stripped boolean,
   ADD COLUMN IF NOT EXISTS setuid   boolean NOT NULL DEFAULT false,
   ADD COLUMN IF NOT EXISTS setgid   boolean NOT NULL DEFAULT false,
-  ADD COLUMN IF NOT EXISTS build_id text;
+  ADD COLUMN IF NOT EXISTS gnu_build_id text;
 
 -- The SONAMEs a build image's own libraries provide (its dynamic linker's
 -- cache), read once per image digest: a need they satisfy is resolved.

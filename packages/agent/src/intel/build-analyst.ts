@@ -8,9 +8,11 @@ import {
   type BuildDiff,
   type BuildReport,
   type BuildSide,
+  type Logger,
   type Manifest,
   type Queryable,
 } from '@kiln/shared';
+import { changedSonames, queueDependents, type RebuildPolicy } from './dependent-rebuilds.js';
 import { writeFileFacts } from './file-facts-rows.js';
 import { imageSonames, type ImageLibraries } from './image-libraries.js';
 import { unresolvedNeeds } from './needs-resolution.js';
@@ -28,16 +30,62 @@ export interface Analysed {
  * finding fails the build). Runs inside the build store's transaction.
  */
 export class BuildAnalyst {
-  constructor(private readonly images: ImageLibraries | null) {}
+  constructor(
+    private readonly images: ImageLibraries | null,
+    private readonly logger?: Logger,
+    private readonly rebuilds: RebuildPolicy = { repos: [], onLibraryChange: false, perHour: 0 },
+  ) {}
 
   /** The SONAMEs of the image the build's stages ran in (read once per image digest); empty when unknown. */
   async buildImageSonames(db: Queryable, report: BuildReport): Promise<string[]> {
     const image = report.stages.find((s) => s.name !== 'prepare' && s.image)?.image;
     if (!image || !this.images) return [];
-    return (await imageSonames(db, this.images, image)) ?? [];
+    try {
+      return (await imageSonames(db, this.images, image)) ?? [];
+    } catch (err) {
+      this.logger?.warn({ err, image }, "could not read the build image's libraries: needs are resolved without them");
+      return [];
+    }
   }
 
+  /**
+   * The report with its analysis (and failed when the policy says so). The
+   * analysis runs in a savepoint: if it breaks, the build is recorded without it.
+   */
   async analyse(
+    db: Queryable,
+    buildId: string,
+    report: BuildReport,
+    manifest: Manifest | null,
+    sonames: readonly string[],
+  ): Promise<Analysed> {
+    return (
+      (await this.guarded(db, 'analysing', () => this.analyseNow(db, buildId, report, manifest, sonames))) ?? {
+        report,
+        diff: null,
+      }
+    );
+  }
+
+  /** After the files are written: their facts, the diff and the unresolved needs. */
+  async record(db: Queryable, buildId: string, analysed: Analysed): Promise<void> {
+    await this.guarded(db, 'recording the analysis of', () => this.recordNow(db, buildId, analysed));
+  }
+
+  private async guarded<T>(db: Queryable, what: string, work: () => Promise<T>): Promise<T | null> {
+    await db.query('SAVEPOINT kiln_analysis');
+    try {
+      const result = await work();
+      await db.query('RELEASE SAVEPOINT kiln_analysis');
+      return result;
+    } catch (err) {
+      await db.query('ROLLBACK TO SAVEPOINT kiln_analysis');
+      this.logger?.error({ err }, `${what} the build failed: it is recorded without its analysis`);
+      return null;
+    }
+  }
+
+  private async analyseNow(
     db: Queryable,
     buildId: string,
     report: BuildReport,
@@ -69,11 +117,12 @@ export class BuildAnalyst {
     };
   }
 
-  /** After the files are written: their facts, the diff and the unresolved needs. */
-  async record(db: Queryable, buildId: string, analysed: Analysed): Promise<void> {
+  private async recordNow(db: Queryable, buildId: string, analysed: Analysed): Promise<void> {
     const { report, diff } = analysed;
     if (report.status === 'succeeded' && report.install) await writeFileFacts(db, buildId, report.install.files);
     if (diff) await storeDiff(db, diff);
+    if (diff && report.status === 'succeeded')
+      await rebuildDependents(db, buildId, report, diff, this.rebuilds, this.logger);
     const unresolved = report.analysis?.unresolved ?? [];
     if (unresolved.length > 0) {
       await db.query('UPDATE builds SET unresolved_needs = $2::jsonb WHERE id = $1', [
@@ -82,6 +131,31 @@ export class BuildAnalyst {
       ]);
     }
   }
+}
+
+/** Rebuilds of the packages that need a SONAME this build changed (off unless opted in). */
+async function rebuildDependents(
+  db: Queryable,
+  buildId: string,
+  report: BuildReport,
+  diff: BuildDiff,
+  policy: RebuildPolicy,
+  logger?: Logger,
+): Promise<void> {
+  const providing = new Map(
+    (report.install?.files ?? []).flatMap((f) => (f.soname ? [[f.path, f.soname] as const] : [])),
+  );
+  const sonames = changedSonames(diff, providing, policy.onLibraryChange);
+  if (sonames.length === 0 || !report.package) return;
+  const { rows } = await db.query<{ repo: string }>('SELECT repo FROM builds WHERE id = $1', [buildId]);
+  const queued = await queueDependents(
+    db,
+    { id: buildId, packageName: report.package.name, repo: rows[0]?.repo ?? '' },
+    sonames,
+    policy,
+  );
+  if (queued.length > 0)
+    logger?.info({ buildId, sonames, queued }, 'queued rebuilds of the packages that need what changed');
 }
 
 /** The build being recorded, from its report (its rows are not written yet). */

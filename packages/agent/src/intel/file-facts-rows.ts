@@ -12,10 +12,10 @@ export async function writeFileFacts(db: Queryable, buildId: string, files: read
   await db.query(
     `UPDATE package_files f
         SET soname = t.soname, runpath = t.runpath, pie = t.pie, relro = t.relro, bind_now = t.bind_now,
-            nx_stack = t.nx_stack, stripped = t.stripped, setuid = t.setuid, setgid = t.setgid, build_id = t.build_id
+            nx_stack = t.nx_stack, stripped = t.stripped, setuid = t.setuid, setgid = t.setgid, gnu_build_id = t.gnu_build_id
        FROM unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::boolean[], $8::boolean[],
                    $9::boolean[], $10::boolean[], $11::boolean[], $12::text[])
-            AS t(path, soname, runpath, pie, relro, bind_now, nx_stack, stripped, setuid, setgid, build_id)
+            AS t(path, soname, runpath, pie, relro, bind_now, nx_stack, stripped, setuid, setgid, gnu_build_id)
       WHERE f.build_id = $1 AND f.path = t.path`,
     [
       buildId,

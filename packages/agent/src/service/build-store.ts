@@ -19,6 +19,7 @@ import {
 import { ownershipRefusal } from './ownership-refusal.js';
 import type { LogChunk } from '../engine/types.js';
 import type { FailureNotifications } from './failure-notifications.js';
+import type { BuildAnalyst } from '../intel/build-analyst.js';
 
 /**
  * The agent's side of the `builds` table: admission, the claim of an attempt,
@@ -66,6 +67,7 @@ export class BuildStore {
     private readonly pool: Database,
     private readonly notifications: FailureNotifications,
     private readonly owners: ConfiguredOwners = new Map(),
+    private readonly analyst?: BuildAnalyst,
   ) {}
 
   /** Null when `repo` may build `name`, else why not (before any work is done; `finish` checks again). */
@@ -297,6 +299,7 @@ export class BuildStore {
    * false (and writes nothing) when a newer attempt owns the build.
    */
   async finish(ref: AttemptRef, result: BuildResult): Promise<boolean> {
+    const sonames = (await this.analyst?.buildImageSonames(this.pool, result.report)) ?? [];
     return withTransaction(this.pool, async (db) => {
       let { report } = result;
       if (report.status === 'succeeded' && report.install && result.package) {
@@ -314,6 +317,8 @@ export class BuildStore {
           };
         }
       }
+      const analysed = await this.analyst?.analyse(db, ref.buildId, report, result.manifest, sonames);
+      if (analysed) report = analysed.report;
       const updated = await db.query(
         `UPDATE builds
             SET status = $4, finished_at = now(), duration_ms = $5, error = $6, failed_stage = $7,
@@ -347,6 +352,7 @@ export class BuildStore {
       if (report.status === 'succeeded' && report.install && result.package) {
         await writePackage(db, ref.buildId, result.package, report);
       }
+      if (analysed) await this.analyst?.record(db, ref.buildId, analysed);
       const notification = { buildId: ref.buildId, maintainer: result.maintainer, commitAuthor: result.commitAuthor };
       if (report.status === 'failed' || report.status === 'errored') await this.notifications.queue(db, notification);
       if (report.status === 'succeeded') await this.notifications.queueSuccess?.(db, notification);

@@ -2,7 +2,7 @@ import type { FileKind, InstalledFile, Relro } from '../report.js';
 
 /** The columns of `package_files` that make an InstalledFile, facts included (alias `f`). */
 export const FILE_FACT_COLUMNS = `f.path, f.size::float8 AS size, f.mode, f.sha256, f.kind, f.linkage, f.needed, f.target,
-  f.soname, f.runpath, f.pie, f.relro, f.bind_now, f.nx_stack, f.stripped, f.setuid, f.setgid, f.build_id`;
+  f.soname, f.runpath, f.pie, f.relro, f.bind_now, f.nx_stack, f.stripped, f.setuid, f.setgid, f.gnu_build_id`;
 
 export interface FileFactRow {
   path: string;
@@ -22,7 +22,7 @@ export interface FileFactRow {
   stripped: boolean | null;
   setuid: boolean;
   setgid: boolean;
-  build_id: string | null;
+  gnu_build_id: string | null;
 }
 
 /** A stored file as the report has it: absent facts stay absent. */
@@ -41,6 +41,6 @@ export function fileFromRow(row: FileFactRow): InstalledFile {
   if (row.stripped !== null) file.stripped = row.stripped;
   if (row.setuid) file.setuid = true;
   if (row.setgid) file.setgid = true;
-  if (row.build_id) file.buildId = row.build_id;
+  if (row.gnu_build_id) file.buildId = row.gnu_build_id;
   return file;
 }
