@@ -10,6 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BuildDiff, BuildReport } from '@kiln/shared';
 import { runCli } from '../src/cli/main.js';
+import { AmqpJobPublisher, OutboxRelay } from '@kiln/crawler';
+import { createLogger } from '@kiln/shared';
 import { builds, publishJob, startTestAgent, waitUntil } from './helpers/agent-fixtures.js';
 import {
   createTestDatabase,
@@ -101,7 +103,13 @@ beforeAll(async () => {
   db = await createTestDatabase('kiln_intel');
   vhost = await createTestVhost('kiln-intel');
   root = await mkdtemp(path.join(os.tmpdir(), 'kiln-intel-repos-'));
-  agent = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'intel-a' });
+  // Rebuilds of dependents are on for libhello's repository only: libgreet's builds queue nothing.
+  agent = await startTestAgent({
+    db,
+    amqpUrl: vhost.url,
+    agentId: 'intel-a',
+    env: { KILN_REBUILD_DEPENDENTS: path.join(root, 'libhello.git') },
+  });
 });
 afterAll(async () => {
   await agent?.[Symbol.asyncDispose]();
@@ -242,6 +250,62 @@ describe('libgreet, an app that links it, hotfixes and a new SONAME', () => {
     ).json()) as BuildDiff;
     expect(chosen).toMatchObject({ basis: 'chosen', against: first.id });
     expect((await fetch(`${server.url}/api/v1/builds/${v2.id}/diff?against=nope`)).status).toBe(400);
+    // Rebuilds are off for libgreet's repository: app, which needs libgreet.so.1, is not rebuilt.
+    const queued = await db.pool.query("SELECT id FROM builds WHERE trigger = 'dependency'");
+    expect(queued.rows).toEqual([]);
+  });
+});
+
+describe('rebuilding dependents by real linkage (on for libhello)', () => {
+  test('libhello 2.0.0 drops libhello.so.1: hello-app, which needs it, is rebuilt once, naming the build', async () => {
+    const libgreet = await exampleFiles('libgreet');
+    const app = await exampleFiles('app');
+    const v1 = await build('libhello', '1.0.0', {
+      ...libgreet,
+      '.kiln.yml': manifest({ make: 'SONAME=libhello.so.1' }),
+    });
+    const user = await build('hello-app', '1.0.0', {
+      ...app,
+      '.kiln.yml': manifest({ make: 'GREET_SONAME=libhello.so.1' }),
+    });
+    expect([v1.status, user.status]).toEqual(['succeeded', 'succeeded']);
+    expect(user.report.analysis?.unresolved).toEqual([]);
+
+    // The crawler's outbox relay publishes what the agent queued.
+    const logger = createLogger({ level: 'silent', pretty: false });
+    const publisher = new AmqpJobPublisher({ url: vhost.url, queue: 'build_queue', deliveryLimit: 5, logger });
+    const relay = new OutboxRelay({ pool: db.pool, publisher, logger, sweepMs: 200 });
+    relay.start();
+    try {
+      const v2 = await build('libhello', '2.0.0', {
+        ...libgreet,
+        '.kiln.yml': manifest({ make: 'VERSION=2.0.0 SONAME=libhello.so.2' }),
+      });
+      expect(v2.status).toBe('succeeded');
+      const rebuilt = await waitUntil(
+        async () => {
+          const { rows } = await db.pool.query<{
+            id: string;
+            status: string;
+            triggered_by: string;
+            package_name: string;
+          }>("SELECT id, status, triggered_by, package_name FROM builds WHERE trigger = 'dependency'");
+          return rows.length > 0 && rows.every((r) => ['succeeded', 'failed', 'errored'].includes(r.status)) && rows;
+        },
+        'the rebuild of hello-app',
+        240_000,
+      );
+      expect(rebuilt).toEqual([
+        { id: expect.any(String), status: 'succeeded', triggered_by: v2.id, package_name: 'hello-app' },
+      ]);
+      // Its rebuild changed nothing it provides: nothing more is queued (a cycle would end here too).
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const all = await db.pool.query("SELECT id FROM builds WHERE trigger = 'dependency'");
+      expect(all.rows).toHaveLength(1);
+    } finally {
+      await relay.close();
+      await publisher.close();
+    }
   });
 });
 
