@@ -14,9 +14,11 @@ import { AmqpJobPublisher, OutboxRelay } from '@kiln/crawler';
 import { createLogger } from '@kiln/shared';
 import { builds, publishJob, startTestAgent, waitUntil } from './helpers/agent-fixtures.js';
 import {
+  createSmtpSink,
   createTestDatabase,
   createTestRepo,
   createTestVhost,
+  type SmtpSink,
   type TestDatabase,
   type TestRepo,
   type TestVhost,
@@ -29,6 +31,7 @@ const EXAMPLES = path.resolve('examples');
 let db: TestDatabase;
 let vhost: TestVhost;
 let root: string;
+let smtp: SmtpSink;
 let agent: Awaited<ReturnType<typeof startTestAgent>>;
 const repos = new Map<string, TestRepo>();
 
@@ -103,17 +106,24 @@ beforeAll(async () => {
   db = await createTestDatabase('kiln_intel');
   vhost = await createTestVhost('kiln-intel');
   root = await mkdtemp(path.join(os.tmpdir(), 'kiln-intel-repos-'));
+  smtp = await createSmtpSink();
   // Rebuilds of dependents are on for libhello's repository only: libgreet's builds queue nothing.
   agent = await startTestAgent({
     db,
     amqpUrl: vhost.url,
     agentId: 'intel-a',
-    env: { KILN_REBUILD_DEPENDENTS: path.join(root, 'libhello.git') },
+    smtpUrl: smtp.url,
+    // libgreet's repository also asked for success emails: they carry what changed.
+    env: {
+      KILN_REBUILD_DEPENDENTS: path.join(root, 'libhello.git'),
+      KILN_NOTIFY_SUCCESS_REPOS: path.join(root, 'libgreet.git'),
+    },
   });
 });
 afterAll(async () => {
   await agent?.[Symbol.asyncDispose]();
   for (const repo of repos.values()) await repo[Symbol.asyncDispose]();
+  await smtp?.[Symbol.asyncDispose]();
   await vhost?.[Symbol.asyncDispose]();
   await db?.[Symbol.asyncDispose]();
   await rm(root, { recursive: true, force: true });
@@ -200,6 +210,12 @@ describe('libgreet, an app that links it, hotfixes and a new SONAME', () => {
     expect(await runCli(['node', 'kiln', 'diff', hotfix.id.slice(0, 8), first.id], io)).toBe(0);
     expect(out).toContain('files: 2 changed, 0 added, 0 removed');
     expect(out).toContain(`~ /usr/lib/libgreet.so.1.2.0  ${before.size} -> ${after.size} bytes`);
+
+    const mail = await waitUntil(
+      async () => smtp.messages.find((m) => m.text.includes(`Build:`) && m.text.includes(hotfix.id)),
+      'the success email of the hotfix',
+    );
+    expect(mail.text).toContain(`Changes: 2 changed, 0 added, 0 removed`);
   });
 
   test('-z norelro: with `policy: hardening: error` the build fails naming the file; by default it warns', async () => {
@@ -210,6 +226,12 @@ describe('libgreet, an app that links it, hotfixes and a new SONAME', () => {
     });
     expect(failed).toMatchObject({ status: 'failed', failedStage: 'policy' });
     expect(failed.report.error).toContain('/usr/lib/libgreet.so.1.2.0 lost RELRO (partial → none)');
+    const failureMail = await waitUntil(
+      async () => smtp.messages.find((m) => m.text.includes(failed.id) && /fail/i.test(m.subject)),
+      'the failure email',
+    );
+    expect(failureMail.text).toContain('Policy (fail): /usr/lib/libgreet.so.1.2.0 lost RELRO (partial → none)');
+    expect(failureMail.text).toMatch(/Changes: 1 changed, 0 added, 0 removed .* against hotfix build/);
 
     const warned = await build('libgreet', '1.2.0', {
       ...norelro,
@@ -321,6 +343,15 @@ describe('needs nothing provides', () => {
     expect(lonely.report.analysis?.findings[0]).toMatchObject({ rule: 'needs', level: 'warn' });
     const { rows } = await db.pool.query('SELECT unresolved_needs FROM builds WHERE id = $1', [lonely.id]);
     expect(rows[0]?.unresolved_needs).toEqual([{ soname: 'libmissing.so.7', files: ['/usr/bin/greet-app'] }]);
+    let out = '';
+    const io = {
+      out: (t: string) => void (out += t),
+      err: () => undefined,
+      isTty: false,
+      env: { KILN_DATABASE_URL: db.url },
+    };
+    expect(await runCli(['node', 'kiln', 'status', lonely.id], io)).toBe(0);
+    expect(out).toContain('libmissing.so.7  needed by /usr/bin/greet-app');
 
     const strict = await build('lonely', '1.0.1', {
       ...app,

@@ -1,6 +1,7 @@
 import {
   InvalidInputError,
   type ArtifactFormat,
+  type BuildAnalysis,
   type BuildStatus,
   type FileKind,
   type InstalledFile,
@@ -61,6 +62,8 @@ export interface BuildDetails extends BuildSummary {
   heartbeatAt: string | null;
   /** What the content policy flagged in the payload. */
   flags: PolicyFlag[];
+  /** Provides, unresolved needs, policy findings, what changed (report `analysis`). */
+  analysis: BuildAnalysis | null;
   stages: StageDetails[];
   /** The files this build installed, and whether `packages` points at it. */
   files: { count: number; sizeBytes: number; list: InstalledFile[] };
@@ -160,9 +163,11 @@ export async function getBuild(db: Queryable, id: string): Promise<BuildDetails 
       exit_code: number | null;
       heartbeat_at: Date | null;
       policy_flags: PolicyFlag[] | null;
+      analysis: BuildAnalysis | null;
     }
   >(
-    `SELECT ${SUMMARY_COLUMNS}, failed_stage, failed_command, exit_code, heartbeat_at, policy_flags FROM builds WHERE id = $1`,
+    `SELECT ${SUMMARY_COLUMNS}, failed_stage, failed_command, exit_code, heartbeat_at, policy_flags,
+            report->'analysis' AS analysis FROM builds WHERE id = $1`,
     [id],
   );
   const row = found.rows[0];
@@ -217,6 +222,7 @@ export async function getBuild(db: Queryable, id: string): Promise<BuildDetails 
     failedStage: row.failed_stage,
     failedCommand: row.failed_command,
     flags: row.policy_flags ?? [],
+    analysis: row.analysis ?? null,
     exitCode: row.exit_code,
     heartbeatAt: row.heartbeat_at?.toISOString() ?? null,
     stages: stages.rows.map((s) => ({
