@@ -135,7 +135,7 @@ install:
       soname: 'libz.so.1',
       relro: segments.includes('GNU_RELRO') ? (bindNow ? 'full' : 'partial') : 'none',
       bindNow,
-      nxStack: /GNU_STACK.* RW  /.test(segments),
+      nxStack: /GNU_STACK.*\sRW\s/.test(segments),
       stripped: !(await run('readelf', ['-SW', built])).stdout.includes('.symtab'),
     });
     expect(files['/usr/lib/libz.so.1.2.13']).not.toHaveProperty('pie');
