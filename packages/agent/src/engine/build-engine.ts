@@ -1,9 +1,8 @@
 import type { Config, Logger } from '@kiln/shared';
 import { BuildIsolation, checkOnly, type FirewallOptions, type IptablesRunner } from './build-network.js';
-import { BuildSession } from './build-session.js';
 import type { ContainerRuntime } from './container-runtime.js';
 import { currentOwner, type Owner } from './labels.js';
-import { DEFAULT_CACHE_REPOSITORY } from './prepare-cache.js';
+import { BuildSession, DEFAULT_CACHE_REPOSITORY } from './session/index.js';
 import { reapOrphans, removeBuildResources } from './reaper.js';
 import type { BuildEngine, ResourceLimits } from './types.js';
 

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 
 /**
  * What the engine needs from a container engine, in Kiln's words. One
- * implementation talks to Docker (docker-runtime.ts); nothing else in the
+ * implementation talks to Docker (docker/docker-runtime.ts); nothing else in the
  * engine sees dockerode.
  */
 export interface ContainerSpec {

@@ -1,16 +1,11 @@
-import { toError, type Logger, type Pool, type PoolClient, type Queryable } from '@kiln/shared';
-import { loadDigestEmailData } from './digest-email-data.js';
+import type { Logger, Pool, PoolClient, Queryable } from '@kiln/shared';
+import { toError } from '@kiln/shared';
+import { EmailDelivery } from './email-delivery.js';
 import { gatherDueDigests } from './gather-digests.js';
-import { loadFailureEmailData, type LogTailLimits } from './load-failure-email-data.js';
-import { loadSuccessEmailData } from './load-success-email-data.js';
-import { parseMailbox } from './mailbox.js';
-import { MailDeliveryError, type Mailer } from './mailer.js';
-import type { NotificationKind } from './notification-record.js';
+import type { LogTailLimits } from './load-failure-email-data.js';
+import type { Mailer } from './mailer.js';
 import { NOTIFICATION_CHANNEL } from './insert-notification.js';
-import { renderDigestEmail } from './render-digest-email.js';
-import { renderFailureEmail, type RenderedEmail } from './render-failure-email.js';
-import { renderSuccessEmail } from './render-success-email.js';
-import { DEFAULT_RETRY, retryDelay, type RetryPolicy } from './retry-delay.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry-delay.js';
 
 export interface NotificationSenderOptions {
   /** A pool: every statement the sender runs stands alone. */
@@ -54,14 +49,6 @@ export interface SendSummary {
 
 export const DEFAULT_DIGEST_DELAY_MS = 3_600_000;
 
-interface ClaimedRow {
-  id: string;
-  build_id: string;
-  kind: NotificationKind;
-  recipient: string | null;
-  attempts: number;
-}
-
 /**
  * Delivers the emails queued in `notifications`. The queue is the table, so an
  * agent restart loses nothing, and `FOR UPDATE SKIP LOCKED` plus a claim time
@@ -69,9 +56,8 @@ interface ClaimedRow {
  * the build's transaction has committed, never inside it.
  */
 export class NotificationSender {
-  private readonly retry: RetryPolicy;
+  private readonly delivery: EmailDelivery;
   private readonly pollIntervalMs: number;
-  private readonly claimMs: number;
   private readonly batchSize: number;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
@@ -82,10 +68,18 @@ export class NotificationSender {
   private listener: PoolClient | undefined;
 
   constructor(private readonly options: NotificationSenderOptions) {
-    this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.pollIntervalMs = options.pollIntervalMs ?? 5_000;
-    this.claimMs = options.claimMs ?? 120_000;
     this.batchSize = options.batchSize ?? 10;
+    this.delivery = new EmailDelivery({
+      db: options.db,
+      mailer: options.mailer,
+      logger: options.logger,
+      retry: { ...DEFAULT_RETRY, ...options.retry },
+      claimMs: options.claimMs ?? 120_000,
+      batchSize: this.batchSize,
+      ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+      ...(options.log ? { log: options.log } : {}),
+    });
   }
 
   /** Starts sending in the background: now, on every poke, and on a timer. */
@@ -193,109 +187,9 @@ export class NotificationSender {
     const summary: SendSummary = { sent: 0, retrying: 0, failed: 0 };
     await gatherDueDigests(this.options.db, this.options.digestDelayMs ?? DEFAULT_DIGEST_DELAY_MS);
     for (;;) {
-      const claimed = await this.claim();
-      for (const row of claimed) summary[await this.deliver(row)]++;
+      const claimed = await this.delivery.claim();
+      for (const row of claimed) summary[await this.delivery.deliver(row)]++;
       if (claimed.length < this.batchSize) return summary;
     }
-  }
-
-  private async claim(): Promise<ClaimedRow[]> {
-    const { rows } = await this.options.db.query<ClaimedRow>(
-      `UPDATE notifications SET next_attempt_at = now() + $2 * interval '1 millisecond'
-        WHERE id IN (SELECT id FROM notifications
-                      WHERE status = 'pending' AND next_attempt_at <= now()
-                      ORDER BY next_attempt_at, id LIMIT $1
-                      FOR UPDATE SKIP LOCKED)
-        RETURNING id::text AS id, build_id, kind, recipient, attempts`,
-      [this.batchSize, this.claimMs],
-    );
-    return rows;
-  }
-
-  private async deliver(row: ClaimedRow): Promise<keyof SendSummary> {
-    const logger = this.options.logger.child({ buildId: row.build_id, notification: row.id });
-    // The row is re-checked, not trusted: it may have been written by hand.
-    const to = parseMailbox(row.recipient ?? '');
-    if (!to.ok) {
-      await this.finish(row, 'refused', null, `recipient ${to.reason}`);
-      logger.warn({ reason: to.reason }, 'notification refused');
-      return 'failed';
-    }
-    let email: RenderedEmail | null = null;
-    try {
-      email = await this.render(row);
-      if (email === null) {
-        await this.finish(row, 'failed', null, 'the build (or the repeats of a digest) no longer exists');
-        return 'failed';
-      }
-      await this.options.mailer.send({
-        to: to.mailbox,
-        subject: email.subject,
-        text: email.text,
-        html: email.html,
-        key: `${row.kind}.${row.build_id}`,
-        headers: { 'X-Kiln-Build': row.build_id },
-      });
-    } catch (thrown) {
-      const err = toError(thrown);
-      const attempts = row.attempts + 1;
-      const permanent = err instanceof MailDeliveryError && err.permanent;
-      if (permanent || attempts >= this.retry.maxAttempts) {
-        await this.finish(row, 'failed', email?.subject ?? null, err.message);
-        logger.error({ err, attempts }, 'notification failed for good');
-        return 'failed';
-      }
-      const delayMs = retryDelay(attempts, this.retry);
-      await this.options.db.query(
-        `UPDATE notifications
-            SET attempts = attempts + 1, last_error = $2, subject = coalesce($3, subject),
-                next_attempt_at = now() + $4 * interval '1 millisecond'
-          WHERE id = $1 AND status = 'pending'`,
-        [row.id, err.message, email?.subject ?? null, delayMs],
-      );
-      logger.warn({ err, attempts, retryInMs: delayMs }, 'notification not sent; will retry');
-      return 'retrying';
-    }
-    await this.options.db.query(
-      `UPDATE notifications SET status = 'sent', sent_at = now(), attempts = attempts + 1, subject = $2
-        WHERE id = $1 AND status = 'pending'`,
-      [row.id, email.subject],
-    );
-    logger.info({ to: to.mailbox.address, subject: email.subject }, 'notification sent');
-    return 'sent';
-  }
-
-  private async render(row: ClaimedRow): Promise<RenderedEmail | null> {
-    switch (row.kind) {
-      case 'failure': {
-        const data = await loadFailureEmailData(this.options.db, row.build_id, this.options.log);
-        if (data === null) return null;
-        const base = this.options.publicUrl?.replace(/\/+$/, '');
-        return renderFailureEmail(base ? { ...data, pageUrl: `${base}/builds/${data.buildId}` } : data);
-      }
-      case 'digest': {
-        const data = await loadDigestEmailData(this.options.db, row.id, this.options.log);
-        return data === null ? null : renderDigestEmail(data);
-      }
-      case 'success': {
-        const data = await loadSuccessEmailData(this.options.db, row.build_id);
-        return data === null ? null : renderSuccessEmail(data);
-      }
-      default:
-        throw new Error(`no email for notifications of kind "${String(row.kind)}"`);
-    }
-  }
-
-  private async finish(
-    row: ClaimedRow,
-    status: 'failed' | 'refused',
-    subject: string | null,
-    error: string,
-  ): Promise<void> {
-    await this.options.db.query(
-      `UPDATE notifications SET status = $2, attempts = attempts + 1, last_error = $3, subject = coalesce($4, subject)
-        WHERE id = $1 AND status = 'pending'`,
-      [row.id, status, error, subject],
-    );
   }
 }

@@ -12,7 +12,7 @@ import { AmqpBuildEvents } from './amqp-build-events.js';
 import { sleep } from '@kiln/shared';
 import { BrokerSession } from './broker-session.js';
 import { BuildRunner } from './build-runner.js';
-import { BuildStore } from './build-store.js';
+import { BuildStore } from './store/index.js';
 import { CancelListener } from './cancel-listener.js';
 import type { Checkout } from './checkout.js';
 import type { FailureNotifications } from './failure-notifications.js';

@@ -4,7 +4,6 @@ import {
   InvalidInputError,
   ManifestError,
   isErrorNamed,
-  parseReleaseBranch,
   readManifestFrom,
   redactRepo,
   redactUrlsIn,
@@ -19,12 +18,15 @@ import {
 } from '@kiln/shared';
 import { withSecretsMasked } from '../engine/build-environment.js';
 import type { BuildEngine } from '../engine/types.js';
-import type { AttemptRef, BuildResult, BuildStore, JobWithId } from './build-store.js';
+import type { AttemptRef, BuildResult, BuildStore, JobWithId } from './store/index.js';
 import type { BuildEventPublisher } from './build-events.js';
 import type { CancelRequests } from './cancel-listener.js';
 import { CheckoutError, type CheckedOut, type Checkout, type ResolvedCommit } from './checkout.js';
+import { buildProgress } from './build-progress.js';
+import { cancelledReport, errored } from './early-reports.js';
 import { startLease } from './lease.js';
 import { LiveLog } from './live-log.js';
+import { packageOf } from './package-of.js';
 
 export interface BuildRunnerOptions {
   store: BuildStore;
@@ -217,9 +219,6 @@ export class BuildRunner {
         return await finish(errored(pkg, started, 'ownership', refusal));
       }
 
-      const progress = (work: Promise<void>, what: string): void => {
-        work.catch((err: unknown) => logger.warn({ err }, `could not record ${what}; the result will carry it`));
-      };
       const outcome = await this.options.engine.build({
         buildId: ref.buildId,
         workspace,
@@ -233,31 +232,7 @@ export class BuildRunner {
         clock,
         deferCleanup: true,
         workspaceReady: filled,
-        events: {
-          stageStarted: (e) => {
-            stageStartedAt[e.position] = new Date();
-            events.publish(ref.buildId, 'stage', { attempt: ref.attempt, event: 'started', ...e });
-            progress(store.stageStarted(ref, { position: e.position, name: e.stage, image: e.image }), 'a stage start');
-          },
-          stageFinished: (e) => {
-            events.publish(ref.buildId, 'stage', {
-              attempt: ref.attempt,
-              event: 'finished',
-              stage: e.name,
-              position: e.position,
-              status: e.status,
-              exitCode: e.exitCode,
-              durationMs: e.durationMs,
-              error: e.error ?? null,
-            });
-            progress(store.stageFinished(ref, e), 'a stage result');
-          },
-          commandStarted: (e) =>
-            progress(store.commandStarted(ref, { stagePosition: e.position, ...e }), 'a command start'),
-          commandFinished: (e) =>
-            progress(store.commandFinished(ref, { stagePosition: e.position, ...e }), 'a command result'),
-          log: (chunk) => live.append(chunk),
-        },
+        events: buildProgress({ ref, store, events, live, logger, stageStartedAt }),
       });
       engineCleanup = outcome.cleanedUp;
       if (lost) return { kind: 'lost' };
@@ -294,39 +269,4 @@ export class BuildRunner {
       if (!finished) await cleaning;
     }
   }
-}
-
-/** The package a build makes: the manifest's words first, then the job's, then the branch name's. */
-export function packageOf(
-  job: JobWithId,
-  branch: string | null,
-  manifest: Manifest | null,
-): { name: string; version: string } | null {
-  const fromBranch = branch ? parseReleaseBranch(branch) : null;
-  const name = manifest?.package.name ?? job.package?.name ?? fromBranch?.name;
-  const version = manifest?.package.version ?? job.package?.version ?? fromBranch?.version;
-  return name && version ? { name, version } : null;
-}
-
-export function errored(pkg: BuildReport['package'], startedAt: number, stage: string, reason: string): BuildReport {
-  return {
-    status: 'errored',
-    package: pkg,
-    durationMs: Date.now() - startedAt,
-    stages: [],
-    install: null,
-    error: reason,
-    failure: { stage, reason },
-  };
-}
-
-function cancelledReport(pkg: BuildReport['package'], startedAt: number): BuildReport {
-  return {
-    status: 'cancelled',
-    package: pkg,
-    durationMs: Date.now() - startedAt,
-    stages: [],
-    install: null,
-    error: 'cancelled on request',
-  };
 }

@@ -2,7 +2,7 @@ import { createLogger, type BuildJob, type PhaseTiming } from '@kiln/shared';
 import { AgentMetrics } from './agent-metrics.js';
 import { noBuildEvents } from './build-events.js';
 import type { RunOutcome } from './build-runner.js';
-import type { AttemptRef, BuildResult, ClaimResult, JobWithId } from './build-store.js';
+import type { AttemptRef, BuildResult, ClaimResult, JobWithId } from './store/index.js';
 import type { JobDelivery } from './job-delivery.js';
 import { JobHandler, type JobHandlerOptions } from './job-handler.js';
 

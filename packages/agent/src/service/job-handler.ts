@@ -1,22 +1,21 @@
-import { randomUUID } from 'node:crypto';
 import {
   PhaseClock,
+  backoffDelay,
   parseBuildJob,
-  parseReleaseBranch,
-  redactRepo,
+  sleep,
   toError,
-  type BuildJob,
+  type BackoffOptions,
   type Logger,
   type PhaseName,
 } from '@kiln/shared';
 import type { BuildEngine } from '../engine/types.js';
 import type { AgentMetrics } from './agent-metrics.js';
-import { backoffDelay, sleep, type BackoffOptions } from '@kiln/shared';
 import type { BuildEventPublisher } from './build-events.js';
-import { errored, type BuildRunner } from './build-runner.js';
-import type { AttemptRef, BuildResult, BuildStore, JobWithId } from './build-store.js';
+import type { BuildRunner } from './build-runner.js';
+import { errored } from './early-reports.js';
+import type { AttemptRef, BuildResult, BuildStore, JobWithId } from './store/index.js';
+import { admitJob } from './job-admission.js';
 import type { JobDelivery } from './job-delivery.js';
-import { uuidFromName } from './stable-id.js';
 
 /** Phases that end after the result is written, so the result cannot carry them. */
 const AFTER_RESULT: readonly PhaseName[] = ['cleanup', 'record', 'ack'];
@@ -78,7 +77,7 @@ export class JobHandler {
       return;
     }
     try {
-      if (parsed.job.id === undefined) await this.admit(delivery, parsed.job);
+      if (parsed.job.id === undefined) await admitJob(delivery, parsed.job, this.options);
       else await this.build(delivery, { ...parsed.job, id: parsed.job.id });
     } catch (err) {
       // Reached only when the database or broker failed us outside a build.
@@ -90,37 +89,6 @@ export class JobHandler {
       );
       delivery.requeue();
     }
-  }
-
-  /**
-   * A job without an id (dropped by hand) gets one and goes back to the queue
-   * in full form, so that from here on every delivery of it names the same
-   * build. The id comes from the message id when there is one (a redelivery
-   * of the hand-dropped message then maps to the same build); without one, a
-   * crash between the confirmed republish and the ack below makes a second
-   * build: the one window left, and a narrow one.
-   */
-  private async admit(delivery: JobDelivery, job: BuildJob): Promise<void> {
-    const id = delivery.messageId ? uuidFromName(`${this.options.queue}\n${delivery.messageId}`) : randomUUID();
-    const release = job.branch ? parseReleaseBranch(job.branch) : null;
-    const full: JobWithId = {
-      ...job,
-      id,
-      trigger: job.trigger ?? 'manual',
-      requestedAt: job.requestedAt ?? new Date().toISOString(),
-      ...(job.package || !release ? {} : { package: release }),
-    };
-    await delivery.republish(full);
-    // After the republish: were it before, a failed publish would leave a row no message ever builds.
-    await this.options.store.ensureQueued(full).catch((err: unknown) => {
-      this.options.logger.warn({ err, buildId: id }, 'could not record the queued build yet; its first worker will');
-    });
-    delivery.ack();
-    this.options.metrics.jobs.inc({ status: 'admitted' });
-    this.options.logger.info(
-      { buildId: id, repo: redactRepo(job.repo), branch: job.branch },
-      'admitted a job without id',
-    );
   }
 
   private async build(delivery: JobDelivery, job: JobWithId): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Logger } from '@kiln/shared';
-import type { AttemptRef, BuildStore } from './build-store.js';
+import type { AttemptRef, BuildStore } from './store/index.js';
 
 export interface LeaseOptions {
   store: Pick<BuildStore, 'heartbeat' | 'cancelRequested'>;

@@ -1,7 +1,7 @@
 import type { Logger, Queryable } from '@kiln/shared';
 import { LogKeeper } from '../engine/log-keeper.js';
 import type { LogChunk, LogStream } from '../engine/types.js';
-import { withoutNul } from './build-store.js';
+import { withoutNul } from './store/index.js';
 
 /** One row of `build_logs` as written live. */
 export interface LogRow {

@@ -1,5 +1,5 @@
 import type { Manifest } from '@kiln/shared';
-import { packageOf } from './build-runner.js';
+import { packageOf } from './package-of.js';
 
 const manifest = (pkg: Manifest['package']): Manifest => ({
   file: '.kiln.yml',

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { InfrastructureError, parseManifest } from '@kiln/shared';
-import { createBuildEngine } from './build-engine.js';
+import { createBuildEngine } from '../build-engine.js';
 import type {
   ContainerExit,
   ContainerRuntime,
@@ -11,9 +11,9 @@ import type {
   ImageInfo,
   OutputListener,
   StageContainer,
-} from './container-runtime.js';
-import { LABEL } from './labels.js';
-import type { ResourceLimits } from './types.js';
+} from '../container-runtime.js';
+import { LABEL } from '../labels.js';
+import type { ResourceLimits } from '../types.js';
 
 /**
  * The session's control flow through a fake ContainerRuntime: each fake

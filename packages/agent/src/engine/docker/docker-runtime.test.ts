@@ -1,6 +1,6 @@
 import { loadConfig } from '@kiln/shared';
-import { engineOptionsFromConfig } from './build-engine.js';
-import { BUILD_CAPABILITIES, privilegeSettings } from './docker-runtime.js';
+import { engineOptionsFromConfig } from '../build-engine.js';
+import { BUILD_CAPABILITIES, privilegeSettings } from './container-privileges.js';
 
 describe('privilegeSettings', () => {
   test('locked down by default: all capabilities dropped but the few, no new privileges', () => {

@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { PhaseClock, type Logger } from '@kiln/shared';
+import { resolveEnvironment, type BuildEnvironment } from '../build-environment.js';
+import type { BuildIsolation } from '../build-network.js';
+import type { CacheOwner } from '../cache-mounts.js';
+import type { ContainerRuntime } from '../container-runtime.js';
+import type { Owner } from '../labels.js';
+import { SecretMasker } from '../secret-masker.js';
+import type { BuildRequest, ResourceLimits } from '../types.js';
+import type { ReportAssembly } from './report-assembly.js';
+import { SessionLog } from './session-log.js';
+import type { StageContainers } from './stage-containers.js';
+
+/** What the engine gives every build: the operator's settings and the container runtime. */
+export interface SessionDeps {
+  runtime: ContainerRuntime;
+  limits: ResourceLimits;
+  allowInheritEnv: boolean;
+  cacheRepository: string;
+  owner: Owner;
+  /** Kiln's firewalled network, for KILN_NETWORK=isolated. */
+  isolation?: BuildIsolation;
+  logger?: Logger;
+}
+
+/** What every step of one build reads: the request, its environment and secrets, its log and clock. */
+export interface SessionContext {
+  readonly deps: SessionDeps;
+  readonly request: BuildRequest;
+  readonly startedAt: number;
+  readonly clock: PhaseClock;
+  /** The stage wrapper's marker: unguessable, so a script cannot fake the end of a command. */
+  readonly token: string;
+  readonly env: BuildEnvironment;
+  readonly masker: SecretMasker;
+  readonly log: SessionLog;
+  /** Whose caches (compiler images, cache volumes) this build may use. */
+  readonly cacheOwner: CacheOwner;
+  readonly logger?: Logger;
+}
+
+/** A build's context with the two things its steps change: its containers and its report. */
+export interface Session extends SessionContext {
+  readonly containers: StageContainers;
+  readonly report: ReportAssembly;
+}
+
+export function createSessionContext(deps: SessionDeps, request: BuildRequest): SessionContext {
+  const startedAt = Date.now();
+  const env = resolveEnvironment(request.manifest, request.hostEnv, deps.allowInheritEnv);
+  const masker = new SecretMasker(env.secrets);
+  const workspace = path.resolve(request.workspace);
+  const logger = deps.logger?.child({ buildId: request.buildId });
+  return {
+    deps,
+    request,
+    startedAt,
+    clock: request.clock ?? new PhaseClock(startedAt),
+    token: `::kiln-${randomBytes(16).toString('hex')}::`,
+    env,
+    masker,
+    log: new SessionLog(masker, deps.limits.logLimitBytes, request.events),
+    cacheOwner: {
+      repo: request.repo ?? workspace,
+      package: request.package?.name ?? request.manifest.package.name ?? path.basename(workspace),
+    },
+    ...(logger ? { logger } : {}),
+  };
+}
