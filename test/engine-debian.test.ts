@@ -126,6 +126,19 @@ install:
       needed: ['libc.so.6'],
       mode: '0755',
     });
+    // ELF facts as the compiler made them, checked against binutils' readelf on the file the build left behind.
+    const built = path.join(workspace, 'zlib-1.2.13.dfsg', 'libz.so.1.2.13');
+    const segments = (await run('readelf', ['-lW', built])).stdout;
+    const dynamic = (await run('readelf', ['-dW', built])).stdout;
+    const bindNow = /\(BIND_NOW\)|Flags: .*\bNOW\b|\(FLAGS\).*BIND_NOW/.test(dynamic);
+    expect(files['/usr/lib/libz.so.1.2.13']).toMatchObject({
+      soname: 'libz.so.1',
+      relro: segments.includes('GNU_RELRO') ? (bindNow ? 'full' : 'partial') : 'none',
+      bindNow,
+      nxStack: /GNU_STACK.*\sRW\s/.test(segments),
+      stripped: !(await run('readelf', ['-SW', built])).stdout.includes('.symtab'),
+    });
+    expect(files['/usr/lib/libz.so.1.2.13']).not.toHaveProperty('pie');
     expect(files['/usr/lib/libz.a']).toMatchObject({ kind: 'static-library', mode: '0644' });
     expect(files['/usr/lib/libz.a']!.linkage).toBeUndefined();
     expect(files['/usr/include/zlib.h']).toMatchObject({ kind: 'other', mode: '0644' });
@@ -135,10 +148,10 @@ install:
 
     // sha256 as sha256sum computes it: on the files the build left in the
     // workspace (what `make install` copied), and on the artifact's content.
-    const built = await sha256sums(path.join(workspace, 'zlib-1.2.13.dfsg'));
-    expect(files['/usr/lib/libz.a']!.sha256).toBe(built['/libz.a']);
-    expect(files['/usr/lib/libz.so.1.2.13']!.sha256).toBe(built['/libz.so.1.2.13']);
-    expect(files['/usr/include/zlib.h']!.sha256).toBe(built['/zlib.h']);
+    const sums = await sha256sums(path.join(workspace, 'zlib-1.2.13.dfsg'));
+    expect(files['/usr/lib/libz.a']!.sha256).toBe(sums['/libz.a']);
+    expect(files['/usr/lib/libz.so.1.2.13']!.sha256).toBe(sums['/libz.so.1.2.13']);
+    expect(files['/usr/include/zlib.h']!.sha256).toBe(sums['/zlib.h']);
     const extracted = await h.tempDir();
     await run('tar', ['xf', out.report.install!.artifact!.path, '-C', extracted]);
     expect(await sha256sums(extracted)).toEqual(hashesOf(out.report.install!.files));

@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   keys: async () => (await import('./commands/keys.js')).registerKeys,
   fetch: async () => (await import('./commands/fetch.js')).registerFetch,
   verify: async () => (await import('./commands/verify.js')).registerVerify,
+  diff: async () => (await import('./commands/diff.js')).registerDiff,
 };
 
 /** The program with the named command only, or with all of them (help, a typo, no command). */

@@ -1,3 +1,4 @@
+import Docker from 'dockerode';
 import {
   InvalidInputError,
   assertDatabaseReachable,
@@ -14,6 +15,7 @@ import {
   queueFailureNotification,
   queueSuccessNotification,
 } from './notify/index.js';
+import { BuildAnalyst, DockerImageLibraries } from './intel/index.js';
 import { AgentService, createGitCheckout, type FailureNotifications } from './service/index.js';
 
 export interface StartAgentOptions {
@@ -75,6 +77,11 @@ export async function startAgent(config: Config, options: StartAgentOptions): Pr
   const service = new AgentService({
     agentId: config.KILN_AGENT_ID,
     packageOwners: config.KILN_PACKAGE_OWNERS,
+    analyst: new BuildAnalyst(new DockerImageLibraries(new Docker(), logger), logger, {
+      repos: config.KILN_REBUILD_DEPENDENTS,
+      onLibraryChange: config.KILN_REBUILD_ON_LIBRARY_CHANGE,
+      perHour: config.KILN_REBUILD_PER_HOUR,
+    }),
     // Heartbeats every 15 s: a dead broker (or network) is noticed after about 30.
     connectBroker: () => connectAmqp(config.KILN_AMQP_URL, { noDelay: true, heartbeat: 15 }),
     queue: config.KILN_QUEUE,

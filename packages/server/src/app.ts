@@ -13,6 +13,7 @@ import { installErrorHandling } from './http/error-handler.js';
 import { RequestLog } from './http/request-log.js';
 import { buildActionRoutes } from './routes/build-actions.js';
 import { buildAttestationRoutes } from './routes/build-attestations.js';
+import { buildDiffRoutes } from './routes/build-diff.js';
 import { buildLogRoutes, type OpenStreams } from './routes/build-log.js';
 import { buildRoutes } from './routes/builds.js';
 import { openApiRoute } from './routes/openapi.js';
@@ -103,6 +104,7 @@ export async function buildApp(
   buildLogRoutes(app, deps, streams);
   buildActionRoutes(app, deps);
   buildAttestationRoutes(app, deps);
+  buildDiffRoutes(app, deps);
   packageRoutes(app, deps);
   searchRoutes(app, deps);
   repoRoutes(app, deps);

@@ -152,6 +152,27 @@ export const ConfigSchema = z.object({
     .default(0),
   /** The image diffoscope runs in, for a readable difference of unreproducible files. */
   KILN_DIFFOSCOPE_IMAGE: z.string().min(1).default('kiln/diffoscope:latest'),
+  /**
+   * Rebuild the packages that need a library when a build changes what it provides (a SONAME added or removed):
+   * `true` for every repository, or the repositories (as cloned) whose builds may trigger rebuilds.
+   */
+  KILN_REBUILD_DEPENDENTS: z
+    .string()
+    .transform((v) =>
+      ['true', '1', 'yes', '*'].includes(v)
+        ? ['*']
+        : ['false', '0', 'no'].includes(v)
+          ? []
+          : v
+              .split(',')
+              .map((r) => r.trim())
+              .filter(Boolean),
+    )
+    .default([]),
+  /** Also when a file behind a provided SONAME changed (same SONAME, new bytes). */
+  KILN_REBUILD_ON_LIBRARY_CHANGE: bool.default(false),
+  /** At most this many dependency rebuilds are queued per hour, farm-wide: storms end. */
+  KILN_REBUILD_PER_HOUR: int(0, 100_000).default(50),
   /** Owners pinned by the operator: `name=repo` pairs, comma-separated (a name may repeat); overrides the database. */
   KILN_PACKAGE_OWNERS: ownerList.default(new Map()),
   // kiln server

@@ -21,3 +21,4 @@ export * from './db/package-owners.js';
 export * from './queue.js';
 export type * from './broker.js';
 export * from './builds/index.js';
+export * from './intel/index.js';

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { isSafeRefName, isValidPackageName, isValidVersion } from './branch.js';
 import { checkRepoLocation, redactRepo } from './repo-url.js';
 
-export const TRIGGERS = ['poll', 'webhook', 'hook', 'manual', 'cli', 'api', 'rebuild'] as const;
+export const TRIGGERS = ['poll', 'webhook', 'hook', 'manual', 'cli', 'api', 'rebuild', 'dependency'] as const;
 export type Trigger = (typeof TRIGGERS)[number];
 
 const repo = z.string().superRefine((value, ctx) => {

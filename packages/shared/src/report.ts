@@ -1,4 +1,5 @@
 import type { ArtifactFormat } from './artifact-format.js';
+import type { BuildAnalysis } from './intel/analysis.js';
 
 /** The build report of DESIGN.md: `kiln run --json` prints it; the database holds it. */
 export type BuildStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'errored' | 'cancelled';
@@ -23,7 +24,7 @@ export interface StageReport {
   /** prepare only: its compiler image came from the cache, nothing ran. */ cached?: boolean;
 }
 
-export interface InstalledFile {
+export interface InstalledFile extends ElfFacts {
   path: string;
   size: number;
   mode: string;
@@ -31,10 +32,33 @@ export interface InstalledFile {
   kind: FileKind;
   linkage?: 'static' | 'dynamic';
   needed?: string[];
-  /** A shared library's DT_SONAME: what it provides to the dynamic linker. */
-  soname?: string;
   target?: string;
 }
+
+/**
+ * DESIGN.md "ELF facts per file": how an executable or shared library was
+ * linked and hardened. `setuid`/`setgid` (from the mode) are set on any file,
+ * and only when true.
+ */
+export interface ElfFacts {
+  /** A shared library's DT_SONAME: what it provides to the dynamic linker. */
+  soname?: string;
+  /** DT_RUNPATH, or the older DT_RPATH, as written (colon-separated). */
+  runpath?: string;
+  /** Executables only: position-independent (ET_DYN). */
+  pie?: boolean;
+  relro?: Relro;
+  bindNow?: boolean;
+  /** A non-executable stack (PT_GNU_STACK without PF_X). */
+  nxStack?: boolean;
+  /** No symbol table; absent when the section headers could not be read. */
+  stripped?: boolean;
+  setuid?: boolean;
+  setgid?: boolean;
+  /** The GNU build-id, hex. */
+  buildId?: string;
+}
+export type Relro = 'none' | 'partial' | 'full';
 
 export interface InstallReport {
   sizeBytes: number;
@@ -102,6 +126,8 @@ export interface BuildReport {
   flags?: PolicyFlag[];
   /** Where the time went, phase by phase, in the order they started (phases may overlap). */
   timings?: PhaseTiming[];
+  /** Provides, unresolved needs, policy findings and what changed since the previous build (when recorded). */
+  analysis?: BuildAnalysis;
 }
 
 /**

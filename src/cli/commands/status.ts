@@ -1,3 +1,4 @@
+import { analysisText } from './analysis-text.js';
 import type { Command } from 'commander';
 import { InvalidInputError, createPool, formatDuration, loadConfig, redactRepo, type Pool } from '@kiln/shared';
 import {
@@ -153,6 +154,7 @@ export function describe(b: BuildDetails, io: Pick<Io, 'isTty'>): string {
     lines.push(`flags     ${b.flags.length} found by the content policy`);
     for (const f of b.flags) lines.push(`  ${escapeCell(f.path)}  ${f.rule}: ${f.message}`);
   }
+  if (b.analysis) lines.push(...analysisText(b.id, b.analysis));
   if (b.files.count > 0) {
     lines.push(`files     ${b.files.count} files, ${formatSize(b.files.sizeBytes)}`);
     lines.push(...fileTable(b.files.list).map((l) => `  ${l}`));

@@ -1,4 +1,4 @@
-import type { BuildFailure, BuildStatus, PolicyFlag, StageStatus } from '@kiln/shared';
+import type { BuildAnalysis, BuildFailure, BuildStatus, PolicyFlag, StageStatus } from '@kiln/shared';
 
 /** What a failure email says, read from the rows the agent wrote for one build. */
 export interface FailureEmailData {
@@ -22,6 +22,8 @@ export interface FailureEmailData {
   stages: EmailStage[];
   /** What the content policy flagged in the payload. */
   flags: PolicyFlag[];
+  /** What changed since the previous build, unresolved needs, linkage and hardening findings. */
+  analysis?: BuildAnalysis | null;
   /** The last lines of the latest attempt's log, cleaned and masked. */
   logTail: string[];
   /** True when the log has more lines before `logTail`. */

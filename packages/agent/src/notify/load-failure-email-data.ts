@@ -124,6 +124,7 @@ export async function loadFailureEmailData(
     failure: (build.report?.failure as BuildFailure | undefined) ?? null,
     stages,
     flags: Array.isArray(build.report?.flags) ? build.report.flags : [],
+    analysis: build.report?.analysis ?? null,
     logTail: tail.lines,
     logTruncated: tail.truncated,
   };

@@ -1,4 +1,5 @@
 import { formatDuration, redactRepo } from '@kiln/shared';
+import { analysisLines } from './analysis-lines.js';
 import { describeFailure } from './describe-failure.js';
 import type { FailureEmailData } from './failure-email-data.js';
 
@@ -51,6 +52,7 @@ export function renderFailureParts(data: FailureEmailData): { subject: string; t
   const logHeading =
     data.logTail.length === 0 ? null : data.logTruncated ? `Last ${data.logTail.length} lines of the log:` : 'The log:';
 
+  const analysis = analysisLines(data.analysis);
   return { subject, text: renderText(), htmlBody: renderHtml() };
 
   function renderText(): string {
@@ -67,6 +69,7 @@ export function renderFailureParts(data: FailureEmailData): { subject: string; t
       out.push('', what.manifest ? 'The manifest is invalid:' : 'Error:', ...indent(errorText.split('\n')));
     if (data.flags.length > 0)
       out.push('', 'The content policy flagged:', ...indent(data.flags.map((f) => `${f.path}: ${f.message}`)));
+    if (analysis.length > 0) out.push('', 'Package analysis:', ...indent(analysis));
     if (logHeading) out.push('', logHeading, ...indent(data.logTail));
     out.push('', `The whole log: ${logCommand}`, '');
     return out.join('\n');
@@ -94,6 +97,8 @@ export function renderFailureParts(data: FailureEmailData): { subject: string; t
       parts.push(
         `<h3>The content policy flagged</h3><ul>${data.flags.map((f) => `<li><code>${e(f.path)}</code>: ${e(f.message)}</li>`).join('')}</ul>`,
       );
+    if (analysis.length > 0)
+      parts.push(`<h3>Package analysis</h3><ul>${analysis.map((l) => `<li>${e(l)}</li>`).join('')}</ul>`);
     if (logHeading)
       parts.push(
         `<h3>${e(logHeading.slice(0, -1))}</h3><pre style="background:#f6f6f6;padding:0.5em">${e(data.logTail.join('\n'))}</pre>`,

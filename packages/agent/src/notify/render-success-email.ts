@@ -1,4 +1,5 @@
 import { formatDuration, formatSize, redactRepo } from '@kiln/shared';
+import { analysisLines } from './analysis-lines.js';
 import type { FailureEmailData } from './failure-email-data.js';
 import { escapeHtml, htmlDocument, packageLabel, sanitizeSubject, type RenderedEmail } from './render-failure-email.js';
 
@@ -23,12 +24,14 @@ export function renderSuccessEmail(data: SuccessEmailData): RenderedEmail {
   const stages = data.stages.map(
     (s) => `${s.name} ${s.status}${s.durationMs === null ? '' : ` ${formatDuration(s.durationMs)}`}`,
   );
+  const analysis = analysisLines(data.analysis);
   const width = Math.max(...fields.map(([k]) => k.length)) + 2;
   const text = [
     headline,
     '',
     ...fields.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`),
     ...(stages.length > 0 ? ['', 'Stages:', ...stages.map((s) => `  ${s}`)] : []),
+    ...(analysis.length > 0 ? ['', 'Package analysis:', ...analysis.map((l) => `  ${l}`)] : []),
     '',
     `The whole log: kiln logs ${data.buildId}`,
     '',
@@ -40,6 +43,9 @@ export function renderSuccessEmail(data: SuccessEmailData): RenderedEmail {
       `<h2>${e(headline)}</h2>`,
       `<table>${fields.map(([k, v]) => `<tr><th align="left" style="padding-right:1em">${e(k)}</th><td><code>${e(v)}</code></td></tr>`).join('')}</table>`,
       ...(stages.length > 0 ? ['<h3>Stages</h3><ul>', ...stages.map((s) => `<li>${e(s)}</li>`), '</ul>'] : []),
+      ...(analysis.length > 0
+        ? ['<h3>Package analysis</h3><ul>', ...analysis.map((l) => `<li>${e(l)}</li>`), '</ul>']
+        : []),
       `<p>The whole log: <code>${e(`kiln logs ${data.buildId}`)}</code></p>`,
     ].join('\n'),
   );

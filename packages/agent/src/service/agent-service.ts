@@ -20,11 +20,14 @@ import { startHealthServer, type AgentHealth, type HealthServer } from './health
 import { JobHandler } from './job-handler.js';
 import { QueueWorker } from './queue-worker.js';
 import { sweepWorkspaces } from './workspace-sweeper.js';
+import type { BuildAnalyst } from '../intel/build-analyst.js';
 
 export interface AgentServiceOptions {
   agentId: string;
   /** Owners pinned by the operator (KILN_PACKAGE_OWNERS); the database decides the rest. */
   packageOwners?: ConfiguredOwners;
+  /** Provides, needs, diffs and the linkage policy, as each build is recorded. */
+  analyst?: BuildAnalyst;
   /** Opens a RabbitMQ connection; the service reconnects through it. */
   connectBroker: () => Promise<BrokerConnection>;
   queue: string;
@@ -103,7 +106,7 @@ export class AgentService {
 
   async start(): Promise<void> {
     const { options } = this;
-    const store = new BuildStore(options.pool, options.notifications, options.packageOwners);
+    const store = new BuildStore(options.pool, options.notifications, options.packageOwners, options.analyst);
     const reaped = await options.engine.reap().catch((err: unknown) => {
       options.logger.warn({ err }, 'could not reap containers of dead builds');
       return 0;

@@ -1,5 +1,6 @@
 import type { ArtifactFormat } from '../artifact-format.js';
 import type { Queryable } from '../db/queryable.js';
+import type { BuildAnalysis } from '../intel/analysis.js';
 import type { FileKind, InstalledFile, PhaseName, PhaseTiming, PolicyFlag } from '../report.js';
 import { SUMMARY_COLUMNS, isoTime, toSummary, type BuildSummary, type SummaryRow } from './build-summary.js';
 
@@ -31,6 +32,8 @@ export interface BuildRecord extends BuildSummary {
   heartbeatAt: string | null;
   /** What the content policy flagged in the payload. */
   flags: PolicyFlag[];
+  /** Provides, unresolved needs, policy findings, what changed (report `analysis`). */
+  analysis: BuildAnalysis | null;
   stages: StageDetails[];
   files: { count: number; sizeBytes: number };
   /** Whether `packages` points at this build (it is its version's current build). */
@@ -52,6 +55,7 @@ interface DetailsRow extends SummaryRow {
   exit_code: number | null;
   heartbeat_at: string | null;
   policy_flags: PolicyFlag[] | null;
+  analysis: BuildAnalysis | null;
   stages: Array<Omit<StageDetails, 'commands'> & { commands: CommandDetails[] | null }> | null;
   file_count: number;
   file_bytes: number;
@@ -66,7 +70,7 @@ interface DetailsRow extends SummaryRow {
 // the current attempt's only (an earlier attempt's rows stay as it left them).
 const DETAILS_SQL = `
 SELECT ${SUMMARY_COLUMNS}, b.failed_stage, b.failed_command, b.exit_code,
-  ${isoTime('b.heartbeat_at')} AS heartbeat_at, b.policy_flags,
+  ${isoTime('b.heartbeat_at')} AS heartbeat_at, b.policy_flags, b.report->'analysis' AS analysis,
   (SELECT json_agg(json_build_object(
             'position', s.position, 'name', s.name, 'image', s.image, 'status', s.status, 'exitCode', s.exit_code,
             'startedAt', ${isoTime('s.started_at')}, 'durationMs', s.duration_ms, 'error', s.error,
@@ -102,6 +106,7 @@ export async function readBuild(db: Queryable, id: string): Promise<BuildRecord 
     exitCode: row.exit_code,
     heartbeatAt: row.heartbeat_at,
     flags: row.policy_flags ?? [],
+    analysis: row.analysis ?? null,
     stages: (row.stages ?? []).map((s) => ({ ...s, commands: s.commands ?? [] })),
     files: { count: row.file_count, sizeBytes: row.file_bytes },
     current: row.current,

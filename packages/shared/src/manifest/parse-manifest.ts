@@ -1,6 +1,7 @@
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
+import { POLICY_SCHEMA, toPolicy } from './policy.js';
 import { ManifestError, type ManifestIssue } from './manifest-error.js';
 import { MANIFEST_LIMITS as LIMITS, type EnvVar, type Manifest, type ManifestSection } from './types.js';
 
@@ -85,9 +86,7 @@ const topLevel = z.looseObject({
     .array(z.string().regex(/^\/[^\0]*$/, 'must be an absolute path'))
     .max(LIMITS.cachePaths, `has more than ${LIMITS.cachePaths} paths`)
     .optional(),
-  policy: z
-    .strictObject({ content: z.enum(['warn', 'fail'], { message: 'must be warn or fail' }).optional() })
-    .optional(),
+  policy: POLICY_SCHEMA.optional(),
   verify: z.array(z.enum(['reproducible'], { message: 'the only check is reproducible' })).optional(),
 });
 
@@ -189,7 +188,7 @@ export function parseManifest(text: string, file = '.kiln.yml'): Manifest {
     stages,
     ...(install ? { install } : {}),
     cache: raw.cache ?? [],
-    ...(raw.policy?.content ? { policy: { content: raw.policy.content } } : {}),
+    ...(toPolicy(raw.policy) ? { policy: toPolicy(raw.policy) } : {}),
     ...(raw.verify?.length ? { verify: [...new Set(raw.verify)] } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import type { ManifestPolicy } from './policy.js';
 export const MANIFEST_FILES = ['.kiln.yml', '.buildr.yml'] as const;
 export type ManifestFile = (typeof MANIFEST_FILES)[number];
 
@@ -34,8 +35,11 @@ export interface Manifest {
   /** Runs last with $DESTDIR set; what it installs is the package payload. */
   install?: ManifestSection;
   cache: string[];
-  /** `content: fail` fails the build on a content-policy flag (the operator's KILN_CONTENT_POLICY=fail always does). */
-  policy?: { content?: 'warn' | 'fail' };
+  /**
+   * `content: fail` fails the build on a content-policy flag (the operator's KILN_CONTENT_POLICY=fail always does);
+   * the other keys judge linkage and hardening (see policy.ts).
+   */
+  policy?: ManifestPolicy;
   /** `reproducible`: build a second time with a varied environment and compare the payloads. */
   verify?: Array<'reproducible'>;
 }

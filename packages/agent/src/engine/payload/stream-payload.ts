@@ -1,6 +1,7 @@
 import type { ArtifactFormat, InstalledFile } from '@kiln/shared';
 import type { StageContainer } from '../container-runtime.js';
 import { classifyFile } from '../file-kind.js';
+import { elfFacts } from '../inspect/elf-facts.js';
 import type { PayloadProgress } from '../types.js';
 import { ArtifactWriter, type Artifact } from './artifact-writer.js';
 import { scanFile, type ScannedFile } from './file-scan.js';
@@ -135,6 +136,7 @@ function installedFile(path: string, mode: number, scanned: ScannedFile): Instal
     kind: kind.kind,
     ...(kind.linkage ? { linkage: kind.linkage } : {}),
     ...(kind.needed ? { needed: kind.needed } : {}),
+    ...elfFacts(kind.kind, scanned.elf, mode),
   };
 }
 

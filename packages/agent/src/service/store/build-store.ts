@@ -8,6 +8,7 @@ import { cancelRequested, releaseAttempt, renewLease } from './attempt-lease.js'
 import { recordCheckout, type CheckoutFound } from './checkout-row.js';
 import { claimBuild, type ClaimResult } from './claim.js';
 import { finishAttempt } from './finish-attempt.js';
+import type { BuildAnalyst } from '../../intel/build-analyst.js';
 import { commandFinished, commandStarted, stageFinished, stageStarted } from './live-stage-rows.js';
 import { writePhases } from './phase-rows.js';
 
@@ -24,6 +25,7 @@ export class BuildStore {
     private readonly pool: Database,
     private readonly notifications: FailureNotifications,
     private readonly owners: ConfiguredOwners = new Map(),
+    private readonly analyst?: BuildAnalyst,
   ) {}
 
   /** Null when `repo` may build `name`, else why not (before any work is done; `finish` checks again). */
@@ -83,7 +85,7 @@ export class BuildStore {
   }
 
   finish(ref: AttemptRef, result: BuildResult): Promise<boolean> {
-    return finishAttempt(this.pool, this.notifications, this.owners, ref, result);
+    return finishAttempt(this.pool, this.notifications, this.owners, ref, result, this.analyst);
   }
 
   /**

@@ -14,6 +14,7 @@ import { replaceLog } from './log-rows.js';
 import { writePackage } from './package-rows.js';
 import { writePhases } from './phase-rows.js';
 import { recordTrust } from '../../trust/record-attestations.js';
+import type { BuildAnalyst } from '../../intel/build-analyst.js';
 
 /**
  * Writes the attempt's result in ONE transaction: the row, stages, commands,
@@ -26,7 +27,9 @@ export async function finishAttempt(
   owners: ConfiguredOwners,
   ref: AttemptRef,
   result: BuildResult,
+  analyst?: BuildAnalyst,
 ): Promise<boolean> {
+  const sonames = (await analyst?.buildImageSonames(pool, result.report)) ?? [];
   return withTransaction(pool, async (db) => {
     let { report } = result;
     if (report.status === 'succeeded' && report.install && result.package) {
@@ -44,6 +47,8 @@ export async function finishAttempt(
         };
       }
     }
+    const analysed = await analyst?.analyse(db, ref.buildId, report, result.manifest, sonames);
+    if (analysed) report = analysed.report;
     const updated = await db.query(
       `UPDATE builds
           SET status = $4, finished_at = now(), duration_ms = $5, error = $6, failed_stage = $7,
@@ -78,6 +83,7 @@ export async function finishAttempt(
       await writePackage(db, ref.buildId, result.package, report);
     }
     await recordTrust(db, ref.buildId, report, result.documents ?? []);
+    if (analysed) await analyst?.record(db, ref.buildId, analysed);
     const notification = { buildId: ref.buildId, maintainer: result.maintainer, commitAuthor: result.commitAuthor };
     if (report.status === 'failed' || report.status === 'errored') await notifications.queue(db, notification);
     if (report.status === 'succeeded') await notifications.queueSuccess?.(db, notification);

@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import {
+  QUEUED_BUILD_COLUMNS,
+  queuedBuildValues,
+  repoIdentity,
+  type BuildDiff,
+  type BuildJob,
+  type Queryable,
+} from '@kiln/shared';
+
+export interface RebuildPolicy {
+  /** Repositories (identities, or `*`) whose builds may trigger rebuilds; empty: off. */
+  repos: readonly string[];
+  /** Also when a file behind a provided SONAME changed. */
+  onLibraryChange: boolean;
+  /** Farm-wide cap on dependency rebuilds queued per hour. */
+  perHour: number;
+}
+
+/** The SONAMEs whose providers changed in `diff`: added or removed, and (opted in) changed files behind one. */
+export function changedSonames(
+  diff: BuildDiff,
+  providing: ReadonlyMap<string, string>,
+  onLibraryChange: boolean,
+): string[] {
+  const names = new Set([...diff.provides.added, ...diff.provides.removed]);
+  if (onLibraryChange) {
+    for (const f of diff.files.changed) {
+      const soname = providing.get(f.path);
+      if (soname) names.add(soname);
+    }
+  }
+  return [...names].sort();
+}
+
+/**
+ * Queues rebuilds of the current versions of the packages whose files need
+ * one of `sonames` (as `queued` builds with an outbox entry: the crawler's
+ * relay publishes them), in the same transaction as the triggering build's
+ * record. Each package at most once per triggering build; never a package
+ * already in the chain of builds that led here (cycles end); at most
+ * `perHour` an hour. Returns the queued build ids.
+ */
+export async function queueDependents(
+  db: Queryable,
+  trigger: { id: string; packageName: string; repo: string },
+  sonames: readonly string[],
+  policy: RebuildPolicy,
+): Promise<string[]> {
+  if (sonames.length === 0 || !optedIn(trigger.repo, policy.repos)) return [];
+  const recent = await db.query<{ n: string }>(
+    `SELECT count(*) AS n FROM builds WHERE trigger = 'dependency' AND queued_at > now() - interval '1 hour'`,
+  );
+  const room = policy.perHour - Number(recent.rows[0]?.n ?? 0);
+  if (room <= 0) return [];
+  const { rows } = await db.query<{
+    name: string;
+    version: string;
+    repo: string;
+    branch: string | null;
+    commit: string | null;
+  }>(
+    `WITH RECURSIVE chain(id, package_name, triggered_by) AS (
+       SELECT id, package_name, triggered_by FROM builds WHERE id = $1
+       UNION
+       SELECT b.id, b.package_name, b.triggered_by FROM builds b JOIN chain c ON b.id = c.triggered_by
+     ),
+     current AS (
+       SELECT DISTINCT ON (p.name) p.name, p.version, p.build_id
+         FROM packages p JOIN builds b ON b.id = p.build_id
+        ORDER BY p.name, b.queued_at DESC
+     )
+     SELECT c.name, c.version, b.repo, b.branch, b.commit
+       FROM current c JOIN builds b ON b.id = c.build_id
+      WHERE c.name NOT IN (SELECT package_name FROM chain WHERE package_name IS NOT NULL)
+        AND EXISTS (SELECT 1 FROM package_files f WHERE f.build_id = c.build_id AND f.needed && $2::text[])
+        AND NOT EXISTS (SELECT 1 FROM builds q WHERE q.triggered_by = $1 AND q.package_name = c.name)
+      ORDER BY c.name
+      LIMIT $3`,
+    [trigger.id, sonames, room],
+  );
+  const queued: string[] = [];
+  for (const row of rows) {
+    const job: BuildJob & { id: string } = {
+      id: randomUUID(),
+      repo: row.repo,
+      ...(row.branch ? { branch: row.branch } : {}),
+      ...(row.commit ? { commit: row.commit } : {}),
+      package: { name: row.name, version: row.version },
+      trigger: 'dependency',
+      requestedAt: new Date().toISOString(),
+    };
+    await db.query(
+      `WITH queued AS (
+         INSERT INTO builds (${QUEUED_BUILD_COLUMNS}, status, triggered_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $9) RETURNING id)
+       INSERT INTO job_outbox (build_id, payload) SELECT id, $8::jsonb FROM queued`,
+      [...queuedBuildValues(job), JSON.stringify(job), trigger.id],
+    );
+    queued.push(job.id);
+  }
+  return queued;
+}
+
+function optedIn(repo: string, repos: readonly string[]): boolean {
+  const wanted = repoIdentity(repo);
+  return repos.some((r) => r === '*' || repoIdentity(r) === wanted);
+}
