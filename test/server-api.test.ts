@@ -8,16 +8,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import type { RouteOptions } from 'fastify';
-import { createLogger } from '@kiln/shared';
-import {
-  ArtifactStore,
-  PackageIndex,
-  buildApp,
-  createToken,
-  hostArch,
-  noLiveEvents,
-  type BuildSubmitter,
-} from '@kiln/server';
+import { createLogger, debianHostArch } from '@kiln/shared';
+import { ArtifactStore, PackageIndex, buildApp, createToken, noLiveEvents, type BuildSubmitter } from '@kiln/server';
 import { captureLogs, QueueReader } from './helpers/crawler-fixtures.js';
 import {
   createTestDatabase,
@@ -31,7 +23,7 @@ import { seedBuild, startTestServer } from './helpers/server-fixtures.js';
 
 jest.setTimeout(60_000);
 const run = promisify(execFile);
-const ARCH = hostArch();
+const ARCH = debianHostArch();
 
 let db: TestDatabase;
 let vhost: TestVhost;

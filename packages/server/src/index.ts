@@ -1,6 +1,5 @@
 export { startServer, type RunningServer } from './main.js';
 export { buildApp, BODY_LIMIT } from './app.js';
-export { hostArch } from './arch.js';
 export type { ServerDeps } from './http/deps.js';
 export { AmqpLiveFeed, noLiveEvents, type LiveEvents, type LiveEvent } from './live/live-feed.js';
 export { followLog, type FollowEvent } from './live/log-follower.js';

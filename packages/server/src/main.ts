@@ -10,7 +10,7 @@ import {
   type Logger,
 } from '@kiln/shared';
 import { buildApp } from './app.js';
-import { hostArch } from './arch.js';
+import { debianHostArch } from '@kiln/shared';
 import type { BuildSubmitter } from './db/build-actions.js';
 import { AmqpLiveFeed } from './live/live-feed.js';
 import { ArtifactStore } from './repo/artifact-store.js';
@@ -64,7 +64,7 @@ export async function startServer(
         publisher,
       }),
   };
-  const arch = hostArch();
+  const arch = debianHostArch();
   const artifacts = new ArtifactStore(config.KILN_ARTIFACT_DIR);
   const index = new PackageIndex({ db, arch, artifactPath: (stored) => artifacts.local(stored), signer, logger });
   const app = await buildApp({

@@ -22,3 +22,4 @@ export * from './queue.js';
 export type * from './broker.js';
 export * from './builds/index.js';
 export * from './intel/index.js';
+export * from './host-arch.js';

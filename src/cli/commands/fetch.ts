@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InvalidInputError, formatSize, loadConfig, toError } from '@kiln/shared';
-import { fetchPackage, hostArch } from '@kiln/server';
+import { debianHostArch } from '@kiln/shared';
+import { fetchPackage } from '@kiln/server';
 import { EXIT, type Io } from '../output.js';
 
 export function registerFetch(program: Command, io: Io, done: (code: number) => void): void {
@@ -9,7 +10,7 @@ export function registerFetch(program: Command, io: Io, done: (code: number) => 
     .command('fetch <package>')
     .description("install a package from kiln server's signed repository into a folder")
     .requiredOption('--to <dir>', 'the folder to install into (paths inside the package are relative to it)')
-    .option('--arch <arch>', 'architecture (Debian name)', hostArch())
+    .option('--arch <arch>', 'architecture (Debian name)', debianHostArch())
     .option('--server <url>', 'kiln server (default: KILN_SERVER_URL)')
     .option('--key <file>', "the farm's public key to trust (default: KILN_REPO_KEY)")
     .option('--allow-setuid', 'keep setuid and setgid bits')

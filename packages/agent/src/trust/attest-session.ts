@@ -2,7 +2,7 @@ import type { InstallReport } from '@kiln/shared';
 import type { ImageInfo } from '../engine/container-runtime.js';
 import type { SessionContext } from '../engine/session/session-context.js';
 import { attestBuild, type TrustDocument } from './attest.js';
-import { debianHostArch } from './host-arch.js';
+import { debianHostArch } from '@kiln/shared';
 
 /** The engine's step after a succeeded install: the SBOM and, with the farm's key, the signed provenance. */
 export async function attestSession(

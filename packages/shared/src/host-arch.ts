@@ -8,9 +8,13 @@ const DEBIAN_ARCH: Record<string, string> = {
   riscv64: 'riscv64',
   ppc64: 'ppc64el',
   s390x: 's390x',
+  loong64: 'loong64',
 };
 
-/** This host's architecture in Debian's words: a build's when its image has no dpkg to ask. */
+/**
+ * The Debian name of this host's architecture. Builds and packages carry no
+ * arch yet: until they do, every package is taken to be built for the host's.
+ */
 export function debianHostArch(nodeArch: string = os.arch()): string {
   return DEBIAN_ARCH[nodeArch] ?? nodeArch;
 }
