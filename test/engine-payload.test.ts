@@ -98,7 +98,9 @@ describe.each<[ArtifactFormat, string]>([
     expect(artifact.path.endsWith(`.${format}`)).toBe(true);
     expect((await magic(artifact.path)).startsWith(magicBytes)).toBe(true);
     expect((await run('sha256sum', [artifact.path])).stdout.slice(0, 64)).toBe(artifact.sha256);
-    expect(await readdir(artifacts)).toEqual([path.basename(artifact.path)]);
+    // Beside the artifact only its SBOM (no signing key here, so no provenance).
+    const sbom = `${path.basename(artifact.path).slice(0, -`.${format}`.length)}.cdx.json`;
+    expect((await readdir(artifacts)).sort()).toEqual([path.basename(artifact.path), sbom].sort());
     const extracted = await h.tempDir();
     await run('tar', ['xf', artifact.path, '-C', extracted]);
     expect(await extractedPaths(extracted)).toEqual(install.files.map((f) => f.path));

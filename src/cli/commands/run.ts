@@ -86,7 +86,8 @@ async function runBuild(dir: string, opts: RunOptions, io: Io): Promise<number> 
   }
 
   const sourceDate = await checkoutSourceDate(checkout, io.env, (args, cwd) => runGit(args, { cwd, timeoutMs: 5000 }));
-  if (sourceDate.from !== 'commit') {
+  // With --json the report carries it (sourceDateEpoch); stderr stays for errors.
+  if (sourceDate.from !== 'commit' && opts.json !== true) {
     io.err(
       `kiln: ${checkout} has no commit: SOURCE_DATE_EPOCH is ${sourceDate.epoch} ` +
         `(${sourceDate.from === 'now' ? 'the current time' : 'from your environment'})\n`,
