@@ -40,6 +40,7 @@ describe('git checkout', () => {
       commit: sha,
       branch: 'zlib-1.3.1',
       author: { name: 'Test Maintainer', email: 'maintainer@example.org' },
+      committedAt: Number(await git(repo.bare, 'log', '-1', '--format=%ct', sha)),
     });
     expect(await readFile(path.join(dir('a'), 'VERSION'), 'utf8')).toBe('1.3.1\n');
     expect(await git(dir('a'), 'rev-parse', '--is-shallow-repository')).toBe('true');

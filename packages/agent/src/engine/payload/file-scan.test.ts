@@ -84,7 +84,8 @@ describe('scanFile: one pass over a streamed file gives what reading the file at
     expect(size).toBeGreaterThan(64 * 1024 ** 2);
     const scanned = await scanFile(chunksOf(process.execPath), size, null, () => undefined);
     expect(scanned.elf?.needed).toContain('libc.so.6');
-  });
+    // Hashing Node's ~95 MiB binary takes seconds on a loaded 2-core machine.
+  }, 60_000);
 
   test('a writer that is behind is waited for', async () => {
     const order: string[] = [];
