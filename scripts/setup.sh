@@ -18,8 +18,8 @@ LOG_DIR=${KILN_SETUP_LOGS:-/var/log/kiln}
 mkdir -p "$STATE_DIR" "$LOG_DIR"
 
 # --- Debian packages --------------------------------------------------------
-# zstd: the payload artifacts (.tar.zst) are packed with it.
-packages=(docker.io docker-compose docker-registry rabbitmq-server postgresql debootstrap busybox-static git ca-certificates curl zstd chromium)
+# zstd: the payload artifacts (.tar.zst) are packed with it. wrk: bench/api-load.ts's load generator.
+packages=(docker.io docker-compose docker-registry rabbitmq-server postgresql debootstrap busybox-static git ca-certificates curl zstd chromium wrk)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
