@@ -58,3 +58,12 @@ SELECT DISTINCT n.soname, b.package_name, b.package_version, f.path, f.build_id
   FROM package_files f JOIN builds b ON b.id = f.build_id, unnest(f.needed) AS n(soname)
  WHERE b.package_name IS NOT NULL AND b.package_version IS NOT NULL
 ON CONFLICT DO NOTHING;
+
+-- The packages a build image holds (dpkg-query), read once per image digest:
+-- the library packages a static executable compiled in it may embed, which
+-- a build with static executables records in builds.static_built_using (009).
+CREATE TABLE IF NOT EXISTS image_packages (
+  image_digest text PRIMARY KEY,
+  packages     jsonb NOT NULL,
+  read_at      timestamptz NOT NULL DEFAULT now()
+);
