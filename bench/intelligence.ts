@@ -216,9 +216,9 @@ await big.pool.query(
 );
 await big.pool.query('ALTER TABLE package_files ADD PRIMARY KEY (build_id, path)');
 await big.pool.query('ALTER TABLE package_needs ADD PRIMARY KEY (build_id, path, soname)');
-const needsIndex = (await readFile('packages/shared/migrations/012_package_needs_and_image_packages.sql', 'utf8')).match(
-  /CREATE INDEX IF NOT EXISTS package_needs_soname_idx[^;]+;/,
-);
+const needsIndex = (
+  await readFile('packages/shared/migrations/012_package_needs_and_image_packages.sql', 'utf8')
+).match(/CREATE INDEX IF NOT EXISTS package_needs_soname_idx[^;]+;/);
 await big.pool.query(needsIndex![0]);
 for (const [statement] of indexSql) await big.pool.query(statement);
 await big.pool.query('VACUUM ANALYZE');
