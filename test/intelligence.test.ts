@@ -34,6 +34,8 @@ let root: string;
 let smtp: SmtpSink;
 let agent: Awaited<ReturnType<typeof startTestAgent>>;
 const repos = new Map<string, TestRepo>();
+/** The `lonely` 1.0.0 build (its greet-app needs libmissing.so.7), for the search and files API checks. */
+let lonelyId = '';
 
 async function exampleFiles(name: string): Promise<Record<string, string>> {
   const files: Record<string, string> = {};
@@ -344,6 +346,7 @@ describe('needs nothing provides', () => {
       '.kiln.yml': manifest({ make: 'GREET_SONAME=libmissing.so.7' }),
     });
     expect(lonely.status).toBe('succeeded');
+    lonelyId = lonely.id;
     expect(lonely.report.analysis?.unresolved).toEqual([{ soname: 'libmissing.so.7', files: ['/usr/bin/greet-app'] }]);
     expect(lonely.report.analysis?.findings[0]).toMatchObject({ rule: 'needs', level: 'warn' });
     const { rows } = await db.pool.query('SELECT unresolved_needs FROM builds WHERE id = $1', [lonely.id]);
@@ -364,5 +367,131 @@ describe('needs nothing provides', () => {
     });
     expect(strict).toMatchObject({ status: 'failed', failedStage: 'policy' });
     expect(strict.report.error).toContain('needs libmissing.so.7');
+  });
+});
+
+interface ApiFile {
+  path: string;
+  needed: string[] | null;
+  relro: string | null;
+  buildId: string | null;
+}
+interface SearchBody {
+  by: string;
+  query: string;
+  hits: Array<{ package: { name: string; version: string }; buildId: string; file: ApiFile }>;
+}
+interface OpenApiDoc {
+  paths: Record<string, unknown>;
+  components: { schemas: Record<string, { properties: Record<string, unknown> }> };
+}
+
+describe('static executables: what they embed; the files API carries the ELF facts', () => {
+  const STATIC_MAKEFILE = [
+    'PREFIX ?= /usr/local',
+    'all: hello-static',
+    'hello-static: hello.c',
+    '\t$(CC) $(CFLAGS) -static -o $@ hello.c',
+    'install: all',
+    '\tinstall -d $(DESTDIR)$(PREFIX)/bin',
+    '\tinstall -m 0755 hello-static $(DESTDIR)$(PREFIX)/bin/',
+    '.PHONY: all install',
+    '',
+  ].join('\n');
+
+  test("a static executable records the compiler image's library packages; search ?embeds= finds it", async () => {
+    const built = await build('hello-static', '1.0.0', {
+      Makefile: STATIC_MAKEFILE,
+      'hello.c': '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n',
+      '.kiln.yml': manifest(),
+    });
+    expect(built.status).toBe('succeeded');
+    const exe = built.report.install?.files.find((f) => f.path === '/usr/bin/hello-static');
+    expect(exe).toMatchObject({ kind: 'executable', linkage: 'static' });
+    const embedded = built.report.analysis?.staticBuiltUsing ?? [];
+    const names = embedded.map((p) => p.name);
+    expect(names).toEqual(expect.arrayContaining(['libc6', 'libc6-dev']));
+    expect(names).not.toContain('gcc');
+    const { rows } = await db.pool.query<{ static_built_using: unknown }>(
+      'SELECT static_built_using FROM builds WHERE id = $1',
+      [built.id],
+    );
+    expect(rows[0]?.static_built_using).toEqual(embedded);
+    // Read once per image digest: the dynamic builds before did not read it at all.
+    const images = await db.pool.query('SELECT image_digest FROM image_packages');
+    expect(images.rows).toHaveLength(1);
+    const libgreet = await db.pool.query<{ n: string }>(
+      "SELECT count(*) AS n FROM builds WHERE static_built_using IS NOT NULL AND package_name <> 'hello-static'",
+    );
+    expect(libgreet.rows[0]?.n).toBe('0');
+
+    let out = '';
+    const io = {
+      out: (t: string) => void (out += t),
+      err: () => undefined,
+      isTty: false,
+      env: { KILN_DATABASE_URL: db.url },
+    };
+    expect(await runCli(['node', 'kiln', 'status', built.id], io)).toBe(0);
+    expect(out).toMatch(/embeds +.*libc6-dev \(= [^)]+\).*\(static executables\)/);
+
+    await using server = await startTestServer({ db, amqpUrl: vhost.url });
+    const search = async (query: string) => {
+      const response = await fetch(`${server.url}/api/v1/search?${query}`);
+      return { status: response.status, body: (await response.json()) as SearchBody };
+    };
+    const embeds = await search('embeds=libc6-dev');
+    expect(embeds.status).toBe(200);
+    expect(embeds.body).toMatchObject({ by: 'embeds', query: 'libc6-dev' });
+    expect(embeds.body.hits.map((h) => [h.package.name, h.buildId, h.file.path])).toEqual([
+      ['hello-static', built.id, '/usr/bin/hello-static'],
+    ]);
+    expect((await search('embeds=libgreet-nothing')).body.hits).toEqual([]);
+    const bad = await search('embeds=Not%20a%20package');
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('embeds');
+
+    // GET /builds/{id}/files: the ELF facts, as recorded (static: no PIE, no needs).
+    const files = (await (await fetch(`${server.url}/api/v1/builds/${built.id}/files`)).json()) as { files: ApiFile[] };
+    expect(files.files).toEqual([
+      {
+        path: '/usr/bin/hello-static',
+        size: exe!.size,
+        mode: exe!.mode,
+        sha256: exe!.sha256,
+        kind: 'executable',
+        linkage: 'static',
+        needed: null,
+        soname: null,
+        target: null,
+        runpath: null,
+        pie: false,
+        relro: exe!.relro,
+        bindNow: exe!.bindNow,
+        nxStack: true,
+        stripped: false,
+        setuid: false,
+        setgid: false,
+        buildId: exe!.buildId,
+      },
+    ]);
+    expect(files.files[0]!.buildId).toMatch(/^[0-9a-f]{40}$/);
+    expect(['none', 'partial', 'full']).toContain(files.files[0]!.relro);
+
+    // Who needs libmissing.so.7 (package_needs): the lonely app, with its facts.
+    const needs = await search('needs=libmissing.so.7');
+    expect(needs.body.hits).toHaveLength(1);
+    expect(needs.body.hits[0]).toMatchObject({
+      package: { name: 'lonely', version: '1.0.0' },
+      buildId: lonelyId,
+      file: { path: '/usr/bin/greet-app', kind: 'executable', pie: true, nxStack: true, setuid: false },
+    });
+    expect(needs.body.hits[0]!.file.needed).toEqual(expect.arrayContaining(['libmissing.so.7', 'libc.so.6']));
+    expect(needs.body.hits[0]!.file.buildId).toMatch(/^[0-9a-f]{40}$/);
+    const spec = (await (await fetch(`${server.url}/api/v1/openapi.json`)).json()) as OpenApiDoc;
+    expect(JSON.stringify(spec.paths['/api/v1/search'])).toContain('embeds');
+    expect(Object.keys(spec.components.schemas.InstalledFile!.properties)).toEqual(
+      expect.arrayContaining(['runpath', 'pie', 'relro', 'bindNow', 'nxStack', 'stripped', 'setuid', 'buildId']),
+    );
   });
 });

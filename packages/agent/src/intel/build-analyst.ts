@@ -8,6 +8,7 @@ import {
   type BuildDiff,
   type BuildReport,
   type BuildSide,
+  type ImagePackage,
   type Logger,
   type Manifest,
   type Queryable,
@@ -15,6 +16,7 @@ import {
 import { changedSonames, queueDependents, type RebuildPolicy } from './dependent-rebuilds.js';
 import { writeFileFacts } from './file-facts-rows.js';
 import { imageSonames, type ImageLibraries } from './image-libraries.js';
+import { imagePackages, type ImagePackageReader } from './image-packages.js';
 import { unresolvedNeeds } from './needs-resolution.js';
 import { policyFindings } from './policy-findings.js';
 
@@ -31,20 +33,38 @@ export interface Analysed {
  */
 export class BuildAnalyst {
   constructor(
-    private readonly images: ImageLibraries | null,
+    private readonly images: (ImageLibraries & ImagePackageReader) | null,
     private readonly logger?: Logger,
     private readonly rebuilds: RebuildPolicy = { repos: [], onLibraryChange: false, perHour: 0 },
   ) {}
 
   /** The SONAMEs of the image the build's stages ran in (read once per image digest); empty when unknown. */
   async buildImageSonames(db: Queryable, report: BuildReport): Promise<string[]> {
-    const image = report.stages.find((s) => s.name !== 'prepare' && s.image)?.image;
+    const image = buildImage(report);
     if (!image || !this.images) return [];
     try {
       return (await imageSonames(db, this.images, image)) ?? [];
     } catch (err) {
       this.logger?.warn({ err, image }, "could not read the build image's libraries: needs are resolved without them");
       return [];
+    }
+  }
+
+  /**
+   * For a build with static executables: the library packages of the image
+   * that compiled them (read once per image digest); null otherwise or when unknown.
+   */
+  async staticBuiltUsing(db: Queryable, report: BuildReport): Promise<ImagePackage[] | null> {
+    const files = report.install?.files ?? [];
+    if (report.status !== 'succeeded' || !files.some((f) => f.kind === 'executable' && f.linkage === 'static'))
+      return null;
+    const image = buildImage(report);
+    if (!image || !this.images) return null;
+    try {
+      return await imagePackages(db, this.images, image);
+    } catch (err) {
+      this.logger?.warn({ err, image }, "could not read the build image's packages: Static-Built-Using is unknown");
+      return null;
     }
   }
 
@@ -58,9 +78,12 @@ export class BuildAnalyst {
     report: BuildReport,
     manifest: Manifest | null,
     sonames: readonly string[],
+    embedded: ImagePackage[] | null = null,
   ): Promise<Analysed> {
     return (
-      (await this.guarded(db, 'analysing', () => this.analyseNow(db, buildId, report, manifest, sonames))) ?? {
+      (await this.guarded(db, 'analysing', () =>
+        this.analyseNow(db, buildId, report, manifest, sonames, embedded),
+      )) ?? {
         report,
         diff: null,
       }
@@ -91,6 +114,7 @@ export class BuildAnalyst {
     report: BuildReport,
     manifest: Manifest | null,
     sonames: readonly string[],
+    embedded: ImagePackage[] | null,
   ): Promise<Analysed> {
     const files = report.install?.files;
     if (report.status !== 'succeeded' || !files) return { report, diff: null };
@@ -106,6 +130,7 @@ export class BuildAnalyst {
         unresolved,
         findings,
         ...(diff ? { changes: summariseDiff(diff) } : {}),
+        ...(embedded ? { staticBuiltUsing: embedded } : {}),
       },
     };
     const failing = findings.filter((f) => f.level === 'fail');
@@ -123,6 +148,13 @@ export class BuildAnalyst {
     if (diff) await storeDiff(db, diff);
     if (diff && report.status === 'succeeded')
       await rebuildDependents(db, buildId, report, diff, this.rebuilds, this.logger);
+    const embedded = report.analysis?.staticBuiltUsing;
+    if (embedded) {
+      await db.query('UPDATE builds SET static_built_using = $2::jsonb WHERE id = $1', [
+        buildId,
+        JSON.stringify(embedded),
+      ]);
+    }
     const unresolved = report.analysis?.unresolved ?? [];
     if (unresolved.length > 0) {
       await db.query('UPDATE builds SET unresolved_needs = $2::jsonb WHERE id = $1', [
@@ -156,6 +188,11 @@ async function rebuildDependents(
   );
   if (queued.length > 0)
     logger?.info({ buildId, sonames, queued }, 'queued rebuilds of the packages that need what changed');
+}
+
+/** The image the build's stages ran in (after `prepare`): the compiler's. */
+function buildImage(report: BuildReport): string | undefined {
+  return report.stages.find((s) => s.name !== 'prepare' && s.image)?.image;
 }
 
 /** The build being recorded, from its report (its rows are not written yet). */

@@ -53,32 +53,7 @@ export async function queueDependents(
   );
   const room = policy.perHour - Number(recent.rows[0]?.n ?? 0);
   if (room <= 0) return [];
-  const { rows } = await db.query<{
-    name: string;
-    version: string;
-    repo: string;
-    branch: string | null;
-    commit: string | null;
-  }>(
-    `WITH RECURSIVE chain(id, package_name, triggered_by) AS (
-       SELECT id, package_name, triggered_by FROM builds WHERE id = $1
-       UNION
-       SELECT b.id, b.package_name, b.triggered_by FROM builds b JOIN chain c ON b.id = c.triggered_by
-     ),
-     current AS (
-       SELECT DISTINCT ON (p.name) p.name, p.version, p.build_id
-         FROM packages p JOIN builds b ON b.id = p.build_id
-        ORDER BY p.name, b.queued_at DESC
-     )
-     SELECT c.name, c.version, b.repo, b.branch, b.commit
-       FROM current c JOIN builds b ON b.id = c.build_id
-      WHERE c.name NOT IN (SELECT package_name FROM chain WHERE package_name IS NOT NULL)
-        AND EXISTS (SELECT 1 FROM package_files f WHERE f.build_id = c.build_id AND f.needed && $2::text[])
-        AND NOT EXISTS (SELECT 1 FROM builds q WHERE q.triggered_by = $1 AND q.package_name = c.name)
-      ORDER BY c.name
-      LIMIT $3`,
-    [trigger.id, sonames, room],
-  );
+  const rows = await currentDependents(db, trigger.id, sonames, room);
   const queued: string[] = [];
   for (const row of rows) {
     const job: BuildJob & { id: string } = {
@@ -100,6 +75,52 @@ export async function queueDependents(
     queued.push(job.id);
   }
   return queued;
+}
+
+interface Dependent {
+  name: string;
+  version: string;
+  repo: string;
+  branch: string | null;
+  commit: string | null;
+}
+
+/**
+ * The current versions of the packages whose files need one of `sonames`
+ * (read from package_needs, migration 012), minus the packages in the chain of
+ * builds that led to `triggerId` and those it already queued; at most `limit`.
+ */
+export async function currentDependents(
+  db: Queryable,
+  triggerId: string,
+  sonames: readonly string[],
+  limit: number,
+): Promise<Dependent[]> {
+  const { rows } = await db.query<Dependent>(
+    `WITH RECURSIVE chain(id, package_name, triggered_by) AS (
+       SELECT id, package_name, triggered_by FROM builds WHERE id = $1
+       UNION
+       SELECT b.id, b.package_name, b.triggered_by FROM builds b JOIN chain c ON b.id = c.triggered_by
+     ),
+     candidates AS (
+       SELECT DISTINCT n.package_name AS name FROM package_needs n WHERE n.soname = ANY($2::text[])
+     ),
+     current AS (
+       SELECT cur.name, cur.version, cur.build_id
+         FROM candidates c
+        CROSS JOIN LATERAL (SELECT p.name, p.version, p.build_id FROM packages p JOIN builds b ON b.id = p.build_id
+                             WHERE p.name = c.name ORDER BY b.queued_at DESC LIMIT 1) cur
+     )
+     SELECT c.name, c.version, b.repo, b.branch, b.commit
+       FROM current c JOIN builds b ON b.id = c.build_id
+      WHERE c.name NOT IN (SELECT package_name FROM chain WHERE package_name IS NOT NULL)
+        AND EXISTS (SELECT 1 FROM package_needs n WHERE n.build_id = c.build_id AND n.soname = ANY($2::text[]))
+        AND NOT EXISTS (SELECT 1 FROM builds q WHERE q.triggered_by = $1 AND q.package_name = c.name)
+      ORDER BY c.name
+      LIMIT $3`,
+    [triggerId, sonames, limit],
+  );
+  return rows;
 }
 
 function optedIn(repo: string, repos: readonly string[]): boolean {

@@ -1,8 +1,9 @@
 import type { FileKind } from '@kiln/shared';
 import type { InstalledFileOut } from '../schemas/common.js';
 
-/** The columns of `package_files` the API shows, as one constant list. */
-export const FILE_COLUMNS = `f.path, f.size::float8 AS size, f.mode, f.sha256, f.kind, f.linkage, f.needed, f.soname, f.target`;
+/** The columns of `package_files` the API shows (with the ELF facts, DESIGN.md), as one constant list. */
+export const FILE_COLUMNS = `f.path, f.size::float8 AS size, f.mode, f.sha256, f.kind, f.linkage, f.needed, f.soname, f.target,
+  f.runpath, f.pie, f.relro, f.bind_now, f.nx_stack, f.stripped, f.setuid, f.setgid, f.gnu_build_id`;
 
 export interface FileRow {
   path: string;
@@ -14,6 +15,15 @@ export interface FileRow {
   needed: string[] | null;
   soname: string | null;
   target: string | null;
+  runpath: string | null;
+  pie: boolean | null;
+  relro: 'none' | 'partial' | 'full' | null;
+  bind_now: boolean | null;
+  nx_stack: boolean | null;
+  stripped: boolean | null;
+  setuid: boolean;
+  setgid: boolean;
+  gnu_build_id: string | null;
 }
 
 export function toFile(row: FileRow): InstalledFileOut {
@@ -27,6 +37,15 @@ export function toFile(row: FileRow): InstalledFileOut {
     needed: row.needed,
     soname: row.soname,
     target: row.target,
+    runpath: row.runpath,
+    pie: row.pie,
+    relro: row.relro,
+    bindNow: row.bind_now,
+    nxStack: row.nx_stack,
+    stripped: row.stripped,
+    setuid: row.setuid,
+    setgid: row.setgid,
+    buildId: row.gnu_build_id,
   };
 }
 
@@ -36,4 +55,6 @@ export function toFile(row: FileRow): InstalledFileOut {
  * costs the server far less than decoding it field by field.
  */
 export const FILE_JSON = `json_build_object('path', f.path, 'size', f.size, 'mode', f.mode, 'sha256', f.sha256,
-  'kind', f.kind, 'linkage', f.linkage, 'needed', f.needed, 'soname', f.soname, 'target', f.target)`;
+  'kind', f.kind, 'linkage', f.linkage, 'needed', f.needed, 'soname', f.soname, 'target', f.target,
+  'runpath', f.runpath, 'pie', f.pie, 'relro', f.relro, 'bindNow', f.bind_now, 'nxStack', f.nx_stack,
+  'stripped', f.stripped, 'setuid', f.setuid, 'setgid', f.setgid, 'buildId', f.gnu_build_id)`;

@@ -2,26 +2,54 @@ import type { Queryable } from '@kiln/shared';
 import type { SearchHitOut } from '../schemas/packages.js';
 import { FILE_JSON } from './file-rows.js';
 
-export type SearchBy = 'path' | 'soname' | 'needs' | 'sha256';
+export type SearchBy = 'path' | 'soname' | 'needs' | 'sha256' | 'embeds';
 
-// One fixed condition per kind of search, each served by its own index (see migration 005).
-const CONDITIONS: Record<SearchBy, string> = {
+// One fixed condition per kind of search over package_files, each served by its own index (see migration 005).
+const CONDITIONS: Record<Exclude<SearchBy, 'needs' | 'embeds'>, string> = {
   path: 'f.path = $1',
   soname: 'f.soname = $1',
-  needs: 'f.needed @> ARRAY[$1::text]',
   sha256: 'f.sha256 = $1',
 };
+
+const HITS = `SELECT COALESCE(json_agg(json_build_object('package', json_build_object('name', h.name, 'version', h.version),
+                                                    'buildId', h.build_id, 'file', h.file)
+                                   ORDER BY h.name, h.version, h.path), '[]') AS hits`;
 
 /**
  * Files of current packages (the build each `packages` row points at) that
  * match, as one JSON array. The package of each file is looked up per file
  * (OFFSET 0 keeps the planner from turning that into a hash join over every
  * package, which it would pick for a library hundreds of files need).
+ *
+ * `needs` reads package_needs (migration 012) in its index order (SONAME,
+ * package name, version, path) and stops at the limit: a library thousands
+ * of files need costs one page of that index, not a sort of every match
+ * (the lookups per row, kept so by OFFSET 0, end with the limit).
+ * `embeds` finds the static executables of builds whose compiler image held
+ * that package (`static_built_using`, GIN index of migration 009).
  */
 export function searchSql(by: SearchBy): string {
-  return `SELECT COALESCE(json_agg(json_build_object('package', json_build_object('name', h.name, 'version', h.version),
-                                                    'buildId', h.build_id, 'file', h.file)
-                                   ORDER BY h.name, h.version, h.path), '[]') AS hits
+  if (by === 'needs')
+    return `${HITS}
+            FROM (SELECT n.package_name AS name, n.package_version AS version, n.build_id, n.path, f.file
+                    FROM package_needs n
+                    CROSS JOIN LATERAL (SELECT 1 FROM packages p WHERE p.name = n.package_name
+                                           AND p.version = n.package_version AND p.build_id = n.build_id OFFSET 0) p
+                    CROSS JOIN LATERAL (SELECT ${FILE_JSON} AS file FROM package_files f
+                                         WHERE f.build_id = n.build_id AND f.path = n.path OFFSET 0) f
+                   WHERE n.soname = $1
+                   ORDER BY n.package_name, n.package_version, n.path
+                   LIMIT $2) h`;
+  if (by === 'embeds')
+    return `${HITS}
+            FROM (SELECT p.name, p.version, p.build_id, f.path, ${FILE_JSON} AS file
+                    FROM builds b
+                    JOIN packages p ON p.build_id = b.id
+                    JOIN package_files f ON f.build_id = b.id AND f.kind = 'executable' AND f.linkage = 'static'
+                   WHERE b.static_built_using @> jsonb_build_array(jsonb_build_object('name', $1::text))
+                   ORDER BY p.name, p.version, f.path
+                   LIMIT $2) h`;
+  return `${HITS}
             FROM (SELECT p.name, p.version, p.build_id, f.path, ${FILE_JSON} AS file
                     FROM package_files f
                     CROSS JOIN LATERAL (SELECT p.name, p.version, p.build_id FROM packages p

@@ -14,9 +14,12 @@ const SearchQuerySchema = z
     soname: Term.optional().describe('a SONAME: who provides it'),
     needs: Term.optional().describe('a library: who needs it'),
     sha256: Sha256Schema.optional().describe("a file's sha256: which package shipped it"),
+    embeds: Term.regex(/^[a-z0-9][a-z0-9+.-]*$/, 'must be a Debian package name, e.g. libc6-dev')
+      .optional()
+      .describe('a library package of the compiler image (Static-Built-Using): which static executables embed it'),
   })
   .refine((q) => Object.values(q).filter((v) => v !== undefined).length === 1, {
-    message: 'give exactly one of path, soname, needs, sha256',
+    message: 'give exactly one of path, soname, needs, sha256, embeds',
   });
 
 export function searchRoutes(app: FastifyInstance, deps: ServerDeps): void {
@@ -24,7 +27,8 @@ export function searchRoutes(app: FastifyInstance, deps: ServerDeps): void {
     '/api/v1/search',
     {
       schema: {
-        summary: 'Files of current packages by installed path, provided SONAME, needed library or sha256',
+        summary:
+          'Files of current packages by installed path, provided SONAME, needed library, sha256, or embedded library package (static executables)',
         tags: ['search'],
         querystring: SearchQuerySchema,
         response: { 200: SearchResultSchema, ...errorResponses },

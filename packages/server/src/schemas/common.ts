@@ -49,6 +49,16 @@ export const InstalledFileSchema = z
     needed: z.array(z.string()).nullable(),
     soname: z.string().nullable(),
     target: z.string().nullable(),
+    // ELF facts (null where they do not apply, e.g. not an ELF file, or recorded before they were read).
+    runpath: z.string().nullable().describe('DT_RUNPATH, else DT_RPATH'),
+    pie: z.boolean().nullable().describe('an executable built position-independent'),
+    relro: z.enum(['none', 'partial', 'full']).nullable().describe('GNU_RELRO, full with BIND_NOW'),
+    bindNow: z.boolean().nullable().describe('BIND_NOW (DF_BIND_NOW or DF_1_NOW)'),
+    nxStack: z.boolean().nullable().describe('GNU_STACK without the execute bit'),
+    stripped: z.boolean().nullable().describe('no symbol table (.symtab)'),
+    setuid: z.boolean(),
+    setgid: z.boolean(),
+    buildId: z.string().nullable().describe('GNU build-id (hex)'),
   })
   .meta({ id: 'InstalledFile' });
 export type InstalledFileOut = z.output<typeof InstalledFileSchema>;

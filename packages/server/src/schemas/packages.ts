@@ -46,6 +46,10 @@ export const SearchHitSchema = z.object({
 });
 
 export const SearchResultSchema = z
-  .object({ by: z.enum(['path', 'soname', 'needs', 'sha256']), query: z.string(), hits: z.array(SearchHitSchema) })
+  .object({
+    by: z.enum(['path', 'soname', 'needs', 'sha256', 'embeds']),
+    query: z.string(),
+    hits: z.array(SearchHitSchema),
+  })
   .meta({ id: 'SearchResult' });
 export type SearchHitOut = z.output<typeof SearchHitSchema>;

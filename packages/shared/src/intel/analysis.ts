@@ -8,6 +8,17 @@ export interface BuildAnalysis {
   findings: PolicyFinding[];
   /** A short account of the diff against the previous build (the whole one: `kiln diff`). */
   changes?: ChangeSummary;
+  /**
+   * Static executables only: the library packages of the image that compiled
+   * them, which they may embed (Debian's `Static-Built-Using`).
+   */
+  staticBuiltUsing?: ImagePackage[];
+}
+
+/** A package installed in a build image (`dpkg-query`). */
+export interface ImagePackage {
+  name: string;
+  version: string;
 }
 
 export interface UnresolvedNeed {

@@ -30,6 +30,7 @@ export async function finishAttempt(
   analyst?: BuildAnalyst,
 ): Promise<boolean> {
   const sonames = (await analyst?.buildImageSonames(pool, result.report)) ?? [];
+  const embedded = (await analyst?.staticBuiltUsing(pool, result.report)) ?? null;
   return withTransaction(pool, async (db) => {
     let { report } = result;
     if (report.status === 'succeeded' && report.install && result.package) {
@@ -47,7 +48,7 @@ export async function finishAttempt(
         };
       }
     }
-    const analysed = await analyst?.analyse(db, ref.buildId, report, result.manifest, sonames);
+    const analysed = await analyst?.analyse(db, ref.buildId, report, result.manifest, sonames, embedded);
     if (analysed) report = analysed.report;
     const updated = await db.query(
       `UPDATE builds
