@@ -2,7 +2,9 @@ import type { BuildDetailsOut } from '../../schemas/builds.js';
 import type { InstalledFileOut } from '../../schemas/common.js';
 import { FINISHED, formatDuration } from '../format.js';
 import type { LogRow, LogState } from '../log-lines.js';
+import { analysisSection } from '../views/build-analysis.js';
 import { artifactBox, buildFacts, failureBox, stageStrip, timeline } from '../views/build-parts.js';
+import { trustSection } from '../views/build-trust.js';
 import { filesSection, fileView } from '../views/files-table.js';
 import { setupActions } from './actions.js';
 import { getJson, swap } from './api.js';
@@ -88,6 +90,8 @@ async function update(id: string, final: boolean): Promise<boolean> {
   if (!final && !ended) return false;
   swap('failure', failureBox(build).text);
   swap('artifact', artifactBox(build).text);
+  swap('analysis', analysisSection(build).text);
+  swap('trust', trustSection(build).text);
   const { files } = await getJson<{ files: InstalledFileOut[] }>(`/api/v1/builds/${id}/files?limit=${FILE_LIMIT}`);
   swap('files', filesSection(files, fileView({}), { total: build.files.count, base: {} }).text);
   enhanceFiles();
