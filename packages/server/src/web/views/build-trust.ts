@@ -26,12 +26,14 @@ function reproducibility(b: BuildDetailsOut): Html {
     ><span aria-hidden="true">${VERDICT_MARKS[r.status]}</span> ${r.status}</span
   >`;
   const differencesPage = `/builds/${b.id}/reproducibility`;
+  const detail =
+    r.status === 'unreproducible'
+      ? html`, ${r.differing.length} ${r.differing.length === 1 ? 'file differs' : 'files differ'}`
+      : r.status === 'error' && r.error
+        ? html`: <span class="error">${r.error}</span>`
+        : '';
   return html`<div id="reproducibility">
-    <p>
-      Built twice, the second time with a varied environment: ${badge}
-      ${r.status === 'unreproducible' ? html`, ${r.differing.length} ${r.differing.length === 1 ? 'file differs' : 'files differ'}` : ''}
-      ${r.status === 'error' && r.error ? html`: <span class="error">${r.error}</span>` : ''}
-    </p>
+    <p>Built twice, the second time with a varied environment: ${badge}${detail}</p>
     ${
       r.differing.length > 0
         ? html`<ul class="differing">
