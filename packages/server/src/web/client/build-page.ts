@@ -93,7 +93,7 @@ async function update(id: string, final: boolean): Promise<boolean> {
   swap('analysis', analysisSection(build).text);
   swap('trust', trustSection(build).text);
   const { files } = await getJson<{ files: InstalledFileOut[] }>(`/api/v1/builds/${id}/files?limit=${FILE_LIMIT}`);
-  swap('files', filesSection(files, fileView({}), { total: build.files.count, base: {} }).text);
+  swap('files', filesSection(files, fileView({}), { total: build.files.count, base: {}, facts: true }).text);
   enhanceFiles();
   const root = document.getElementById('build');
   if (root) root.dataset.live = ended ? 'false' : 'true';

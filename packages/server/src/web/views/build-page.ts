@@ -71,6 +71,6 @@ export function buildPageBottom(
       ${raw(json)}
     </script>
     ${closeTags('section')} ${analysisSection(b)} ${trustSection(b)}
-    ${FINISHED.has(b.status) ? filesSection(files, view, { total: b.files.count, base: {} }) : html`<section id="files" hidden></section>`}
+    ${FINISHED.has(b.status) ? filesSection(files, view, { total: b.files.count, base: {}, facts: true }) : html`<section id="files" hidden></section>`}
     ${artifactBox(b)} ${closeTags('article')}`;
 }

@@ -85,7 +85,7 @@ export function elfFacts(f: ShownFile): Html {
   return html`${marks.map((m, i) => html`${i > 0 ? ' ' : ''}${m}`)}`;
 }
 
-export function fileRow(f: ShownFile): Html {
+export function fileRow(f: ShownFile, withFacts = false): Html {
   return html`<tr data-kind="${f.kind}" data-size="${f.size}" data-mode="${f.mode}" data-linkage="${f.linkage ?? ''}">
     <th scope="row" class="path">${f.path}${f.target ? html` <span class="muted">→ ${f.target}</span>` : ''}</th>
     <td>${f.kind}</td>
@@ -97,7 +97,7 @@ export function fileRow(f: ShownFile): Html {
     <td class="wrap">
       ${(f.needed ?? []).map((n, i) => html`${i > 0 ? ', ' : ''}<a href="/search${query({ q: n })}">${n}</a>`)}
     </td>
-    <td class="elf">${elfFacts(f)}</td>
+    ${withFacts ? html`<td class="elf">${elfFacts(f)}</td>` : ''}
   </tr>`;
 }
 
@@ -111,7 +111,13 @@ const LABELS: Record<FileSort, string> = { path: 'Path', kind: 'Kind', size: 'Si
 export function filesSection(
   files: readonly ShownFile[],
   view: FileView,
-  options: { total: number; base: Record<string, string>; title?: string },
+  options: {
+    total: number;
+    base: Record<string, string>;
+    title?: string;
+    /** With a column of ELF facts (the build page reads them). */
+    facts?: boolean;
+  },
 ): Html {
   const shown = applyFileView(files, view);
   const header = (sort: FileSort) => {
@@ -156,11 +162,11 @@ export function filesSection(
             ${header('linkage')}
             <th scope="col">SONAME</th>
             <th scope="col">Needs</th>
-            <th scope="col">ELF facts</th>
+            ${options.facts ? html`<th scope="col">ELF facts</th>` : ''}
           </tr>
         </thead>
         <tbody>
-          ${shown.map(fileRow)}
+          ${shown.map((f) => fileRow(f, options.facts))}
         </tbody>
       </table>
     </div>
