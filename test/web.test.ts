@@ -331,6 +331,10 @@ describe('a build checked twice, with its analysis', () => {
       'static /usr/bin/bb',
     ]);
     expect(api.analysis?.changes?.against).toBe(previous);
+    const changed = (await (await fetch(`${base}/api/v1/builds/${build.id}/diff`)).json()) as {
+      files: { removed: Array<{ path: string }> };
+    };
+    expect(changed.files.removed.map((f) => f.path)).toEqual(['/usr/share/webcheck/old']);
 
     const { page, problems } = await openPage(browser, base);
     await page.goto(`${base}/builds/${build.id}`);
