@@ -16,7 +16,7 @@ export function reproducibilityBody(buildId: string, title: string, check: Repro
     <section aria-labelledby="varied-title">
       <h2 id="varied-title">What the second build varied</h2>
       <dl class="facts">
-        ${Object.entries(check.variations).map(
+        ${Object.entries(check.variations ?? {}).map(
           ([k, v]) =>
             html`<div>
               <dt>${k}</dt>
