@@ -83,7 +83,8 @@ const CHECKED = [
   '    - mkdir -p "$DESTDIR/usr/bin" "$DESTDIR/usr/share/webcheck"',
   '    - cp /bin/busybox "$DESTDIR/usr/bin/bb" && chmod 4755 "$DESTDIR/usr/bin/bb"',
   '    - cp where "$DESTDIR/usr/share/webcheck/where"',
-  '    - echo same > "$DESTDIR/usr/share/webcheck/same"',
+  // The second build's umask differs: a file's mode is made explicit, or it differs too.
+  '    - echo same > "$DESTDIR/usr/share/webcheck/same" && chmod 644 "$DESTDIR/usr/share/webcheck/same"',
   '',
 ].join('\n');
 
