@@ -360,7 +360,13 @@ describe('a build checked twice, with its analysis', () => {
     const bb = (await page.locator('#files tbody tr', { hasText: '/usr/bin/bb' }).locator('td.elf').textContent())!;
     expect(bb).toContain('no PIE');
     expect(bb).toContain('setuid');
-    await screenshot(page, 'build-checked-1440');
+    // The sections below the log, for people to look at, wide and narrow.
+    await page.locator('#analysis').scrollIntoViewIfNeeded();
+    await screenshot(page, 'build-checked-analysis-1440');
+    await page.setViewportSize({ width: 360, height: 760 });
+    await page.locator('#analysis').scrollIntoViewIfNeeded();
+    await screenshot(page, 'build-checked-analysis-360');
+    expect(await pageOverflow(page)).toBe(0);
 
     // The difference, one click away: diffoscope's text names both build directories.
     await page.locator('#trust a', { hasText: '/usr/share/webcheck/where' }).click();

@@ -51,7 +51,7 @@ export function analysisSection(b: BuildDetailsOut): Html {
                       (f) =>
                         html`<li>
                           <span class="badge level-${f.level}">${f.level}</span> <span class="muted">${f.rule}</span>
-                          ${f.path ? html`<code>${f.path}</code>` : ''} ${f.message}
+                          ${f.path && !f.message.includes(f.path) ? html`<code>${f.path}</code>` : ''} ${f.message}
                         </li>`,
                     )}
                   </ul>
