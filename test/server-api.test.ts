@@ -153,6 +153,75 @@ describe('reads', () => {
     expect((await get('/api/v1/builds?arch=s390x')).body).toEqual({ builds: [], next: null });
   });
 
+  test("one build: its reproducibility verdict, its documents' links and its analysis", async () => {
+    const analysis = {
+      provides: ['libz.so.1'],
+      unresolved: [{ soname: 'libmissing.so.7', files: ['/usr/bin/x'] }],
+      findings: [{ rule: 'setuid', level: 'warn', path: '/usr/bin/x', message: 'setuid file' }],
+      changes: {
+        against: ids.zlib1,
+        basis: 'previous-version',
+        added: 1,
+        removed: 0,
+        changed: 1,
+        sizeChange: 10,
+        providesAdded: [],
+        providesRemoved: [],
+        abiChange: false,
+        hardeningLost: 0,
+        slowerCommands: 0,
+      },
+    };
+    const check = {
+      status: 'unreproducible',
+      differing: ['/usr/lib/libz.so.1'],
+      differences: [{ path: '/usr/lib/libz.so.1', diff: 'a long diffoscope text' }],
+      variations: { TZ: 'Etc/GMT-14' },
+      durationMs: 1200,
+    };
+    await db.pool.query(
+      `UPDATE builds SET reproducibility = 'unreproducible', reproducibility_report = $2::jsonb,
+                         report = jsonb_build_object('analysis', $3::jsonb) WHERE id = $1`,
+      [ids.zlib2, JSON.stringify(check), JSON.stringify(analysis)],
+    );
+    await db.pool.query(
+      `INSERT INTO build_attestations (build_id, kind, media_type, sha256, path, signed_by, body)
+       VALUES ($1, 'sbom', 'application/vnd.cyclonedx+json', $2, NULL, NULL, '{}'),
+              ($1, 'provenance', 'application/vnd.dsse.envelope.v1+json', $3, NULL, 'ABCDEF', '{}')`,
+      [ids.zlib2, 'a'.repeat(64), 'b'.repeat(64)],
+    );
+    try {
+      const { status, body } = await get(`/api/v1/builds/${ids.zlib2}`);
+      expect(status).toBe(200);
+      expect(body.reproducibility).toEqual({
+        status: 'unreproducible',
+        differing: ['/usr/lib/libz.so.1'],
+        url: `/api/v1/builds/${ids.zlib2}/reproducibility`,
+      });
+      expect(body.documents).toEqual([
+        {
+          kind: 'provenance',
+          url: `/api/v1/builds/${ids.zlib2}/provenance`,
+          sha256: 'b'.repeat(64),
+          signedBy: 'ABCDEF',
+        },
+        { kind: 'sbom', url: `/api/v1/builds/${ids.zlib2}/sbom`, sha256: 'a'.repeat(64) },
+      ]);
+      expect(body.analysis).toEqual({
+        ...analysis,
+        changes: { ...analysis.changes, url: `/api/v1/builds/${ids.zlib2}/diff` },
+      });
+      // diffoscope's text stays behind the link.
+      expect((await get(body.reproducibility.url)).body.differences).toEqual(check.differences);
+    } finally {
+      await db.pool.query('DELETE FROM build_attestations WHERE build_id = $1', [ids.zlib2]);
+      await db.pool.query(
+        'UPDATE builds SET reproducibility = NULL, reproducibility_report = NULL, report = NULL WHERE id = $1',
+        [ids.zlib2],
+      );
+    }
+  });
+
   test('one build: stages, commands, timings, files count and artifact', async () => {
     const { status, body } = await get(`/api/v1/builds/${ids.curl}`);
     expect(status).toBe(200);
@@ -179,6 +248,8 @@ describe('reads', () => {
       stalled: false,
       artifact: { url: `/repo/artifacts/curl-8.5.0-${ARCH}.tar.gz`, format: 'tar.gz' },
     });
+    // Not checked, no documents, no analysis recorded.
+    expect(body).toMatchObject({ reproducibility: null, documents: [], analysis: null });
     expect(body.stages[0].startedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(body.queuedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     const files = await get(`/api/v1/builds/${ids.zlib2}/files?limit=1`);

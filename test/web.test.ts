@@ -68,6 +68,26 @@ const FAILING = [
   '',
 ].join('\n');
 
+// Built twice (the second time in another directory): the file with the build path differs. A copy of the
+// image's static busybox, setuid, gives the analysis its findings and the files table its ELF facts.
+const CHECKED = [
+  'image: kiln/busybox:latest',
+  'verify: [reproducible]',
+  'policy: { setuid: warn, static: warn }',
+  'stages: [build]',
+  'build:',
+  '  script:',
+  '    - pwd > where',
+  'install:',
+  '  script:',
+  '    - mkdir -p "$DESTDIR/usr/bin" "$DESTDIR/usr/share/webcheck"',
+  '    - cp /bin/busybox "$DESTDIR/usr/bin/bb" && chmod 4755 "$DESTDIR/usr/bin/bb"',
+  '    - cp where "$DESTDIR/usr/share/webcheck/where"',
+  // The second build's umask differs: a file's mode is made explicit, or it differs too.
+  '    - echo same > "$DESTDIR/usr/share/webcheck/same" && chmod 644 "$DESTDIR/usr/share/webcheck/same"',
+  '',
+].join('\n');
+
 let root: string;
 let db: TestDatabase;
 let vhost: TestVhost;
@@ -166,6 +186,7 @@ async function pageOverflow(page: Page): Promise<number> {
 
 let liveId: string;
 let failedId: string;
+let checkedId: string;
 
 describe('a build watched live', () => {
   test('lines appear within 1 s of being stored, the status and files follow without a reload, nothing shifts', async () => {
@@ -279,6 +300,80 @@ describe('a failed build', () => {
     expect(await marked.textContent()).toBe('$ exit 3');
     expect(await marked.isVisible()).toBe(true);
     await screenshot(page, 'build-failed-1440');
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+});
+
+describe('a build checked twice, with its analysis', () => {
+  test('shows reproducibility with the differing file and its difference, the documents, the analysis and ELF facts', async () => {
+    // The previous version, for "what changed".
+    const previous = await seedBuild(db.pool, {
+      name: 'webcheck',
+      version: '0.9',
+      queuedAt: new Date(Date.now() - 3600_000),
+      files: [{ path: '/usr/share/webcheck/old', sha256: 'c'.repeat(64) }],
+    });
+    const build = await queueBuild('webcheck', CHECKED);
+    checkedId = build.id;
+    await build.send();
+    await finished(build.id);
+    const api = (await (await fetch(`${base}/api/v1/builds/${build.id}`)).json()) as {
+      status: string;
+      reproducibility: { status: string; differing: string[]; url: string } | null;
+      documents: Array<{ kind: string; url: string }>;
+      analysis: { findings: Array<{ rule: string; path?: string }>; changes?: { against: string } } | null;
+    };
+    expect(api.status).toBe('succeeded');
+    expect(api.reproducibility).toMatchObject({ status: 'unreproducible', differing: ['/usr/share/webcheck/where'] });
+    expect(api.documents.map((d) => d.kind)).toContain('sbom');
+    expect(api.analysis?.findings.map((f) => `${f.rule} ${f.path}`).sort()).toEqual([
+      'setuid /usr/bin/bb',
+      'static /usr/bin/bb',
+    ]);
+    expect(api.analysis?.changes?.against).toBe(previous);
+    const changed = (await (await fetch(`${base}/api/v1/builds/${build.id}/diff`)).json()) as {
+      files: { removed: Array<{ path: string }> };
+    };
+    expect(changed.files.removed.map((f) => f.path)).toEqual(['/usr/share/webcheck/old']);
+
+    const { page, problems } = await openPage(browser, base);
+    await page.goto(`${base}/builds/${build.id}`);
+    const trust = (await page.textContent('#trust'))!.replace(/\s+/g, ' ');
+    expect(trust).toContain('unreproducible, 1 file differs');
+    expect(trust).toContain('/usr/share/webcheck/where');
+    expect(await page.locator('#documents a', { hasText: 'SBOM' }).getAttribute('href')).toBe(
+      `/api/v1/builds/${build.id}/sbom`,
+    );
+    const analysis = (await page.textContent('#analysis'))!.replace(/\s+/g, ' ');
+    expect(analysis).toMatch(/warn setuid \/usr\/bin\/bb/);
+    expect(analysis).toMatch(/warn static \/usr\/bin\/bb/);
+    expect(analysis).toContain('none: every needed library is provided');
+    expect(analysis).toMatch(/\+3 added, −1 removed, 0 changed files/);
+    expect(await page.locator('#analysis a', { hasText: 'the whole diff' }).getAttribute('href')).toBe(
+      `/api/v1/builds/${build.id}/diff`,
+    );
+    expect(await page.locator('#analysis a', { hasText: 'the previous version' }).getAttribute('href')).toBe(
+      `/builds/${previous}`,
+    );
+    // The files table: the static busybox copy is not PIE and is setuid.
+    const bb = (await page.locator('#files tbody tr', { hasText: '/usr/bin/bb' }).locator('td.elf').textContent())!;
+    expect(bb).toContain('no PIE');
+    expect(bb).toContain('setuid');
+    // The sections below the log, for people to look at, wide and narrow.
+    await page.locator('#analysis').scrollIntoViewIfNeeded();
+    await screenshot(page, 'build-checked-analysis-1440');
+    await page.setViewportSize({ width: 360, height: 760 });
+    await page.locator('#analysis').scrollIntoViewIfNeeded();
+    await screenshot(page, 'build-checked-analysis-360');
+    expect(await pageOverflow(page)).toBe(0);
+
+    // The difference, one click away: diffoscope's text names both build directories.
+    await page.locator('#trust a', { hasText: '/usr/share/webcheck/where' }).click();
+    await page.waitForURL(new RegExp(`/builds/${build.id}/reproducibility#d0$`));
+    const diff = (await page.textContent('#d0 pre'))!;
+    expect(diff).toContain('/workspace');
+    expect(diff).toMatch(/\/build\/reproducible-/);
     expect(problems).toEqual([]);
     await page.context().close();
   });
@@ -474,6 +569,8 @@ describe('for people', () => {
     { name: 'builds', url: `${base}/` },
     { name: 'build', url: `${base}/builds/${liveId}` },
     { name: 'build-failed', url: `${base}/builds/${failedId}` },
+    { name: 'build-checked', url: `${base}/builds/${checkedId}` },
+    { name: 'reproducibility', url: `${base}/builds/${checkedId}/reproducibility` },
     { name: 'package', url: `${base}/packages/libgreet` },
     { name: 'search', url: `${base}/search?q=libgreet.so.1` },
   ];

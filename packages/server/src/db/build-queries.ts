@@ -72,6 +72,20 @@ export async function getBuild(db: Queryable, id: string, arch: string): Promise
             format: artifact.format ?? 'tar.gz',
           }
         : null,
+    reproducibility: build.reproducibility
+      ? { ...build.reproducibility, url: `/api/v1/builds/${build.id}/reproducibility` }
+      : null,
+    documents: build.attestations.map((a) => ({ ...a, url: `/api/v1/builds/${build.id}/${a.kind}` })),
+    analysis: build.analysis
+      ? {
+          provides: build.analysis.provides,
+          unresolved: build.analysis.unresolved,
+          findings: build.analysis.findings,
+          ...(build.analysis.changes
+            ? { changes: { ...build.analysis.changes, url: `/api/v1/builds/${build.id}/diff` } }
+            : {}),
+        }
+      : null,
   };
 }
 

@@ -1,5 +1,6 @@
 import { PHASES } from '@kiln/shared';
 import { z } from 'zod';
+import { BuildAnalysisSchema, ReproducibilityVerdictSchema } from './build-analysis.js';
 import { ArtifactFormatSchema, BuildIdSchema, BuildStatusSchema, InstalledFileSchema } from './common.js';
 
 export const BuildSummarySchema = z
@@ -75,6 +76,20 @@ export const BuildDetailsSchema = BuildSummarySchema.extend({
   /** The package this build produced, when `packages` points at it. */
   current: z.boolean(),
   artifact: z.object({ url: z.string(), sha256: z.string().nullable(), format: ArtifactFormatSchema }).nullable(),
+  reproducibility: ReproducibilityVerdictSchema.nullable().describe(
+    "null when the build was not checked; diffoscope's text is at `url`",
+  ),
+  documents: z
+    .array(
+      z.object({
+        kind: z.enum(['sbom', 'provenance']),
+        url: z.string(),
+        sha256: z.string(),
+        signedBy: z.string().optional().describe("the signing key's fingerprint (provenance)"),
+      }),
+    )
+    .describe('the SBOM (CycloneDX JSON) and the signed SLSA provenance recorded for the build'),
+  analysis: BuildAnalysisSchema.nullable().describe('null when the build recorded none (it did not succeed, or older)'),
 }).meta({ id: 'BuildDetails' });
 export type BuildDetailsOut = z.output<typeof BuildDetailsSchema>;
 

@@ -1,6 +1,5 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { buildFiles } from '../db/build-files.js';
 import { getBuild } from '../db/build-queries.js';
 import type { ServerDeps } from '../http/deps.js';
 import { readLogAfter, type LogCursor } from '../live/log-queries.js';
@@ -8,7 +7,7 @@ import { BuildIdSchema } from '../schemas/common.js';
 import type { WebAssets } from './assets.js';
 import { FINISHED } from './format.js';
 import { LogLines } from './log-lines.js';
-import { buildPhases } from './web-queries.js';
+import { buildPhases, filesWithFacts } from './web-queries.js';
 import { PAGE, asPage } from './page-headers.js';
 import { buildPageBottom, buildPageTop, buildTitle, sectionMeta } from './views/build-page.js';
 import { fileView } from './views/files-table.js';
@@ -38,7 +37,7 @@ export function buildPageRoute(app: FastifyInstance, deps: ServerDeps, assets: W
       const finished = FINISHED.has(build.status);
       const phases = finished ? await buildPhases(deps.db, id, build.attempt) : [];
       // The files go below the log: read while the log streams.
-      const files = finished ? buildFiles(deps.db, id, { limit: PAGE_FILE_LIMIT }).then((f) => f.files) : null;
+      const files = finished ? filesWithFacts(deps.db, id, PAGE_FILE_LIMIT) : null;
       files?.catch(() => undefined); // awaited below; a failure ends the stream there
       const frame = pageFrame({ title: buildTitle(build), page: 'build', assets: assets.urls });
       const now = Date.now();

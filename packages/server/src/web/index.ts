@@ -6,6 +6,7 @@ import { loadAssets, type WebAssets } from './assets.js';
 import { buildPageRoute } from './build-page-route.js';
 import { asPage } from './page-headers.js';
 import { pageRoutes } from './page-routes.js';
+import { reproducibilityRoute } from './reproducibility-route.js';
 import { sessionRoute } from './session-route.js';
 import { errorPage } from './views/layout.js';
 import { signInPage } from './views/sign-in-page.js';
@@ -28,6 +29,7 @@ export async function webRoutes(app: FastifyInstance, deps: ServerDeps, given?: 
   assetRoutes(app, assets);
   pageRoutes(app, deps, assets);
   buildPageRoute(app, deps, assets);
+  reproducibilityRoute(app, deps, assets);
   await sessionRoute(app, deps, assets);
   return assets;
 }

@@ -1,7 +1,15 @@
 import type { ArtifactFormat } from '../artifact-format.js';
 import type { Queryable } from '../db/queryable.js';
 import type { BuildAnalysis } from '../intel/analysis.js';
-import type { FileKind, InstalledFile, PhaseName, PhaseTiming, PolicyFlag } from '../report.js';
+import type {
+  Attestation,
+  FileKind,
+  InstalledFile,
+  PhaseName,
+  PhaseTiming,
+  PolicyFlag,
+  ReproducibilityCheck,
+} from '../report.js';
 import { SUMMARY_COLUMNS, isoTime, toSummary, type BuildSummary, type SummaryRow } from './build-summary.js';
 
 export interface CommandDetails {
@@ -34,6 +42,10 @@ export interface BuildRecord extends BuildSummary {
   flags: PolicyFlag[];
   /** Provides, unresolved needs, policy findings, what changed (report `analysis`). */
   analysis: BuildAnalysis | null;
+  /** The reproducibility check's verdict without diffoscope's text; null when the build was not checked. */
+  reproducibility: ReproducibilityVerdict | null;
+  /** The SBOM and provenance recorded for it (their bodies stay in `build_attestations`). */
+  attestations: Array<Pick<Attestation, 'kind' | 'sha256' | 'signedBy'>>;
   stages: StageDetails[];
   files: { count: number; sizeBytes: number };
   /** Whether `packages` points at this build (it is its version's current build). */
@@ -49,6 +61,8 @@ export interface BuildDetails extends BuildRecord {
   files: { count: number; sizeBytes: number; list: InstalledFile[] };
 }
 
+export type ReproducibilityVerdict = Pick<ReproducibilityCheck, 'status' | 'differing' | 'error'>;
+
 interface DetailsRow extends SummaryRow {
   failed_stage: string | null;
   failed_command: string | null;
@@ -56,6 +70,8 @@ interface DetailsRow extends SummaryRow {
   heartbeat_at: string | null;
   policy_flags: PolicyFlag[] | null;
   analysis: BuildAnalysis | null;
+  reproducibility: ReproducibilityVerdict | null;
+  attestations: Array<{ kind: Attestation['kind']; sha256: string; signedBy: string | null }> | null;
   stages: Array<Omit<StageDetails, 'commands'> & { commands: CommandDetails[] | null }> | null;
   file_count: number;
   file_bytes: number;
@@ -71,6 +87,10 @@ interface DetailsRow extends SummaryRow {
 const DETAILS_SQL = `
 SELECT ${SUMMARY_COLUMNS}, b.failed_stage, b.failed_command, b.exit_code,
   ${isoTime('b.heartbeat_at')} AS heartbeat_at, b.policy_flags, b.report->'analysis' AS analysis,
+  -- Without diffoscope's text, which can be long: GET /api/v1/builds/{id}/reproducibility has it.
+  b.reproducibility_report - 'differences' - 'variations' AS reproducibility,
+  (SELECT json_agg(json_build_object('kind', a.kind, 'sha256', a.sha256, 'signedBy', a.signed_by) ORDER BY a.kind)
+     FROM build_attestations a WHERE a.build_id = b.id) AS attestations,
   (SELECT json_agg(json_build_object(
             'position', s.position, 'name', s.name, 'image', s.image, 'status', s.status, 'exitCode', s.exit_code,
             'startedAt', ${isoTime('s.started_at')}, 'durationMs', s.duration_ms, 'error', s.error,
@@ -107,6 +127,18 @@ export async function readBuild(db: Queryable, id: string): Promise<BuildRecord 
     heartbeatAt: row.heartbeat_at,
     flags: row.policy_flags ?? [],
     analysis: row.analysis ?? null,
+    reproducibility: row.reproducibility
+      ? {
+          status: row.reproducibility.status,
+          differing: row.reproducibility.differing ?? [],
+          ...(row.reproducibility.error ? { error: row.reproducibility.error } : {}),
+        }
+      : null,
+    attestations: (row.attestations ?? []).map((a) => ({
+      kind: a.kind,
+      sha256: a.sha256,
+      ...(a.signedBy ? { signedBy: a.signedBy } : {}),
+    })),
     stages: (row.stages ?? []).map((s) => ({ ...s, commands: s.commands ?? [] })),
     files: { count: row.file_count, sizeBytes: row.file_bytes },
     current: row.current,

@@ -1,11 +1,12 @@
 import type { BuildDetailsOut } from '../../schemas/builds.js';
-import type { InstalledFileOut } from '../../schemas/common.js';
 import { formatDuration, FINISHED } from '../format.js';
 import { closeTags, html, openTag, raw, type Html } from '../html.js';
 import type { LogSection, LogState } from '../log-lines.js';
 import { artifactBox, buildFacts, failureBox, stageStrip, timeline } from './build-parts.js';
 import type { PhaseRow } from '../web-queries.js';
-import { filesSection, type FileView } from './files-table.js';
+import { analysisSection } from './build-analysis.js';
+import { trustSection } from './build-trust.js';
+import { filesSection, type FileView, type ShownFile } from './files-table.js';
 import { phasesBox } from './phases.js';
 
 export function buildTitle(b: BuildDetailsOut): string {
@@ -56,11 +57,11 @@ export function buildPageTop(b: BuildDetailsOut, phases: readonly PhaseRow[], no
     ${openTag('div', { id: 'log', class: `log${live ? ' live' : ''}`, tabindex: '0', role: 'region', 'aria-label': 'Build log' })}`;
 }
 
-/** The rest after the lines: where the log stopped (for the live script), the files and the artifact. */
+/** The rest after the lines: where the log stopped (for the live script), the analysis, reproducibility, files and artifact. */
 export function buildPageBottom(
   b: BuildDetailsOut,
   state: LogState,
-  files: readonly InstalledFileOut[],
+  files: readonly ShownFile[],
   view: FileView,
 ): Html {
   // `<` escaped so that no log text can end the script element.
@@ -69,7 +70,7 @@ export function buildPageBottom(
     <script type="application/json" id="log-state">
       ${raw(json)}
     </script>
-    ${closeTags('section')}
-    ${FINISHED.has(b.status) ? filesSection(files, view, { total: b.files.count, base: {} }) : html`<section id="files" hidden></section>`}
+    ${closeTags('section')} ${analysisSection(b)} ${trustSection(b)}
+    ${FINISHED.has(b.status) ? filesSection(files, view, { total: b.files.count, base: {}, facts: true }) : html`<section id="files" hidden></section>`}
     ${artifactBox(b)} ${closeTags('article')}`;
 }

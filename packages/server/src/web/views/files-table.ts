@@ -6,6 +6,20 @@ export const FILE_SORTS = ['path', 'kind', 'size', 'mode', 'linkage'] as const;
 export type FileSort = (typeof FILE_SORTS)[number];
 export const FILE_KINDS = ['executable', 'shared-library', 'static-library', 'config', 'symlink', 'other'] as const;
 
+/**
+ * The ELF facts of a file (package_files, migration 009), as the build page
+ * reads them; the API's files may carry them too. Absent or null: not known.
+ */
+export interface FileElfFacts {
+  pie?: boolean | null;
+  relro?: 'none' | 'partial' | 'full' | null;
+  bindNow?: boolean | null;
+  stripped?: boolean | null;
+  setuid?: boolean | null;
+  runpath?: string | null;
+}
+export type ShownFile = InstalledFileOut & FileElfFacts;
+
 export interface FileView {
   sort: FileSort;
   order: 'asc' | 'desc';
@@ -36,7 +50,7 @@ function sortValue(file: InstalledFileOut, sort: FileSort): string | number {
 }
 
 /** The files a view shows, in its order: what the server sends when the browser runs no script. */
-export function applyFileView(files: readonly InstalledFileOut[], view: FileView): InstalledFileOut[] {
+export function applyFileView<F extends InstalledFileOut>(files: readonly F[], view: FileView): F[] {
   const q = view.q.toLowerCase();
   const shown = files.filter(
     (f) =>
@@ -55,7 +69,23 @@ export function applyFileView(files: readonly InstalledFileOut[], view: FileView
   });
 }
 
-export function fileRow(f: InstalledFileOut): Html {
+/** Short marks for how an ELF file was linked and hardened; a weak point is marked, never by colour alone. */
+export function elfFacts(f: ShownFile): Html {
+  const marks: Html[] = [];
+  const mark = (text: string, title: string, weak = false) =>
+    marks.push(html`<span class="fact${weak ? ' weak' : ''}" title="${title}">${weak ? '⚠ ' : ''}${text}</span>`);
+  if (f.kind === 'executable' && typeof f.pie === 'boolean') {
+    mark(f.pie ? 'PIE' : 'no PIE', f.pie ? 'position-independent executable' : 'not position-independent', !f.pie);
+  }
+  if (f.relro) mark(`RELRO ${f.relro}`, 'read-only relocations', f.relro === 'none');
+  if (typeof f.bindNow === 'boolean') mark(f.bindNow ? 'BIND_NOW' : 'lazy binding', 'symbol binding', !f.bindNow);
+  if (typeof f.stripped === 'boolean') mark(f.stripped ? 'stripped' : 'symbols', 'symbol table removed or kept');
+  if (f.setuid) mark('setuid', 'runs as its owner', true);
+  if (f.runpath) mark(`RUNPATH ${f.runpath}`, 'library search path written into the file');
+  return html`${marks.map((m, i) => html`${i > 0 ? ' ' : ''}${m}`)}`;
+}
+
+export function fileRow(f: ShownFile, withFacts = false): Html {
   return html`<tr data-kind="${f.kind}" data-size="${f.size}" data-mode="${f.mode}" data-linkage="${f.linkage ?? ''}">
     <th scope="row" class="path">${f.path}${f.target ? html` <span class="muted">→ ${f.target}</span>` : ''}</th>
     <td>${f.kind}</td>
@@ -67,6 +97,7 @@ export function fileRow(f: InstalledFileOut): Html {
     <td class="wrap">
       ${(f.needed ?? []).map((n, i) => html`${i > 0 ? ', ' : ''}<a href="/search${query({ q: n })}">${n}</a>`)}
     </td>
+    ${withFacts ? html`<td class="elf">${elfFacts(f)}</td>` : ''}
   </tr>`;
 }
 
@@ -78,9 +109,15 @@ const LABELS: Record<FileSort, string> = { path: 'Path', kind: 'Kind', size: 'Si
  * place. `base` keeps the page's other parameters (a package's version).
  */
 export function filesSection(
-  files: readonly InstalledFileOut[],
+  files: readonly ShownFile[],
   view: FileView,
-  options: { total: number; base: Record<string, string>; title?: string },
+  options: {
+    total: number;
+    base: Record<string, string>;
+    title?: string;
+    /** With a column of ELF facts (the build page reads them). */
+    facts?: boolean;
+  },
 ): Html {
   const shown = applyFileView(files, view);
   const header = (sort: FileSort) => {
@@ -125,10 +162,11 @@ export function filesSection(
             ${header('linkage')}
             <th scope="col">SONAME</th>
             <th scope="col">Needs</th>
+            ${options.facts ? html`<th scope="col">ELF facts</th>` : ''}
           </tr>
         </thead>
         <tbody>
-          ${shown.map(fileRow)}
+          ${shown.map((f) => fileRow(f, options.facts))}
         </tbody>
       </table>
     </div>

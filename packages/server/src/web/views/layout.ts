@@ -9,7 +9,7 @@ export interface AssetUrls {
 export interface PageOptions {
   title: string;
   /** Which page this is: the browser script starts what it needs by it. */
-  page: 'builds' | 'build' | 'packages' | 'package' | 'search' | 'error';
+  page: 'builds' | 'build' | 'packages' | 'package' | 'search' | 'reproducibility' | 'error';
   assets: AssetUrls;
   search?: string;
   current?: 'builds' | 'packages' | 'search';
