@@ -89,6 +89,8 @@ interface Dependent {
  * The current versions of the packages whose files need one of `sonames`
  * (read from package_needs, migration 012), minus the packages in the chain of
  * builds that led to `triggerId` and those it already queued; at most `limit`.
+ * A package's versions are read by name first (OFFSET 0): else the planner
+ * may walk every build newest first looking for that name's newest.
  */
 export async function currentDependents(
   db: Queryable,
@@ -108,8 +110,10 @@ export async function currentDependents(
      current AS (
        SELECT cur.name, cur.version, cur.build_id
          FROM candidates c
-        CROSS JOIN LATERAL (SELECT p.name, p.version, p.build_id FROM packages p JOIN builds b ON b.id = p.build_id
-                             WHERE p.name = c.name ORDER BY b.queued_at DESC LIMIT 1) cur
+        CROSS JOIN LATERAL (SELECT p.name, p.version, p.build_id
+                              FROM (SELECT * FROM packages p WHERE p.name = c.name OFFSET 0) p
+                              JOIN builds b ON b.id = p.build_id
+                             ORDER BY b.queued_at DESC LIMIT 1) cur
      )
      SELECT c.name, c.version, b.repo, b.branch, b.commit
        FROM current c JOIN builds b ON b.id = c.build_id
