@@ -103,29 +103,11 @@ export async function buildPhases(db: Queryable, buildId: string, attempt: numbe
   return rows.map((r) => ({ phase: r.phase, stage: r.stage, startMs: r.start_ms, durationMs: r.duration_ms }));
 }
 
-interface FactsRow extends FileRow {
-  pie: boolean | null;
-  relro: 'none' | 'partial' | 'full' | null;
-  bind_now: boolean | null;
-  stripped: boolean | null;
-  setuid: boolean | null;
-  runpath: string | null;
-}
-
-/** A build's first files in path order, with their ELF facts (migration 009) for the build page's table. */
+/** A build's first files in path order, with their ELF facts (migration 009), for the build page's table. */
 export async function filesWithFacts(db: Queryable, buildId: string, limit: number): Promise<ShownFile[]> {
-  const { rows } = await db.query<FactsRow>(
-    `SELECT ${FILE_COLUMNS}, f.pie, f.relro, f.bind_now, f.stripped, f.setuid, f.runpath
-       FROM package_files f WHERE f.build_id = $1 ORDER BY f.path LIMIT $2`,
+  const { rows } = await db.query<FileRow>(
+    `SELECT ${FILE_COLUMNS} FROM package_files f WHERE f.build_id = $1 ORDER BY f.path LIMIT $2`,
     [buildId, limit],
   );
-  return rows.map((r) => ({
-    ...toFile(r),
-    pie: r.pie,
-    relro: r.relro,
-    bindNow: r.bind_now,
-    stripped: r.stripped,
-    setuid: r.setuid,
-    runpath: r.runpath,
-  }));
+  return rows.map(toFile);
 }

@@ -18,7 +18,10 @@ export interface FileElfFacts {
   setuid?: boolean | null;
   runpath?: string | null;
 }
-export type ShownFile = InstalledFileOut & FileElfFacts;
+/** A file as the page shows it: the API's file, whose ELF facts may be absent (an older row, a test's fixture). */
+export type ShownFile = Omit<InstalledFileOut, keyof FileElfFacts | 'nxStack' | 'setgid' | 'buildId'> &
+  FileElfFacts &
+  Partial<Pick<InstalledFileOut, 'nxStack' | 'setgid' | 'buildId'>>;
 
 export interface FileView {
   sort: FileSort;
@@ -38,7 +41,7 @@ export function fileView(params: Record<string, string | undefined>): FileView {
   };
 }
 
-function sortValue(file: InstalledFileOut, sort: FileSort): string | number {
+function sortValue(file: ShownFile, sort: FileSort): string | number {
   switch (sort) {
     case 'size':
       return file.size;
@@ -50,7 +53,7 @@ function sortValue(file: InstalledFileOut, sort: FileSort): string | number {
 }
 
 /** The files a view shows, in its order: what the server sends when the browser runs no script. */
-export function applyFileView<F extends InstalledFileOut>(files: readonly F[], view: FileView): F[] {
+export function applyFileView<F extends ShownFile>(files: readonly F[], view: FileView): F[] {
   const q = view.q.toLowerCase();
   const shown = files.filter(
     (f) =>
