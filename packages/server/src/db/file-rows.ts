@@ -1,32 +1,10 @@
-import type { FileKind } from '@kiln/shared';
+import type { FileFactRow } from '@kiln/shared';
 import type { InstalledFileOut } from '../schemas/common.js';
 
-/** The columns of `package_files` the API shows (with the ELF facts, DESIGN.md), as one constant list. */
-export const FILE_COLUMNS = `f.path, f.size::float8 AS size, f.mode, f.sha256, f.kind, f.linkage, f.needed, f.soname, f.target,
-  f.runpath, f.pie, f.relro, f.bind_now, f.nx_stack, f.stripped, f.setuid, f.setgid, f.gnu_build_id`;
+/** The columns of `package_files` the API shows (with the ELF facts, DESIGN.md): shared's one list and row type. */
+export { FILE_FACT_COLUMNS as FILE_COLUMNS, type FileFactRow as FileRow } from '@kiln/shared';
 
-export interface FileRow {
-  path: string;
-  size: number;
-  mode: string;
-  sha256: string | null;
-  kind: FileKind;
-  linkage: 'static' | 'dynamic' | null;
-  needed: string[] | null;
-  soname: string | null;
-  target: string | null;
-  runpath: string | null;
-  pie: boolean | null;
-  relro: 'none' | 'partial' | 'full' | null;
-  bind_now: boolean | null;
-  nx_stack: boolean | null;
-  stripped: boolean | null;
-  setuid: boolean;
-  setgid: boolean;
-  gnu_build_id: string | null;
-}
-
-export function toFile(row: FileRow): InstalledFileOut {
+export function toFile(row: FileFactRow): InstalledFileOut {
   return {
     path: row.path,
     size: row.size,
