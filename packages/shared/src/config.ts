@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { ARTIFACT_FORMATS, DEFAULT_ARTIFACT_FORMAT } from './artifact-format.js';
+import { DEFAULT_EMULATION_SLOWDOWN } from './arch/emulation.js';
 import { ConfigError } from './errors.js';
 import { parseDuration } from './duration.js';
 import { repoIdentity } from './repo-url.js';
@@ -121,6 +122,8 @@ export const ConfigSchema = z.object({
   KILN_PIDS_LIMIT: int(16, 1_000_000).default(1024),
   KILN_STAGE_TIMEOUT: duration.default(3_600_000),
   KILN_IDLE_TIMEOUT: duration.default(900_000),
+  /** How much longer a stage may take under emulation (an arch other than the host's): stage and idle timeouts are multiplied by it. */
+  KILN_EMULATION_SLOWDOWN: z.coerce.number().min(1).max(1000).default(DEFAULT_EMULATION_SLOWDOWN),
   KILN_SHUTDOWN_GRACE: duration.default(60_000),
   KILN_LEASE: duration.default(45_000), // a running build not heard of this long is retaken by another agent
   KILN_LOG_LIMIT: bytes.default(5 * 1024 ** 2),

@@ -23,3 +23,4 @@ export type * from './broker.js';
 export * from './builds/index.js';
 export * from './intel/index.js';
 export * from './host-arch.js';
+export * from './arch/index.js';

@@ -41,6 +41,8 @@ export interface InstalledFile extends ElfFacts {
  * and only when true.
  */
 export interface ElfFacts {
+  /** The machine the ELF file is for, from e_machine (`x86-64`, `aarch64`, `arm`, `i386`, `riscv64`, …); any ELF file. */
+  machine?: string;
   /** A shared library's DT_SONAME: what it provides to the dynamic linker. */
   soname?: string;
   /** DT_RUNPATH, or the older DT_RPATH, as written (colon-separated). */
@@ -103,13 +105,17 @@ export interface ReproducibilityCheck {
 /** Something the content policy found in a payload (DESIGN: setuid files, account files, devices, ...). */
 export interface PolicyFlag {
   path: string;
-  rule: 'setuid' | 'setgid' | 'account-file' | 'scheduled-job' | 'sensitive-copy' | 'device';
+  rule: 'setuid' | 'setgid' | 'account-file' | 'scheduled-job' | 'sensitive-copy' | 'device' | 'machine';
   message: string;
 }
 
 export interface BuildReport {
   status: BuildStatus;
   package: { name: string; version: string } | null;
+  /** The Debian architecture the build was for (`amd64`, `arm64`, …). */
+  arch?: string;
+  /** True when that arch is not the host's: the build ran under an emulator (qemu-user through binfmt_misc). */
+  emulated?: boolean;
   durationMs: number;
   stages: StageReport[];
   install: InstallReport | null;

@@ -5,8 +5,13 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { checkoutSourceDate, createDockerEngine, engineOptionsFromConfig, manifestDigester } from '@kiln/agent/engine';
 import {
+  BINFMT_DIR,
   InfrastructureError,
   InvalidInputError,
+  isKnownArch,
+  KNOWN_ARCHS,
+  qemuNameOfArch,
+  runnableArchs,
   ManifestError,
   loadConfig,
   parseReleaseBranch,
@@ -27,6 +32,7 @@ interface RunOptions {
   json?: boolean;
   artifacts?: string;
   inPlace?: boolean;
+  arch?: string;
 }
 
 export function registerRun(program: Command, io: Io, done: (code: number) => void): void {
@@ -36,12 +42,14 @@ export function registerRun(program: Command, io: Io, done: (code: number) => vo
     .option('--json', 'print only the build report, as JSON, on stdout')
     .option('--artifacts <dir>', 'where the payload artifact goes (default: KILN_ARTIFACT_DIR)')
     .option('--in-place', 'build in the checkout itself instead of a copy (its build output stays, owned by root)')
+    .option('--arch <arch>', "the Debian arch to build for (default: this machine's); another one runs under qemu")
     .addHelpText(
       'after',
       '\nThe checkout is copied to a scratch folder first (as the agent builds a fresh clone), so a\n' +
         'build never changes your files; --in-place skips the copy.\n' +
         '\nExit status: 0 the build succeeded, 1 it failed, 2 invalid manifest or usage, 130 interrupted.\n' +
-        '\nExamples:\n  $ kiln run\n  $ kiln run examples/libgreet --json | jq .install.files\n',
+        '\nExamples:\n  $ kiln run\n  $ kiln run examples/libgreet --json | jq .install.files\n' +
+        '  $ kiln run examples/libgreet --arch arm64\n',
     )
     .action(async (dir: string | undefined, opts: RunOptions) => {
       done(await runBuild(dir ?? '.', opts, io));
@@ -53,6 +61,7 @@ async function runBuild(dir: string, opts: RunOptions, io: Io): Promise<number> 
   const info = await stat(checkout).catch(() => null);
   if (!info?.isDirectory()) throw new InvalidInputError(`${dir} is not a directory: give the path of a checkout`);
   const config = loadConfig(io.env);
+  const arch = opts.arch === undefined ? undefined : await checkArch(opts.arch);
 
   let manifest: Manifest;
   const manifestFile = manifestDigester();
@@ -118,6 +127,7 @@ async function runBuild(dir: string, opts: RunOptions, io: Io): Promise<number> 
       repo: path.resolve(checkout),
       manifest,
       package: await packageFound,
+      ...(arch ? { arch } : {}),
       artifactDir: path.resolve(opts.artifacts ?? config.KILN_ARTIFACT_DIR),
       artifactFormat: config.KILN_ARTIFACT_FORMAT,
       ...(config.KILN_ALLOW_INHERIT_ENV ? { hostEnv: io.env } : {}),
@@ -149,6 +159,22 @@ async function runBuild(dir: string, opts: RunOptions, io: Io): Promise<number> 
   if (report.status === 'succeeded') return EXIT.ok;
   if (report.status === 'cancelled') return EXIT_INTERRUPTED;
   return EXIT.failed;
+}
+
+/** An arch this machine can build for: its own, or one with a registered emulator. */
+async function checkArch(arch: string): Promise<string> {
+  if (!isKnownArch(arch)) {
+    throw new InvalidInputError(`--arch ${arch} is not an arch Kiln knows: use one of ${KNOWN_ARCHS.join(', ')}`);
+  }
+  const runnable = await runnableArchs();
+  if (!runnable.includes(arch)) {
+    throw new InvalidInputError(
+      `--arch ${arch}: this machine cannot run ${arch} programs: no qemu binfmt_misc handler ` +
+        `(${BINFMT_DIR}/qemu-${qemuNameOfArch(arch)}) is registered; scripts/setup.sh registers them ` +
+        `(it runs ${runnable.join(', ')})`,
+    );
+  }
+  return arch;
 }
 
 /** A scratch copy of the checkout (its .git included, for builds that ask git for a version). */

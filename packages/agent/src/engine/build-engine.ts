@@ -54,6 +54,7 @@ export function engineOptionsFromConfig(config: Config): Pick<
       allowStageNetwork: config.KILN_ALLOW_STAGE_NETWORK,
       payloadLimitBytes: config.KILN_PAYLOAD_LIMIT,
       contentPolicy: config.KILN_CONTENT_POLICY,
+      emulationSlowdown: config.KILN_EMULATION_SLOWDOWN,
     },
     firewall: { allow: config.KILN_BUILD_NETWORK_ALLOW, deny: config.KILN_BUILD_NETWORK_DENY },
     ...(config.KILN_BUILD_FIREWALL === 'external' ? { iptables: checkOnly } : {}),

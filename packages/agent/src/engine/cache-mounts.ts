@@ -9,11 +9,17 @@ export interface CacheOwner {
   repo: string;
   /** The package name the build makes (one repository may build several). */
   package: string;
+  /** Set for an arch other than the host's: its caches hold another machine's files. */
+  arch?: string;
 }
 
 /** One volume per repository, package and path: nobody else's build can read or poison it. */
 export function cacheVolumeName(owner: CacheOwner, target: string): string {
-  const key = createHash('sha256').update(`${owner.repo}\0${owner.package}\0${target}`).digest('hex').slice(0, 24);
+  const arch = owner.arch ? `\0${owner.arch}` : '';
+  const key = createHash('sha256')
+    .update(`${owner.repo}\0${owner.package}\0${target}${arch}`)
+    .digest('hex')
+    .slice(0, 24);
   return `kiln-cache-${key}`;
 }
 
@@ -31,7 +37,7 @@ export async function buildMounts(
     const name = cacheVolumeName(owner, target);
     await runtime.ensureVolume(name, {
       [LABEL.role]: 'cache',
-      [LABEL.cacheKey]: `${owner.repo}\0${owner.package}:${target}`.replace(/\0/g, ' '),
+      [LABEL.cacheKey]: `${owner.repo}\0${owner.package}:${target}${owner.arch ? ` (${owner.arch})` : ''}`.replace(/\0/g, ' '),
       [LABEL.owner]: host.host,
     });
     mounts.push({ type: 'volume', source: name, target });

@@ -85,6 +85,12 @@ export interface StageContainer {
 export interface ImageInfo {
   id: string;
   labels: Record<string, string>;
+  /**
+   * The Debian arch its programs are for: its `org.kiln.arch` label when it
+   * has one (Docker calls an imported image amd64 whatever it holds), else
+   * what Docker says (right for pulled images).
+   */
+  arch: string;
   entrypoint: string[] | null;
   command: string[] | null;
   workingDir: string;
@@ -100,7 +106,12 @@ export interface PullProgress {
 export interface ImageStore {
   /** The image as it is locally, or null when it is not there. */
   inspect(ref: string): Promise<ImageInfo | null>;
-  pull(ref: string, onProgress: (progress: PullProgress) => void, signal?: AbortSignal): Promise<void>;
+  /** `platform` (`linux/arm64`) picks the variant of a multi-arch image; default: the host's. */
+  pull(ref: string, onProgress: (progress: PullProgress) => void, signal?: AbortSignal, platform?: string): Promise<void>;
+  /** Gives the image `image` (an id or a reference) the name `ref` too. */
+  tag(image: string, ref: string): Promise<void>;
+  /** Takes the name `ref` off its image; the image stays under its other names. */
+  untag(ref: string): Promise<void>;
 }
 
 export type ResourceType = 'container' | 'volume' | 'image';

@@ -1,5 +1,6 @@
 import { cString, ElfBytes, inFile } from './elf-bytes.js';
 import { gnuBuildId } from './elf-notes.js';
+import { elfMachineName } from './inspect/elf-machine.js';
 
 /**
  * A small reader of ELF headers: enough to tell an executable from a shared
@@ -10,6 +11,8 @@ import { gnuBuildId } from './elf-notes.js';
  */
 export interface ElfInfo {
   bits: 32 | 64;
+  /** e_machine, named (`x86-64`, `aarch64`, …; see inspect/elf-machine.ts). */
+  machine: string;
   /** ET_EXEC, ET_DYN (PIE executables and shared libraries), ET_REL (.o), ET_CORE. */
   type: 'executable' | 'dynamic' | 'relocatable' | 'core' | 'other';
   interpreter?: string;
@@ -81,6 +84,7 @@ export async function readElf(source: ByteSource): Promise<ElfInfo | null> {
   if (bits === null || little === null || ident.length < (bits === 64 ? 64 : 52)) return null;
   const r = new ElfBytes(ident, little);
   const eType = r.u16(16);
+  const machine = elfMachineName(r.u16(18), bits);
   const phoff = bits === 64 ? r.u64(32) : r.u32(28);
   const phentsize = r.u16(bits === 64 ? 54 : 42);
   const phnum = r.u16(bits === 64 ? 56 : 44);
@@ -88,6 +92,7 @@ export async function readElf(source: ByteSource): Promise<ElfInfo | null> {
   const symbols = hasSymbolTable(source, r, bits, little);
   const info: ElfInfo = {
     bits,
+    machine,
     type: elfType(eType),
     hasDynamic: false,
     needed: [],

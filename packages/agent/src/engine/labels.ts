@@ -16,6 +16,12 @@ export const LABEL = {
   cacheKey: 'kiln.cache-key',
 } as const;
 
+/**
+ * The Debian arch of an image's programs: scripts/setup.sh gives it to the base images it imports
+ * (Docker calls every imported image amd64), the engine to the compiler images it commits.
+ */
+export const ARCH_LABEL = 'org.kiln.arch';
+
 /** `prepare-cache` images and `cache` volumes are kept on purpose: they are caches, not leftovers. */
 export type ResourceRole = 'prepare' | 'stage' | 'install' | 'network' | 'prepare-cache' | 'cache';
 export const KEPT_ROLES: ReadonlySet<string> = new Set<ResourceRole>(['prepare-cache', 'cache']);

@@ -39,6 +39,11 @@ export interface ResourceLimits {
   payloadLimitBytes: number;
   /** `fail`: any content-policy flag fails the build, whatever the manifest says. */
   contentPolicy: 'warn' | 'fail';
+  /**
+   * KILN_EMULATION_SLOWDOWN: stage and idle timeouts are multiplied by it when the build's arch is not the
+   * host's (default DEFAULT_EMULATION_SLOWDOWN).
+   */
+  emulationSlowdown?: number;
 }
 
 /** Live progress, for a terminal, the database and the events exchange. */
@@ -83,6 +88,11 @@ export interface BuildRequest {
   repo?: string;
   manifest: Manifest;
   package: { name: string; version: string } | null;
+  /**
+   * The Debian arch to build for (`amd64`, `arm64`, …); default: the host's. Another arch runs under
+   * emulation (a registered qemu binfmt_misc handler) from that arch's variant of the image.
+   */
+  arch?: string;
   /** Where the payload artifact goes; none is written when absent. */
   artifactDir?: string;
   /** Its format (default `tar.zst`; `tar.gz` when this host has no `zstd` program). */

@@ -6,16 +6,19 @@ import type { InstalledFile, Queryable } from '@kiln/shared';
  * a fact to record are touched.
  */
 export async function writeFileFacts(db: Queryable, buildId: string, files: readonly InstalledFile[]): Promise<void> {
-  const withFacts = files.filter((f) => f.relro !== undefined || f.setuid || f.setgid || f.soname !== undefined);
+  const withFacts = files.filter(
+    (f) => f.relro !== undefined || f.setuid || f.setgid || f.soname !== undefined || f.machine !== undefined,
+  );
   if (withFacts.length === 0) return;
   const column = <T>(pick: (f: InstalledFile) => T | undefined) => withFacts.map((f) => pick(f) ?? null);
   await db.query(
     `UPDATE package_files f
         SET soname = t.soname, runpath = t.runpath, pie = t.pie, relro = t.relro, bind_now = t.bind_now,
-            nx_stack = t.nx_stack, stripped = t.stripped, setuid = t.setuid, setgid = t.setgid, gnu_build_id = t.gnu_build_id
+            nx_stack = t.nx_stack, stripped = t.stripped, setuid = t.setuid, setgid = t.setgid, gnu_build_id = t.gnu_build_id,
+            machine = t.machine
        FROM unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::boolean[], $8::boolean[],
-                   $9::boolean[], $10::boolean[], $11::boolean[], $12::text[])
-            AS t(path, soname, runpath, pie, relro, bind_now, nx_stack, stripped, setuid, setgid, gnu_build_id)
+                   $9::boolean[], $10::boolean[], $11::boolean[], $12::text[], $13::text[])
+            AS t(path, soname, runpath, pie, relro, bind_now, nx_stack, stripped, setuid, setgid, gnu_build_id, machine)
       WHERE f.build_id = $1 AND f.path = t.path`,
     [
       buildId,
@@ -30,6 +33,7 @@ export async function writeFileFacts(db: Queryable, buildId: string, files: read
       withFacts.map((f) => f.setuid === true),
       withFacts.map((f) => f.setgid === true),
       column((f) => f.buildId),
+      column((f) => f.machine),
     ],
   );
 }

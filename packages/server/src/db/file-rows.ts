@@ -24,6 +24,7 @@ export function toFile(row: FileFactRow): InstalledFileOut {
     setuid: row.setuid,
     setgid: row.setgid,
     buildId: row.gnu_build_id,
+    machine: row.machine,
   };
 }
 
@@ -35,4 +36,5 @@ export function toFile(row: FileFactRow): InstalledFileOut {
 export const FILE_JSON = `json_build_object('path', f.path, 'size', f.size, 'mode', f.mode, 'sha256', f.sha256,
   'kind', f.kind, 'linkage', f.linkage, 'needed', f.needed, 'soname', f.soname, 'target', f.target,
   'runpath', f.runpath, 'pie', f.pie, 'relro', f.relro, 'bindNow', f.bind_now, 'nxStack', f.nx_stack,
-  'stripped', f.stripped, 'setuid', f.setuid, 'setgid', f.setgid, 'buildId', f.gnu_build_id)`;
+  'stripped', f.stripped, 'setuid', f.setuid, 'setgid', f.setgid, 'buildId', f.gnu_build_id,
+  'machine', f.machine)`;

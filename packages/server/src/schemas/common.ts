@@ -59,6 +59,7 @@ export const InstalledFileSchema = z
     setuid: z.boolean(),
     setgid: z.boolean(),
     buildId: z.string().nullable().describe('GNU build-id (hex)'),
+    machine: z.string().nullable().describe('the machine an ELF file is for (e_machine: x86-64, aarch64, arm, …)'),
   })
   .meta({ id: 'InstalledFile' });
 export type InstalledFileOut = z.output<typeof InstalledFileSchema>;

@@ -2,7 +2,8 @@ import type { FileKind, InstalledFile, Relro } from '../report.js';
 
 /** The columns of `package_files` that make an InstalledFile, facts included (alias `f`). */
 export const FILE_FACT_COLUMNS = `f.path, f.size::float8 AS size, f.mode, f.sha256, f.kind, f.linkage, f.needed, f.target,
-  f.soname, f.runpath, f.pie, f.relro, f.bind_now, f.nx_stack, f.stripped, f.setuid, f.setgid, f.gnu_build_id`;
+  f.soname, f.runpath, f.pie, f.relro, f.bind_now, f.nx_stack, f.stripped, f.setuid, f.setgid, f.gnu_build_id,
+  f.machine`;
 
 export interface FileFactRow {
   path: string;
@@ -23,6 +24,7 @@ export interface FileFactRow {
   setuid: boolean;
   setgid: boolean;
   gnu_build_id: string | null;
+  machine: string | null;
 }
 
 /** A stored file as the report has it: absent facts stay absent. */
@@ -42,5 +44,6 @@ export function fileFromRow(row: FileFactRow): InstalledFile {
   if (row.setuid) file.setuid = true;
   if (row.setgid) file.setgid = true;
   if (row.gnu_build_id) file.buildId = row.gnu_build_id;
+  if (row.machine) file.machine = row.machine;
   return file;
 }

@@ -11,7 +11,9 @@ export type PolicyLevel = 'warn' | 'fail';
  * gained a RUNPATH or became static since the previous build;
  * `setuid`: a setuid or setgid file; `runpath`: a RUNPATH outside the
  * package's own directories; `static`: a statically linked executable.
- * Every one warns unless set to `fail`.
+ * Every one warns unless set to `fail`, except `machine` (an executable or
+ * shared library for another machine than the build's arch), which fails
+ * unless set to `warn`: a host binary in another arch's package is broken.
  */
 export interface ManifestPolicy {
   content?: PolicyLevel;
@@ -20,6 +22,7 @@ export interface ManifestPolicy {
   setuid?: PolicyLevel;
   runpath?: PolicyLevel;
   static?: PolicyLevel;
+  machine?: PolicyLevel;
 }
 
 const level = z
@@ -33,6 +36,7 @@ export const POLICY_SCHEMA = z.strictObject({
   setuid: level.optional(),
   runpath: level.optional(),
   static: level.optional(),
+  machine: level.optional(),
 });
 
 /** The policy as given, without keys that were not set. */

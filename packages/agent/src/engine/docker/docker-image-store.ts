@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
-import { InfrastructureError, type Logger } from '@kiln/shared';
+import { archOfOciPlatform, InfrastructureError, type Logger } from '@kiln/shared';
 import type { ImageInfo, ImageStore, PullProgress } from '../container-runtime.js';
+import { ARCH_LABEL } from '../labels.js';
 import { call, messageOf, statusOf, toList } from './docker-calls.js';
 
 /** Images through dockerode: inspect (null when absent) and pull with progress. */
@@ -18,19 +19,38 @@ export class DockerImageStore implements ImageStore {
       if (statusOf(err) === 404) return null;
       throw new InfrastructureError(`cannot inspect image ${ref}: ${messageOf(err)}`, { cause: err });
     }
+    const labels = info.Config?.Labels ?? {};
+    const variant = (info as { Variant?: string }).Variant;
     return {
       id: info.Id,
-      labels: info.Config?.Labels ?? {},
+      labels,
+      arch: labels[ARCH_LABEL] || archOfOciPlatform(info.Architecture, variant),
       entrypoint: toList(info.Config?.Entrypoint),
       command: toList(info.Config?.Cmd),
       workingDir: info.Config?.WorkingDir ?? '',
     };
   }
 
-  async pull(ref: string, onProgress: (progress: PullProgress) => void, signal?: AbortSignal): Promise<void> {
-    this.logger?.info({ image: ref }, 'pulling image');
-    const stream = (await call(`pull ${ref}`, () =>
-      this.docker.pull(ref, { abortSignal: signal }),
+  async tag(image: string, ref: string): Promise<void> {
+    const at = ref.lastIndexOf(':');
+    await call(`tag ${image} as ${ref}`, () =>
+      this.docker.getImage(image).tag({ repo: ref.slice(0, at), tag: ref.slice(at + 1) }),
+    );
+  }
+
+  async untag(ref: string): Promise<void> {
+    await call(`untag ${ref}`, () => this.docker.getImage(ref).remove({ noprune: true }));
+  }
+
+  async pull(
+    ref: string,
+    onProgress: (progress: PullProgress) => void,
+    signal?: AbortSignal,
+    platform?: string,
+  ): Promise<void> {
+    this.logger?.info({ image: ref, platform }, 'pulling image');
+    const stream = (await call(`pull ${ref}${platform ? ` for ${platform}` : ''}`, () =>
+      this.docker.pull(ref, { abortSignal: signal, ...(platform ? { platform } : {}) }),
     )) as NodeJS.ReadableStream;
     const layers = new Map<string, { current: number; total: number }>();
     await new Promise<void>((resolve, reject) => {

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { InfrastructureError, parseManifest } from '@kiln/shared';
+import { debianHostArch, InfrastructureError, parseManifest } from '@kiln/shared';
 import { createBuildEngine } from '../build-engine.js';
 import type {
   ContainerExit,
@@ -128,11 +128,13 @@ class FakeRuntime implements ContainerRuntime {
   readonly images = {
     inspect: async (ref: string): Promise<ImageInfo | null> =>
       ref === 'fake/image:1'
-        ? { id: 'sha256:fake', labels: {}, entrypoint: null, command: null, workingDir: '' }
+        ? { id: 'sha256:fake', labels: {}, arch: debianHostArch(), entrypoint: null, command: null, workingDir: '' }
         : null,
     pull: async (ref: string) => {
       throw new Error(`${ref}: not found`);
     },
+    tag: async () => {},
+    untag: async () => {},
   };
 
   constructor(private readonly plays: Record<string, StagePlay> = {}) {}

@@ -4,6 +4,7 @@ import { PayloadTooLargeError } from '../payload/index.js';
 import type { BuildOutcome, BuildRequest } from '../types.js';
 import { BuildError } from './build-error.js';
 import { resolveBaseImage } from './image-resolution.js';
+import { describeForeignFiles, foreignFileFlag, foreignMachineFiles } from '../inspect/machine-check.js';
 import { contentPolicy, describeFlags } from './payload-inspection.js';
 import { prepareCompilerImage, type CompilerImage } from './prepare-cache.js';
 import { ReportAssembly } from './report-assembly.js';
@@ -95,10 +96,18 @@ export class BuildSession {
     );
     const stages = await runStages(session, plan, compiler, mounts);
     if (stages.kind === 'ended') return stages.report;
+    const foreign = foreignMachineFiles(stages.payload?.files ?? [], session.arch);
+    if (foreign.length > 0 && (manifest.policy?.machine ?? 'fail') === 'fail') {
+      return report.failed('install', describeForeignFiles(foreign, session.arch));
+    }
     const flags = report.flagsFound();
     if (flags.length > 0 && contentPolicy(session) === 'fail') {
       return report.failed('install', `the content policy flagged ${flags.length} file(s): ${describeFlags(flags)}`);
     }
+    // Allowed by the manifest: recorded with the content policy's flags, and said in the log.
+    const allowed = foreign.map((f) => foreignFileFlag(f, session.arch));
+    for (const flag of allowed) log.system('install', `machine check (allowed): ${flag.path} ${flag.message}\n`);
+    if (allowed.length > 0) report.setFlags([...flags, ...allowed]);
     if (stages.payload && request.package && !request.variation) {
       const documents = await clock.time('attestation', () => attestSession(session, base, compiler, stages.payload!));
       this.documents = documents;

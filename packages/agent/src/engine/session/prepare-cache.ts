@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { EnvVar, ManifestSection, StageReport } from '@kiln/shared';
 import type { ImageInfo } from '../container-runtime.js';
-import { LABEL } from '../labels.js';
+import { ARCH_LABEL, LABEL } from '../labels.js';
 import type { StageResult } from '../stage-runner.js';
 import { BuildError } from './build-error.js';
 import { runPlannedStage } from './run-stage.js';
@@ -20,7 +20,7 @@ export const DEFAULT_CACHE_REPOSITORY = 'kiln-cache/prepare';
  * part of it: prepare runs without it.
  */
 export function prepareCacheKey(
-  owner: { repo: string; package: string },
+  owner: { repo: string; package: string; arch?: string },
   baseImageId: string,
   prepare: ManifestSection,
   vars: readonly EnvVar[],
@@ -29,6 +29,8 @@ export function prepareCacheKey(
     format: PREPARE_FORMAT,
     repo: owner.repo,
     package: owner.package,
+    // Absent for the host's arch, so compiler images cached before builds had an arch stay in use.
+    ...(owner.arch ? { arch: owner.arch } : {}),
     base: baseImageId,
     script: prepare.script,
     network: prepare.network ?? true,
@@ -91,6 +93,8 @@ export async function prepareCompilerImage(
     [LABEL.role]: 'prepare-cache',
     [LABEL.cacheKey]: key,
     [LABEL.buildId]: request.buildId,
+    // The image's arch is the build's, whatever Docker calls a commit of it.
+    [ARCH_LABEL]: session.arch,
     // Cleared, not inherited from the container: a cache belongs to no process.
     [LABEL.owner]: '',
     [LABEL.ownerPid]: '',

@@ -12,7 +12,7 @@ export class ReportAssembly {
   private flags: readonly PolicyFlag[] = [];
   private attestations: readonly Attestation[] = [];
 
-  constructor(private readonly ctx: Pick<SessionContext, 'log' | 'request' | 'startedAt'>) {}
+  constructor(private readonly ctx: Pick<SessionContext, 'log' | 'request' | 'startedAt' | 'arch' | 'emulated'>) {}
 
   /** The position of the next stage (its events and rows carry it). */
   get nextPosition(): number {
@@ -56,6 +56,8 @@ export class ReportAssembly {
     return {
       status,
       package: this.ctx.request.package,
+      arch: this.ctx.arch,
+      emulated: this.ctx.emulated,
       durationMs: Date.now() - this.ctx.startedAt,
       stages: [...this.stages],
       install,

@@ -1,4 +1,4 @@
-import { toError, type StageReport } from '@kiln/shared';
+import { DEFAULT_EMULATION_SLOWDOWN, toError, type StageReport } from '@kiln/shared';
 import type { PreparedStage } from '../stage-container.js';
 import { runStage, type StageResult } from '../stage-runner.js';
 import { BuildError } from './build-error.js';
@@ -20,14 +20,16 @@ export async function runPlannedStage(
   const position = report.nextPosition;
   const events = session.request.events;
   const limits = session.deps.limits;
+  // Under emulation every instruction is translated: the same work takes several times as long.
+  const slowdown = session.emulated ? (limits.emulationSlowdown ?? DEFAULT_EMULATION_SLOWDOWN) : 1;
   events?.stageStarted?.({ stage: stage.name, position, image });
   logger?.info({ stage: stage.name, image }, 'stage started');
   const result = await runStage(prepared, {
     stage: stage.name,
     lines: stage.section.script,
     token: session.token,
-    timeoutMs: stage.section.timeoutMs ?? limits.stageTimeoutMs,
-    idleTimeoutMs: limits.idleTimeoutMs,
+    timeoutMs: (stage.section.timeoutMs ?? limits.stageTimeoutMs) * slowdown,
+    idleTimeoutMs: limits.idleTimeoutMs * slowdown,
     memoryBytes: limits.memoryBytes,
     pids: limits.pids,
     masker: session.masker,
@@ -52,6 +54,14 @@ export async function runPlannedStage(
     // An image without a shell cannot run any stage: the manifest's problem, not the host's.
     if (/exec: "?\/bin\/sh"?|\/bin\/sh: no such file/i.test(error.message)) {
       throw new BuildError(`image ${image} has no /bin/sh: Kiln runs each stage's script with it`, { cause: err });
+    }
+    // The kernel could not run the image's programs: an image for another machine, or no emulator for it.
+    if (/exec format error/i.test(error.message)) {
+      throw new BuildError(
+        `image ${image} cannot run here for ${session.arch}: exec format error ` +
+          '(is it for another arch, or is no qemu binfmt_misc handler registered for this one?)',
+        { cause: err },
+      );
     }
     throw error;
   });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { PhaseClock, type Logger } from '@kiln/shared';
+import { debianHostArch, PhaseClock, type Logger } from '@kiln/shared';
 import { resolveEnvironment, type BuildEnvironment } from '../build-environment.js';
 import type { BuildIsolation } from '../build-network.js';
 import type { CacheOwner } from '../cache-mounts.js';
@@ -26,6 +26,8 @@ export interface SessionDeps {
   isolation?: BuildIsolation;
   /** The farm's key, for provenance (see trust/attest.ts). */
   signer?: () => Promise<Signer>;
+  /** The Debian arch of the Docker host (default: this process's): any other arch is emulated. */
+  hostArch?: string;
   logger?: Logger;
 }
 
@@ -44,6 +46,9 @@ export interface SessionContext {
   readonly cacheOwner: CacheOwner;
   /** Where the checkout is mounted: /workspace, or a reproducibility check's varied path. */
   readonly workspacePath: string;
+  /** The Debian arch the build is for, and whether it is not the host's (its programs run under qemu). */
+  readonly arch: string;
+  readonly emulated: boolean;
   readonly logger?: Logger;
 }
 
@@ -61,7 +66,10 @@ export function createSessionContext(deps: SessionDeps, request: BuildRequest): 
   );
   const masker = new SecretMasker(env.secrets);
   const workspace = path.resolve(request.workspace);
-  const logger = deps.logger?.child({ buildId: request.buildId });
+  const host = deps.hostArch ?? debianHostArch();
+  const arch = request.arch ?? host;
+  const emulated = arch !== host;
+  const logger = deps.logger?.child({ buildId: request.buildId, ...(emulated ? { arch } : {}) });
   return {
     deps,
     request,
@@ -72,9 +80,13 @@ export function createSessionContext(deps: SessionDeps, request: BuildRequest): 
     masker,
     log: new SessionLog(masker, deps.limits.logLimitBytes, request.events),
     workspacePath: request.variation?.workspacePath ?? WORKSPACE_PATH,
+    arch,
+    emulated,
     cacheOwner: {
       repo: request.repo ?? workspace,
       package: request.package?.name ?? request.manifest.package.name ?? path.basename(workspace),
+      // The host's arch keeps the names caches had before builds had an arch.
+      ...(emulated ? { arch } : {}),
     },
     ...(logger ? { logger } : {}),
   };

@@ -17,6 +17,7 @@ export interface FileElfFacts {
   stripped?: boolean | null;
   setuid?: boolean | null;
   runpath?: string | null;
+  machine?: string | null;
 }
 /** A file as the page shows it: the API's file, whose ELF facts may be absent (an older row, a test's fixture). */
 export type ShownFile = Omit<InstalledFileOut, keyof FileElfFacts | 'nxStack' | 'setgid' | 'buildId'> &
@@ -77,6 +78,7 @@ export function elfFacts(f: ShownFile): Html {
   const marks: Html[] = [];
   const mark = (text: string, title: string, weak = false) =>
     marks.push(html`<span class="fact${weak ? ' weak' : ''}" title="${title}">${weak ? '⚠ ' : ''}${text}</span>`);
+  if (f.machine) mark(f.machine, 'the machine the file is for');
   if (f.kind === 'executable' && typeof f.pie === 'boolean') {
     mark(f.pie ? 'PIE' : 'no PIE', f.pie ? 'position-independent executable' : 'not position-independent', !f.pie);
   }

@@ -1,0 +1,2 @@
+export * from './arch-names.js';
+export * from './emulation.js';
