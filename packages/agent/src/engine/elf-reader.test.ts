@@ -37,7 +37,12 @@ describe('readElf and classifyFile on real binaries', () => {
 
   test('ls is a dynamic PIE executable with its interpreter and needed libraries', async () => {
     const result = await classify('/bin/ls');
-    expect(result.elf).toMatchObject({ type: 'dynamic', interpreter: '/lib64/ld-linux-x86-64.so.2', pie: true });
+    expect(result.elf).toMatchObject({
+      machine: 'x86-64',
+      type: 'dynamic',
+      interpreter: '/lib64/ld-linux-x86-64.so.2',
+      pie: true,
+    });
     expect(result).toMatchObject({ kind: 'executable', linkage: 'dynamic' });
     expect(result.needed).toEqual(expect.arrayContaining(['libc.so.6', 'libselinux.so.1']));
   });

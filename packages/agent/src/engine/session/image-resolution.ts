@@ -79,10 +79,12 @@ async function pullForArch(
       platform,
     );
   } catch (err) {
-    const here = before ? `here it is for ${before.arch}` : 'it is not on this host';
-    throw new BuildError(`image ${ref} for ${arch}: ${here}, and it could not be pulled: ${toError(err).message}`, {
-      cause: err,
-    });
+    const why = toError(err).message;
+    const message =
+      before || ctx.emulated
+        ? `image ${ref} for ${arch}: ${before ? `here it is for ${before.arch}` : 'it is not on this host'}, and it could not be pulled: ${why}`
+        : `image ${ref} is not on this host and could not be pulled: ${why}`;
+    throw new BuildError(message, { cause: err });
   }
   const pulled = await images.inspect(ref);
   if (!pulled) throw new BuildError(`image ${ref} could not be found after pulling it`);
