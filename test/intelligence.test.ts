@@ -97,7 +97,7 @@ async function build(
 
 async function fileRow(buildId: string, file: string) {
   const { rows } = await db.pool.query(
-    `SELECT soname, needed, runpath, pie, relro, bind_now, nx_stack, stripped, setuid, gnu_build_id
+    `SELECT soname, needed, runpath, pie, relro, bind_now, nx_stack, stripped, setuid, gnu_build_id, machine
        FROM package_files WHERE build_id = $1 AND path = $2`,
     [buildId, file],
   );
@@ -156,6 +156,7 @@ describe('libgreet, an app that links it, hotfixes and a new SONAME', () => {
       stripped: false,
       setuid: false,
       gnu_build_id: expect.stringMatching(/^[0-9a-f]{40}$/),
+      machine: 'x86-64',
     });
     // The build image's libraries were read once, by digest.
     const images = await db.pool.query<{ sonames: string[] }>('SELECT sonames FROM image_libraries');
@@ -473,6 +474,7 @@ describe('static executables: what they embed; the files API carries the ELF fac
         setuid: false,
         setgid: false,
         buildId: exe!.buildId,
+        machine: 'x86-64',
       },
     ]);
     expect(files.files[0]!.buildId).toMatch(/^[0-9a-f]{40}$/);

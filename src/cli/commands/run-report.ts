@@ -7,7 +7,8 @@ import { phaseTable } from './phase-table.js';
 export function formatReport(report: BuildReport): string {
   const out: string[] = [];
   const name = report.package ? `${report.package.name} ${report.package.version}` : 'build';
-  const arch = report.arch ? ` for ${report.arch}${report.emulated ? ' (emulated)' : ''}` : '';
+  // The host's arch goes without saying; another one is said, with how it ran.
+  const arch = report.emulated ? ` for ${report.arch} (emulated)` : '';
   out.push(`${name}${arch}: ${report.status} in ${formatDuration(report.durationMs)}`);
   if (report.error) out.push(`error: ${report.error}`);
   out.push('');
@@ -34,7 +35,7 @@ export function formatReport(report: BuildReport): string {
   }
   if (report.flags?.length) {
     out.push('');
-    out.push(`content policy and machine check: ${report.flags.length} flag(s)`);
+    out.push(`flags: ${report.flags.length} (content policy, machine check)`);
     for (const f of report.flags) out.push(`  ${escapeCell(f.path)}  ${f.rule}: ${f.message}`);
   }
   if (report.install) {
