@@ -6,7 +6,7 @@
  * `kiln run --arch arm64`; the machine check runs on a payload with the
  * host's /bin/true copied into it. Emulated compiles are slow: one, tiny.
  */
-import { cp, copyFile } from 'node:fs/promises';
+import { cp, copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { debianHostArch, type BuildReport, type InstalledFile } from '@kiln/shared';
 import { runCli } from '../src/cli/main.js';
@@ -29,8 +29,10 @@ install: {script: ['make install PREFIX=/usr DESTDIR="$DESTDIR"']}
 `;
 
 async function libgreet(): Promise<string> {
-  const dir = await h.workspace({ '.kiln.yml': LIBGREET });
+  const dir = await h.workspace();
   await cp(path.resolve('examples/libgreet'), dir, { recursive: true });
+  // The example's own manifest installs its compiler in prepare; this one starts from the build image.
+  await writeFile(path.join(dir, '.kiln.yml'), LIBGREET);
   return dir;
 }
 
@@ -118,7 +120,7 @@ test('an image with no variant for the arch errors naming image and arch, and it
     const before = (await run('docker', ['image', 'inspect', '-f', '{{.Id}}', image])).stdout;
     const out = await h.build(
       h.engine(),
-      `image: ${image}\nstages: [build]\nbuild: {script: [true]}\n`,
+      `image: ${image}\nstages: [build]\nbuild: {script: ["true"]}\n`,
       await h.workspace(),
       {
         arch: 'riscv64',
