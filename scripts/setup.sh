@@ -10,6 +10,28 @@ set -euo pipefail
 log() { printf '[setup] %s\n' "$*" >&2; }
 die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 
+# The arch an image says it is built for (label org.kiln.arch), empty when unknown or absent.
+image_arch() {
+  local arch
+  arch=$(docker image inspect -f '{{index .Config.Labels "org.kiln.arch"}}' "$1" 2>/dev/null) || return 0
+  [ "$arch" = '<no value>' ] || printf '%s' "$arch"
+}
+# qemu's binfmt_misc handler name for a Debian arch.
+binfmt_name() {
+  case "$1" in
+    arm64) echo qemu-aarch64 ;; armhf | armel) echo qemu-arm ;; ppc64el) echo qemu-ppc64le ;;
+    *) echo "qemu-$1" ;;
+  esac
+}
+# The machine's own Debian mirror, from its apt sources (deb822 or one-line form).
+debian_mirror() {
+  local mirror
+  mirror=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '/^URIs:/ {print $2; exit}' || true)
+  [ -n "$mirror" ] || mirror=$(grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' | head -1)
+  [ -n "$mirror" ] || die "no Debian mirror in /etc/apt/sources.list*: debootstrap needs one"
+  printf '%s' "${mirror%/}"
+}
+
 [ "$(id -u)" = 0 ] || die "run as root (it installs Debian packages and starts services)"
 command -v apt-get >/dev/null || die "this script needs a Debian-based host (apt-get not found)"
 
@@ -19,7 +41,8 @@ mkdir -p "$STATE_DIR" "$LOG_DIR"
 
 # --- Debian packages --------------------------------------------------------
 # zstd: the payload artifacts (.tar.zst) are packed with it. wrk: bench/api-load.ts's load generator.
-packages=(docker.io docker-compose docker-registry rabbitmq-server postgresql debootstrap busybox-static git ca-certificates curl zstd chromium wrk)
+# qemu-user-static: emulators for other architectures' builds (registered with binfmt_misc below).
+packages=(docker.io docker-compose docker-registry rabbitmq-server postgresql debootstrap busybox-static git ca-certificates curl zstd chromium wrk qemu-user-static)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -94,10 +117,25 @@ if ! psql -h 127.0.0.1 -U postgres -Atqc "select 1 from pg_database where datnam
   psql -h 127.0.0.1 -U postgres -qc 'create database kiln' >/dev/null
 fi
 
+# --- Emulators for other architectures --------------------------------------
+# Without systemd nothing registers qemu-user-static's handlers: mount binfmt_misc and
+# register each emulator Debian ships (/usr/lib/binfmt.d/qemu-*.conf). Their F flag opens the
+# emulator at registration, so containers run foreign binaries without qemu in their file system.
+if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
+  mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc \
+    || die "cannot mount binfmt_misc: other architectures' builds need it"
+fi
+for conf in /usr/lib/binfmt.d/qemu-*.conf; do
+  [ -e "$conf" ] || continue
+  name=$(basename "$conf" .conf)
+  [ -e "/proc/sys/fs/binfmt_misc/$name" ] || grep -v '^#' "$conf" | head -1 > /proc/sys/fs/binfmt_misc/register \
+    || log "could not register the $name emulator"
+done
+
 # --- Base images, built without a registry ----------------------------------
 if [ "${KILN_SKIP_IMAGES:-0}" != 1 ]; then
   # kiln/busybox: a few MB, starts fast; the test suites' default image.
-  if ! docker image inspect kiln/busybox:latest >/dev/null 2>&1; then
+  if [ -z "$(image_arch kiln/busybox:latest)" ]; then
     log "building kiln/busybox:latest from Debian's busybox-static"
     root=$(mktemp -d)
     mkdir -p "$root"/{bin,tmp,etc,root,usr/bin,usr/local,var/tmp}
@@ -108,45 +146,50 @@ if [ "${KILN_SKIP_IMAGES:-0}" != 1 ]; then
     done
     printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' > "$root/etc/passwd"
     printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
-    tar -C "$root" -c . | docker import -c 'ENV PATH=/usr/local/bin:/usr/bin:/bin' -c 'CMD ["/bin/sh"]' - kiln/busybox:latest >/dev/null
+    tar -C "$root" -c . | docker import -c 'ENV PATH=/usr/local/bin:/usr/bin:/bin' -c 'CMD ["/bin/sh"]' -c "LABEL org.kiln.arch=$(dpkg --print-architecture)" - kiln/busybox:latest >/dev/null
     rm -rf "$root"
   fi
-  # debian:bookworm (minbase) and kiln/bookworm-build (+ build-essential).
-  # The root file systems are cached as tarballs so a wiped Docker engine
-  # re-imports them in seconds instead of running debootstrap again.
+  # debian:bookworm (minbase) and kiln/bookworm-build (+ build-essential), for the host's
+  # arch and for each arch in KILN_SETUP_ARCHS (default arm64), built under qemu emulation
+  # and tagged with the arch's suffix (debian:bookworm-arm64, kiln/bookworm-build:latest-arm64).
+  # Each image carries the label org.kiln.arch: Docker 20.10 says amd64 for every imported
+  # image, so Kiln reads the arch from the label. The root file systems are cached as
+  # tarballs so a wiped Docker engine re-imports them in seconds instead of running debootstrap again.
   cache=/var/cache/kiln-images
   mkdir -p "$cache"
-  if ! docker image inspect debian:bookworm >/dev/null 2>&1 || ! docker image inspect kiln/bookworm-build:latest >/dev/null 2>&1; then
-    if [ ! -s "$cache/bookworm-minbase.tar" ] || [ ! -s "$cache/bookworm-build.tar" ]; then
-      # The machine's own Debian mirror, from its apt sources (deb822 or one-line form).
-      mirror=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '/^URIs:/ {print $2; exit}' || true)
-      [ -n "$mirror" ] || mirror=$(grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' | head -1)
-      [ -n "$mirror" ] || die "no Debian mirror in /etc/apt/sources.list*: debootstrap needs one"
-      mirror=${mirror%/}
+  host_arch=$(dpkg --print-architecture)
+  for arch in "$host_arch" ${KILN_SETUP_ARCHS-arm64}; do
+    if [ "$arch" = "$host_arch" ]; then suffix=''; tarname=bookworm; else suffix="-$arch"; tarname="bookworm-$arch"; fi
+    [ "$arch" = "$host_arch" ] || [ -e "/proc/sys/fs/binfmt_misc/$(binfmt_name "$arch")" ] \
+      || die "no emulator registered for $arch (binfmt_misc): cannot build its base images"
+    if [ "$(image_arch "debian:bookworm$suffix")" = "$arch" ] && [ "$(image_arch "kiln/bookworm-build:latest$suffix")" = "$arch" ]; then
+      continue
+    fi
+    if [ ! -s "$cache/$tarname-minbase.tar" ] || [ ! -s "$cache/$tarname-build.tar" ]; then
       root=$(mktemp -d /var/tmp/kiln-bookworm.XXXXXX)
-      log "debootstrap bookworm (minbase) from $mirror: a few minutes, once"
-      debootstrap --variant=minbase bookworm "$root" "$mirror" >"$LOG_DIR/debootstrap.log" 2>&1 \
-        || { tail -20 "$LOG_DIR/debootstrap.log" >&2; die "debootstrap failed"; }
+      log "debootstrap bookworm (minbase, $arch) from $(debian_mirror): a few minutes, once (more when emulated)"
+      debootstrap --arch="$arch" --variant=minbase bookworm "$root" "$(debian_mirror)" >"$LOG_DIR/debootstrap-$arch.log" 2>&1 \
+        || { tail -20 "$LOG_DIR/debootstrap-$arch.log" >&2; die "debootstrap ($arch) failed"; }
       rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
-      tar -C "$root" -c . > "$cache/bookworm-minbase.tar"
-      log "adding build-essential"
+      tar -C "$root" -c . > "$cache/$tarname-minbase.tar"
+      log "adding build-essential ($arch)"
       mount --bind /proc "$root/proc" 2>/dev/null || true
       cp /etc/resolv.conf "$root/etc/resolv.conf"
-      chroot "$root" apt-get update -qq >>"$LOG_DIR/debootstrap.log" 2>&1
-      DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get install -y -qq --no-install-recommends build-essential file >>"$LOG_DIR/debootstrap.log" 2>&1 \
-        || { umount "$root/proc" 2>/dev/null || true; tail -20 "$LOG_DIR/debootstrap.log" >&2; die "installing build-essential failed"; }
+      chroot "$root" apt-get update -qq >>"$LOG_DIR/debootstrap-$arch.log" 2>&1
+      DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get install -y -qq --no-install-recommends build-essential file >>"$LOG_DIR/debootstrap-$arch.log" 2>&1 \
+        || { umount "$root/proc" 2>/dev/null || true; tail -20 "$LOG_DIR/debootstrap-$arch.log" >&2; die "installing build-essential ($arch) failed"; }
       umount "$root/proc" 2>/dev/null || true
       chroot "$root" apt-get clean
       rm -rf "$root"/var/lib/apt/lists/*
-      tar -C "$root" -c . > "$cache/bookworm-build.tar"
+      tar -C "$root" -c . > "$cache/$tarname-build.tar"
       rm -rf "$root"
     fi
-    log "importing debian:bookworm and kiln/bookworm-build:latest"
+    log "importing debian:bookworm$suffix and kiln/bookworm-build:latest$suffix ($arch)"
     docker import -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' -c 'CMD ["bash"]' \
-      "$cache/bookworm-minbase.tar" debian:bookworm >/dev/null
+      -c "LABEL org.kiln.arch=$arch" "$cache/$tarname-minbase.tar" "debian:bookworm$suffix" >/dev/null
     docker import -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' -c 'CMD ["bash"]' \
-      "$cache/bookworm-build.tar" kiln/bookworm-build:latest >/dev/null
-  fi
+      -c "LABEL org.kiln.arch=$arch" "$cache/$tarname-build.tar" "kiln/bookworm-build:latest$suffix" >/dev/null
+  done
   # kiln/diffoscope: Debian's diffoscope-minimal (+ binutils and xxd for readable binaries, faketime),
   # where a reproducibility check shows how two builds differ. Built once from debian:bookworm with
   # apt (a minute), saved in the cache so a wiped engine loads it in seconds.
