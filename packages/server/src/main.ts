@@ -49,19 +49,24 @@ export async function startServer(
   // Public read answers, kept until PostgreSQL says something they were read from changed (migration 017's
   // notifications, after each commit, whoever wrote) or a build event arrives; nothing is kept while the
   // listening connection is down.
-  const answers = new AnswerCache({ maxBytes: config.KILN_HTTP_CACHE_MB * 1024 * 1024, ttlMs: 60_000 });
-  const changes = new ChangeListener({
-    url: config.KILN_DATABASE_URL,
-    logger,
-    onChange: () => answers.clear(),
-    onState: (listening) => answers.setListening(listening && config.KILN_HTTP_CACHE_MB > 0),
-  });
-  changes.start();
+  const answers =
+    config.KILN_HTTP_CACHE_MB > 0
+      ? new AnswerCache({ maxBytes: config.KILN_HTTP_CACHE_MB * 1024 * 1024, ttlMs: 60_000 })
+      : undefined;
+  const changes = answers
+    ? new ChangeListener({
+        url: config.KILN_DATABASE_URL,
+        logger,
+        onChange: () => answers.clear(),
+        onState: (listening) => answers.setListening(listening),
+      })
+    : null;
+  changes?.start();
   const live = new AmqpLiveFeed({
     connect: () => connectAmqp(config.KILN_AMQP_URL, { noDelay: true, heartbeat: 15 }),
     exchange: config.KILN_EVENTS_EXCHANGE,
     logger,
-    onBuildEvent: () => answers.clear(),
+    onBuildEvent: () => answers?.clear(),
   });
   live.start();
   const publisher = new AmqpJobPublisher({
@@ -86,7 +91,7 @@ export async function startServer(
     live,
     logger,
     arch,
-    answers,
+    ...(answers ? { answers } : {}),
     auth: config.KILN_HTTP_AUTH,
     corsOrigins: config.KILN_HTTP_CORS_ORIGINS,
     index,
@@ -99,7 +104,7 @@ export async function startServer(
   const cleanup = async (): Promise<void> => {
     await app.close().catch((err: unknown) => logger.warn({ err }, 'closing the HTTP server failed'));
     await live.close().catch((err: unknown) => logger.warn({ err }, 'closing the events connection failed'));
-    await changes.close().catch(() => undefined);
+    await changes?.close().catch(() => undefined);
     await publisher.close().catch(() => undefined);
     await db.end().catch(() => undefined);
   };
