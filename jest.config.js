@@ -7,6 +7,7 @@ const common = {
   moduleNameMapper: {
     '^@kiln/(shared|agent|crawler|server)$': '<rootDir>/packages/$1/src/index.ts',
     '^@kiln/agent/engine$': '<rootDir>/packages/agent/src/engine-main.ts',
+    '^@kiln/shared/signing-key$': '<rootDir>/packages/shared/src/signing-key.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
 };

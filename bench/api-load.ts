@@ -129,71 +129,101 @@ async function direct(endpoint: Endpoint): Promise<{ p95: number; rps: number }>
   return { p95: percentile(times, 95), rps: times.length / seconds };
 }
 
-// The server as a process of its own (its RSS and CPU are measured), from the compiled packages.
+// The server as a process of its own (its RSS and CPU are measured), from the compiled packages. Variants, one
+// after another on the same database: this tree with its answer cache off (every read goes to PostgreSQL), this
+// tree as configured by default, and with BENCH_BEFORE=<dir of another built tree> that tree first (before/after).
 await run(process.execPath, ['node_modules/typescript/bin/tsc', '-b']);
 const client = await chooseClient(process.env.BENCH_CLIENT);
-const port = await freePort();
-const serverLog = await open(`/tmp/kiln-bench-api-server-${process.pid}.log`, 'w');
-const server = spawn(process.execPath, ['bin/kiln.js', 'server'], {
-  env: {
-    ...process.env,
-    KILN_DATABASE_URL: dbUrl,
-    KILN_HTTP_PORT: String(port),
-    KILN_HTTP_HOST: '127.0.0.1',
-    KILN_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-  },
-  stdio: ['ignore', serverLog.fd, serverLog.fd],
-});
-const base = `http://127.0.0.1:${port}`;
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`${base}/api/v1/openapi.json`)).ok) break;
-  } catch {
-    if (i > 100) throw new Error('the server did not start');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-const rss = async (): Promise<{ now: number; peak: number }> => {
-  const status = await readFile(`/proc/${server.pid}/status`, 'utf8');
-  const mb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
-  return { now: mb('VmRSS'), peak: mb('VmHWM') };
-};
-console.log(
-  `server up, RSS ${(await rss()).now.toFixed(0)} MB; load generator: ${client}, ${CONNECTIONS} connections, ${SECONDS} s per route\n`,
-);
 
+interface Variant {
+  name: string;
+  cwd: string;
+  env: Record<string, string>;
+}
+const variants: Variant[] = [
+  ...(process.env.BENCH_BEFORE
+    ? [{ name: `before (${process.env.BENCH_BEFORE})`, cwd: process.env.BENCH_BEFORE, env: {} }]
+    : []),
+  { name: 'this tree, answer cache off', cwd: process.cwd(), env: { KILN_HTTP_CACHE_MB: '0' } },
+  { name: 'this tree (answer cache on)', cwd: process.cwd(), env: {} },
+];
+
+const baselines = new Map<string, { p95: number; rps: number }>();
 const missed: string[] = [];
-try {
-  for (const endpoint of endpoints) {
-    const paths = Array.from({ length: 2000 }, (_, i) => endpoint.path(sample[i % sample.length]!));
-    // A short warm-up, so the JIT and the pool's connections are not in the figures.
-    await runLoad(client, { base, paths, connections: CONNECTIONS, seconds: 2 });
-    const load = await loadAverage();
-    const [server0, pg0] = await Promise.all([processCpuMs(server.pid!), backendsCpuMs(dbName)]);
-    const result = await runLoad(client, { base, paths, connections: CONNECTIONS, seconds: SECONDS });
-    const [server1, pg1] = await Promise.all([processCpuMs(server.pid!), backendsCpuMs(dbName)]);
-    const baseline = await direct(endpoint);
-    const perRequest = (ms: number) => (ms / Math.max(1, result.requests)).toFixed(2);
-    if (result.p95 >= GOAL_MS) missed.push(endpoint.name);
-    console.log(
-      `${endpoint.name.padEnd(20)} p95 ${result.p95.toFixed(1).padStart(6)} ms (p50 ${result.p50.toFixed(1)}, p99 ${result.p99.toFixed(1)})` +
+const rows: string[] = [];
+for (const variant of variants) {
+  const port = await freePort();
+  const logPath = `/tmp/kiln-bench-api-server-${process.pid}-${variants.indexOf(variant)}.log`;
+  const serverLog = await open(logPath, 'w');
+  const server = spawn(process.execPath, ['bin/kiln.js', 'server'], {
+    cwd: variant.cwd,
+    env: {
+      ...process.env,
+      KILN_DATABASE_URL: dbUrl,
+      KILN_HTTP_PORT: String(port),
+      KILN_HTTP_HOST: '127.0.0.1',
+      KILN_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+      ...variant.env,
+    },
+    stdio: ['ignore', serverLog.fd, serverLog.fd],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${base}/api/v1/openapi.json`)).ok) break;
+    } catch {
+      if (i > 150) throw new Error(`the server (${variant.name}) did not start: see ${logPath}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  const rss = async (): Promise<{ now: number; peak: number }> => {
+    const status = await readFile(`/proc/${server.pid}/status`, 'utf8');
+    const mb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
+    return { now: mb('VmRSS'), peak: mb('VmHWM') };
+  };
+  const last = variant === variants[variants.length - 1];
+  console.log(
+    `\n== ${variant.name}: server up, RSS ${(await rss()).now.toFixed(0)} MB; load generator: ${client}, ${CONNECTIONS} connections, ${SECONDS} s per route`,
+  );
+  try {
+    for (const endpoint of endpoints) {
+      const paths = Array.from({ length: 2000 }, (_, i) => endpoint.path(sample[i % sample.length]!));
+      // A short warm-up, so the JIT and the pool's connections are not in the figures.
+      await runLoad(client, { base, paths, connections: CONNECTIONS, seconds: 2 });
+      const cacheSays = (await fetch(`${base}${paths[0]!}`)).headers.get('x-kiln-cache') ?? 'none';
+      const load = await loadAverage();
+      const [server0, pg0] = await Promise.all([processCpuMs(server.pid!), backendsCpuMs(dbName)]);
+      const result = await runLoad(client, { base, paths, connections: CONNECTIONS, seconds: SECONDS });
+      const [server1, pg1] = await Promise.all([processCpuMs(server.pid!), backendsCpuMs(dbName)]);
+      let baseline = baselines.get(endpoint.name);
+      if (!baseline) baselines.set(endpoint.name, (baseline = await direct(endpoint)));
+      const perRequest = (ms: number) => (ms / Math.max(1, result.requests)).toFixed(2);
+      if (last && result.p95 >= GOAL_MS) missed.push(endpoint.name);
+      const line =
+        `${endpoint.name.padEnd(20)} p95 ${result.p95.toFixed(1).padStart(6)} ms (p50 ${result.p50.toFixed(1)}, p99 ${result.p99.toFixed(1)})` +
         `  ${String(Math.round(result.rps)).padStart(5)} req/s  direct p95 ${baseline.p95.toFixed(1).padStart(5)} ms` +
         ` ${String(Math.round(baseline.rps)).padStart(5)}/s  ratio ${(result.p95 / baseline.p95).toFixed(2)}x` +
         `  ${result.p95 < GOAL_MS ? 'ok' : 'MISSED'}${result.errors ? `  (${result.errors} errors)` : ''}\n` +
         `${''.padEnd(20)} CPU ms/request: server ${perRequest(server1 - server0)}, PostgreSQL ${perRequest(pg1 - pg0)},` +
-        ` ${client} ${perRequest(result.clientCpuMs)}; load average before: ${load}`,
+        ` ${client} ${perRequest(result.clientCpuMs)}; x-kiln-cache after warm-up: ${cacheSays}; load average before: ${load}`;
+      console.log(line);
+      rows.push(
+        `${variant.name.slice(0, 28).padEnd(28)} ${endpoint.name.padEnd(20)} p95 ${result.p95.toFixed(1).padStart(6)} ms  load ${load.split(' ')[0]}`,
+      );
+    }
+    const memory = await rss();
+    if (last && memory.peak >= 200) missed.push('RSS');
+    console.log(
+      `server RSS: ${memory.now.toFixed(0)} MB now, ${memory.peak.toFixed(0)} MB peak (goal < 200 MB: ${memory.peak < 200 ? 'ok' : 'MISSED'})`,
     );
+    rows.push(`${variant.name.slice(0, 28).padEnd(28)} ${'RSS peak'.padEnd(20)} ${memory.peak.toFixed(0)} MB`);
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+    await serverLog.close();
   }
-  const memory = await rss();
-  if (memory.peak >= 200) missed.push('RSS');
-  console.log(
-    `\nserver RSS: ${memory.now.toFixed(0)} MB now, ${memory.peak.toFixed(0)} MB peak (goal < 200 MB: ${memory.peak < 200 ? 'ok' : 'MISSED'})`,
-  );
-} finally {
-  server.kill('SIGTERM');
-  await new Promise((r) => server.once('exit', r));
-  await serverLog.close();
 }
+console.log(`\nsummary (the goal applies to the last variant):\n${rows.join('\n')}`);
 console.log(`load average at the end: ${await loadAverage()}`);
 console.log(missed.length === 0 ? 'every goal met' : `goals missed: ${missed.join(', ')}`);
 

@@ -23,6 +23,7 @@ import {
   loadBuildSide,
   providedSonames,
   storeDiff,
+  createPool,
   type InstalledFile,
 } from '@kiln/shared';
 import { classifyFile } from '../packages/agent/src/engine/file-kind.js';
@@ -33,7 +34,7 @@ import { currentDependents } from '../packages/agent/src/intel/dependent-rebuild
 import { unresolvedNeeds } from '../packages/agent/src/intel/needs-resolution.js';
 import { policyFindings } from '../packages/agent/src/intel/policy-findings.js';
 import { searchFiles, searchSql } from '../packages/server/src/db/search-queries.js';
-import { createTestDatabase } from '../test/helpers/database.js';
+import { ADMIN_URL, createTestDatabase } from '../test/helpers/database.js';
 
 const run = promisify(execFile);
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
@@ -41,6 +42,12 @@ const ROUNDS = 30;
 const PART_ONE = process.env.BENCH_ONLY !== 'queries';
 
 class Skip extends Error {}
+
+function databaseUrl(name: string): string {
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
 
 function stats(samples: number[]): { p50: number; p95: number } {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -171,58 +178,65 @@ try {
 const PACKAGES = Math.round(2_000 * SCALE);
 const VERSIONS = 50;
 const FILES = 50;
-await using big = await createTestDatabase('kiln_bench_intel');
-const t0 = Date.now();
-console.log(`filling: ${PACKAGES * VERSIONS} builds, ${PACKAGES * VERSIONS * FILES} file rows ...`);
-const indexSql = [
-  ...(await readFile('packages/shared/migrations/005_http_server.sql', 'utf8')).matchAll(
-    /^CREATE INDEX IF NOT EXISTS (package_files_\w+) [^;]+;/gm,
-  ),
-];
-for (const [, name] of indexSql) await big.pool.query(`DROP INDEX ${name}`);
-await big.pool.query('ALTER TABLE package_files DROP CONSTRAINT package_files_pkey');
-await big.pool.query('ALTER TABLE package_needs DROP CONSTRAINT package_needs_pkey');
-await big.pool.query('DROP INDEX package_needs_soname_idx');
-await big.pool.query(
-  `INSERT INTO builds (id, repo, branch, package_name, package_version, trigger, status, queued_at)
-   SELECT md5('b' || p || '.' || v)::uuid, '/srv/git/pkg' || p || '.git', 'pkg' || p || '-1.0.' || v, 'pkg' || p, '1.0.' || v, 'poll', 'succeeded',
-          timestamptz '2026-01-01' + ((v * $1 + p) * interval '1 second')
-     FROM generate_series(0, $1 - 1) p, generate_series(0, $2 - 1) v`,
-  [PACKAGES, VERSIONS],
-);
-// pkg0 is zlib: its library provides libz.so.1; one package in a hundred has executables that need it.
-await big.pool.query(
-  `INSERT INTO package_files (build_id, path, size, mode, sha256, kind, linkage, needed, soname, relro, bind_now, nx_stack, stripped)
-   SELECT md5('b' || p || '.' || v)::uuid,
-          CASE WHEN f = 0 THEN '/usr/lib/libpkg' || p || '.so.1.0.' || v WHEN f < 5 THEN '/usr/bin/pkg' || p || '-tool' || f
-               ELSE '/usr/share/pkg' || p || '/file' || f END,
-          1000 + f, CASE WHEN f < 5 THEN '0755' ELSE '0644' END,
-          md5('s' || p || '.' || v || '.' || f) || md5('t' || p || '.' || v || '.' || f),
-          CASE WHEN f = 0 THEN 'shared-library' WHEN f < 5 THEN 'executable' ELSE 'other' END,
-          CASE WHEN f < 5 THEN 'dynamic' END,
-          CASE WHEN f = 0 THEN ARRAY['libc.so.6']
-               WHEN f < 5 AND p % 100 = 1 THEN ARRAY['libc.so.6', 'libz.so.1', 'libpkg' || p || '.so.1']
-               WHEN f < 5 THEN ARRAY['libc.so.6', 'libpkg' || p || '.so.1', 'libpkg' || ((p + 1) % $1) || '.so.1'] END,
-          CASE WHEN f = 0 AND p = 0 THEN 'libz.so.1' WHEN f = 0 THEN 'libpkg' || p || '.so.1' END,
-          CASE WHEN f < 5 THEN 'partial' END, CASE WHEN f < 5 THEN false END, CASE WHEN f < 5 THEN true END,
-          CASE WHEN f < 5 THEN true END
-     FROM generate_series(0, $1 - 1) p, generate_series(0, $2 - 1) v, generate_series(0, $3 - 1) f`,
-  [PACKAGES, VERSIONS, FILES],
-);
-await big.pool.query(
-  `INSERT INTO packages (name, version, build_id, installed_size, file_count)
-   SELECT package_name, package_version, id, $1 * 1000, $1 FROM builds`,
-  [FILES],
-);
-await big.pool.query('ALTER TABLE package_files ADD PRIMARY KEY (build_id, path)');
-await big.pool.query('ALTER TABLE package_needs ADD PRIMARY KEY (build_id, path, soname)');
-const needsIndex = (
-  await readFile('packages/shared/migrations/012_package_needs_and_image_packages.sql', 'utf8')
-).match(/CREATE INDEX IF NOT EXISTS package_needs_soname_idx[^;]+;/);
-await big.pool.query(needsIndex![0]);
-for (const [statement] of indexSql) await big.pool.query(statement);
-await big.pool.query('VACUUM ANALYZE');
-console.log(`filled and indexed in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+// BENCH_KEEP=1 keeps the filled database and prints its name; BENCH_DATABASE=<name> reuses it (filling takes minutes).
+const reuse = process.env.BENCH_DATABASE;
+const created = reuse ? null : await createTestDatabase('kiln_bench_intel');
+const big = created ?? { pool: createPool(databaseUrl(reuse!), { max: 4 }), name: reuse! };
+if (reuse) console.log(`reusing ${reuse}`);
+else if (process.env.BENCH_KEEP) console.log(`keeping the database: BENCH_DATABASE=${big.name}`);
+if (!reuse) {
+  const t0 = Date.now();
+  console.log(`filling: ${PACKAGES * VERSIONS} builds, ${PACKAGES * VERSIONS * FILES} file rows ...`);
+  const indexSql = [
+    ...(await readFile('packages/shared/migrations/005_http_server.sql', 'utf8')).matchAll(
+      /^CREATE INDEX IF NOT EXISTS (package_files_\w+) [^;]+;/gm,
+    ),
+  ];
+  for (const [, name] of indexSql) await big.pool.query(`DROP INDEX ${name}`);
+  await big.pool.query('ALTER TABLE package_files DROP CONSTRAINT package_files_pkey');
+  await big.pool.query('ALTER TABLE package_needs DROP CONSTRAINT package_needs_pkey');
+  await big.pool.query('DROP INDEX package_needs_soname_idx');
+  await big.pool.query(
+    `INSERT INTO builds (id, repo, branch, package_name, package_version, trigger, status, queued_at)
+     SELECT md5('b' || p || '.' || v)::uuid, '/srv/git/pkg' || p || '.git', 'pkg' || p || '-1.0.' || v, 'pkg' || p, '1.0.' || v, 'poll', 'succeeded',
+            timestamptz '2026-01-01' + ((v * $1 + p) * interval '1 second')
+       FROM generate_series(0, $1 - 1) p, generate_series(0, $2 - 1) v`,
+    [PACKAGES, VERSIONS],
+  );
+  // pkg0 is zlib: its library provides libz.so.1; one package in a hundred has executables that need it.
+  await big.pool.query(
+    `INSERT INTO package_files (build_id, path, size, mode, sha256, kind, linkage, needed, soname, relro, bind_now, nx_stack, stripped)
+     SELECT md5('b' || p || '.' || v)::uuid,
+            CASE WHEN f = 0 THEN '/usr/lib/libpkg' || p || '.so.1.0.' || v WHEN f < 5 THEN '/usr/bin/pkg' || p || '-tool' || f
+                 ELSE '/usr/share/pkg' || p || '/file' || f END,
+            1000 + f, CASE WHEN f < 5 THEN '0755' ELSE '0644' END,
+            md5('s' || p || '.' || v || '.' || f) || md5('t' || p || '.' || v || '.' || f),
+            CASE WHEN f = 0 THEN 'shared-library' WHEN f < 5 THEN 'executable' ELSE 'other' END,
+            CASE WHEN f < 5 THEN 'dynamic' END,
+            CASE WHEN f = 0 THEN ARRAY['libc.so.6']
+                 WHEN f < 5 AND p % 100 = 1 THEN ARRAY['libc.so.6', 'libz.so.1', 'libpkg' || p || '.so.1']
+                 WHEN f < 5 THEN ARRAY['libc.so.6', 'libpkg' || p || '.so.1', 'libpkg' || ((p + 1) % $1) || '.so.1'] END,
+            CASE WHEN f = 0 AND p = 0 THEN 'libz.so.1' WHEN f = 0 THEN 'libpkg' || p || '.so.1' END,
+            CASE WHEN f < 5 THEN 'partial' END, CASE WHEN f < 5 THEN false END, CASE WHEN f < 5 THEN true END,
+            CASE WHEN f < 5 THEN true END
+       FROM generate_series(0, $1 - 1) p, generate_series(0, $2 - 1) v, generate_series(0, $3 - 1) f`,
+    [PACKAGES, VERSIONS, FILES],
+  );
+  await big.pool.query(
+    `INSERT INTO packages (name, version, build_id, installed_size, file_count)
+     SELECT package_name, package_version, id, $1 * 1000, $1 FROM builds`,
+    [FILES],
+  );
+  await big.pool.query('ALTER TABLE package_files ADD PRIMARY KEY (build_id, path)');
+  await big.pool.query('ALTER TABLE package_needs ADD PRIMARY KEY (build_id, path, soname)');
+  const needsIndex = (
+    await readFile('packages/shared/migrations/012_package_needs_and_image_packages.sql', 'utf8')
+  ).match(/CREATE INDEX IF NOT EXISTS package_needs_soname_idx[^;]+;/);
+  await big.pool.query(needsIndex![0]);
+  for (const [statement] of indexSql) await big.pool.query(statement);
+  await big.pool.query('VACUUM ANALYZE');
+  console.log(`filled and indexed in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+}
 
 const someBuild = (await big.pool.query<{ id: string }>('SELECT id::text AS id FROM builds LIMIT 1')).rows[0]!.id;
 async function time(what: () => Promise<unknown>): Promise<{ p50: number; p95: number }> {
@@ -279,3 +293,5 @@ for (const [name, query] of queries) {
     `${name}:  p50 ${ms(s.p50)}  p95 ${ms(s.p95)}  (${(s.p50 / baseline.p50).toFixed(1)}x baseline)  goal < 20 ms: ${s.p95 < 20 ? 'met' : 'MISSED'}`,
   );
 }
+if (created && !process.env.BENCH_KEEP) await created[Symbol.asyncDispose]();
+else await big.pool.end();

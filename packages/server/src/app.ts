@@ -95,6 +95,16 @@ export async function buildApp(
     });
   }
 
+  const answers = deps.answers;
+  if (answers) {
+    // A write through this server (submit, cancel, rebuild) is in the next read at once; its change
+    // notification, which empties every server's cache, follows a moment later.
+    app.addHook('onSend', async (request, _reply, payload) => {
+      if (request.method !== 'GET' && request.method !== 'HEAD') answers.clear();
+      return payload;
+    });
+  }
+
   const streams: OpenStreams = new Set();
   app.addHook('onClose', async () => {
     for (const stream of streams) stream.abort();

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { AmqpJobPublisher, resolveHead, submitBuild } from '@kiln/crawler';
 import {
+  ChangeListener,
   connectAmqp,
   InvalidInputError,
   assertDatabaseReachable,
@@ -10,6 +11,7 @@ import {
   type Logger,
 } from '@kiln/shared';
 import { buildApp } from './app.js';
+import { AnswerCache } from './cache/answer-cache.js';
 import { debianHostArch } from '@kiln/shared';
 import type { BuildSubmitter } from './db/build-actions.js';
 import { AmqpLiveFeed } from './live/live-feed.js';
@@ -44,10 +46,27 @@ export async function startServer(
     await db.end().catch(() => undefined);
     throw err;
   }
+  // Public read answers, kept until PostgreSQL says something they were read from changed (migration 017's
+  // notifications, after each commit, whoever wrote) or a build event arrives; nothing is kept while the
+  // listening connection is down.
+  const answers =
+    config.KILN_HTTP_CACHE_MB > 0
+      ? new AnswerCache({ maxBytes: config.KILN_HTTP_CACHE_MB * 1024 * 1024, ttlMs: 60_000 })
+      : undefined;
+  const changes = answers
+    ? new ChangeListener({
+        url: config.KILN_DATABASE_URL,
+        logger,
+        onChange: () => answers.clear(),
+        onState: (listening) => answers.setListening(listening),
+      })
+    : null;
+  changes?.start();
   const live = new AmqpLiveFeed({
     connect: () => connectAmqp(config.KILN_AMQP_URL, { noDelay: true, heartbeat: 15 }),
     exchange: config.KILN_EVENTS_EXCHANGE,
     logger,
+    onBuildEvent: () => answers?.clear(),
   });
   live.start();
   const publisher = new AmqpJobPublisher({
@@ -72,6 +91,7 @@ export async function startServer(
     live,
     logger,
     arch,
+    ...(answers ? { answers } : {}),
     auth: config.KILN_HTTP_AUTH,
     corsOrigins: config.KILN_HTTP_CORS_ORIGINS,
     index,
@@ -84,6 +104,7 @@ export async function startServer(
   const cleanup = async (): Promise<void> => {
     await app.close().catch((err: unknown) => logger.warn({ err }, 'closing the HTTP server failed'));
     await live.close().catch((err: unknown) => logger.warn({ err }, 'closing the events connection failed'));
+    await changes?.close().catch(() => undefined);
     await publisher.close().catch(() => undefined);
     await db.end().catch(() => undefined);
   };

@@ -183,6 +183,8 @@ export const ConfigSchema = z.object({
   KILN_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   /** `write`: tokens for writes only (reads are public); `read`: every API and repository read needs one too. */
   KILN_HTTP_AUTH: z.enum(['write', 'read'], { message: 'must be write or read' }).default('write'),
+  /** Megabytes of public read answers kept until the database changes; 0: no answer cache. */
+  KILN_HTTP_CACHE_MB: int(0, 4096).default(32),
   /** Origins allowed to call the API from a browser; none: CORS off. */
   KILN_HTTP_CORS_ORIGINS: list.default([]),
   /** Where people reach kiln server (links in emails); none: emails carry no link. */

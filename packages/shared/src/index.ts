@@ -18,6 +18,8 @@ export * from './db/queryable.js';
 export * from './db/pool.js';
 export * from './db/migrate.js';
 export * from './db/package-owners.js';
+export * from './db/change-listener.js';
+export * from './broker-session.js';
 export * from './queue.js';
 export type * from './broker.js';
 export * from './builds/index.js';

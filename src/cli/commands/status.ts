@@ -1,11 +1,18 @@
 import { analysisText } from './analysis-text.js';
 import type { Command } from 'commander';
-import { InvalidInputError, createPool, formatDuration, loadConfig, redactRepo, type Pool } from '@kiln/shared';
 import {
+  InvalidInputError,
+  createPool,
   describeTrust,
+  formatDuration,
+  loadConfig,
+  readTrustSummary,
+  redactRepo,
+  type Pool,
+} from '@kiln/shared';
+import {
   getBuild,
   listBuilds,
-  readTrustSummary,
   resolveBuildId,
   type BuildDetails,
   type BuildSummary,

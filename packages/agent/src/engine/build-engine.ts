@@ -1,6 +1,6 @@
 import type { Config, Logger } from '@kiln/shared';
 import { BuildIsolation, checkOnly, type FirewallOptions, type IptablesRunner } from './build-network.js';
-import { loadSigner } from '../trust/signing-key.js';
+import { loadSigner } from '@kiln/shared/signing-key';
 import { buildChecked, wantsCheck } from '../trust/reproducibility-check.js';
 import type { ContainerRuntime } from './container-runtime.js';
 import { currentOwner, type Owner } from './labels.js';

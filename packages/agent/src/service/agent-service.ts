@@ -10,7 +10,7 @@ import type { BuildEngine } from '../engine/types.js';
 import { AgentMetrics } from './agent-metrics.js';
 import { AmqpBuildEvents } from './amqp-build-events.js';
 import { sleep } from '@kiln/shared';
-import { BrokerSession } from './broker-session.js';
+import { BrokerSession } from '@kiln/shared';
 import { BuildRunner } from './build-runner.js';
 import { BuildStore } from './store/index.js';
 import { CancelListener } from './cancel-listener.js';

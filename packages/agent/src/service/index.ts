@@ -8,6 +8,5 @@ export * from './failure-notifications.js';
 export * from './no-failure-notifications.js';
 export * from './health-server.js';
 export * from './build-reader.js';
-export * from './broker-session.js';
 export * from './live-log.js';
 export * from './cancel-listener.js';

@@ -7,7 +7,7 @@ import {
 } from '@kiln/shared';
 
 import { backoffDelay, sleep } from '@kiln/shared';
-import type { BrokerSession } from './broker-session.js';
+import type { BrokerSession } from '@kiln/shared';
 import type { JobDelivery } from './job-delivery.js';
 
 export interface QueueWorkerOptions {

@@ -9,7 +9,7 @@ import { imageFacts } from './image-packages.js';
 import { KILN_VERSION } from './kiln-version.js';
 import { makeProvenance } from './provenance.js';
 import { makeSbom, SBOM_MEDIA_TYPE } from './sbom.js';
-import type { Signer } from './signing-key.js';
+import type { Signer } from '@kiln/shared/signing-key';
 
 /** A document about a build, as recorded (the body) and written next to the artifact (the path). */
 export interface TrustDocument extends Attestation {

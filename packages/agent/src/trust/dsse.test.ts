@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { openEnvelope, preAuthEncoding, signEnvelope } from './dsse.js';
-import { generateSigningKey, loadSigner } from './signing-key.js';
+import { generateSigningKey, loadSigner } from '@kiln/shared/signing-key';
 
 describe('DSSE with the farm key', () => {
   let dir: string;

@@ -1,5 +1,5 @@
-import type { Signer } from './signing-key.js';
-import { verifyDetached } from './signing-key.js';
+import type { Signer } from '@kiln/shared/signing-key';
+import { verifyDetached } from '@kiln/shared/signing-key';
 
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 

@@ -1,4 +1,5 @@
 import type { Logger, Pool } from '@kiln/shared';
+import type { AnswerCache } from '../cache/answer-cache.js';
 import type { LiveEvents } from '../live/live-feed.js';
 import type { ArtifactStore } from '../repo/artifact-store.js';
 import type { PackageIndex } from '../repo/package-index.js';
@@ -19,6 +20,8 @@ export interface ServerDeps {
   artifacts: ArtifactStore;
   signer: Signer | null;
   submitter: BuildSubmitter;
+  /** Public read answers kept until the package database changes (absent: every read goes to the database). */
+  answers?: AnswerCache;
   /** Check every response against its schema at run time (tests); off in production for speed. */
   checkResponses?: boolean;
   /** How often a log follower reads the database when no event came. */

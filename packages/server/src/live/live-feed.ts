@@ -1,5 +1,4 @@
-import { BrokerSession } from '@kiln/agent';
-import type { BrokerChannel, BrokerConnection, ConnectBroker, Logger } from '@kiln/shared';
+import { BrokerSession, type BrokerChannel, type BrokerConnection, type ConnectBroker, type Logger } from '@kiln/shared';
 
 /** One row of a build's log as the agent publishes it (`build.<id>.log`) and stores it (`build_logs`). */
 export interface LiveLogRow {
@@ -40,7 +39,15 @@ export class AmqpLiveFeed implements LiveEvents {
   private readonly session: BrokerSession;
   private publisher: BrokerChannel | null = null;
 
-  constructor(private readonly options: { connect: ConnectBroker; exchange: string; logger: Logger }) {
+  constructor(
+    private readonly options: {
+      connect: ConnectBroker;
+      exchange: string;
+      logger: Logger;
+      /** Each build event but log chunks, before the build's followers hear of it (the answer cache empties). */
+      onBuildEvent?: (buildId: string, kind: string) => void;
+    },
+  ) {
     this.session = new BrokerSession({
       connect: options.connect,
       logger: options.logger,
@@ -104,6 +111,7 @@ export class AmqpLiveFeed implements LiveEvents {
   private dispatch(routingKey: string, content: Buffer): void {
     const [, buildId, kind] = routingKey.split('.');
     if (!buildId || !kind) return;
+    if (kind !== 'log') this.options.onBuildEvent?.(buildId, kind);
     const set = this.listeners.get(buildId);
     if (!set || set.size === 0) return;
     const event = parseEvent(kind, content);

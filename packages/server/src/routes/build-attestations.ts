@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { readTrustSummary } from '@kiln/agent';
+import { readTrustSummary } from '@kiln/shared';
 import { buildExists } from '../db/build-queries.js';
 import { notFound } from '../http/api-error.js';
 import type { ServerDeps } from '../http/deps.js';

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { buildFiles } from '../db/build-files.js';
 import { buildExists, getBuild, listBuilds } from '../db/build-queries.js';
+import { cachedAnswer, RUNNING_TTL_MS } from '../cache/cached-answer.js';
 import { badParameter, notFound } from '../http/api-error.js';
 import type { ServerDeps } from '../http/deps.js';
 import { BuildDetailsSchema, BuildFilesSchema, BuildListSchema, BuildParamsSchema } from '../schemas/builds.js';
@@ -34,12 +35,20 @@ export function buildRoutes(app: FastifyInstance, deps: ServerDeps): void {
         response: { 200: BuildListSchema, ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { arch, ...filter } = request.query;
       if (arch !== undefined && arch !== deps.arch) return { builds: [], next: null };
-      const page = await listBuilds(deps.db, filter, deps.arch);
-      if (!page) throw badParameter('query.before', `no build ${filter.before ?? ''}`);
-      return page;
+      return cachedAnswer(
+        deps.answers,
+        request,
+        reply,
+        async () => {
+          const page = await listBuilds(deps.db, filter, deps.arch);
+          if (!page) throw badParameter('query.before', `no build ${filter.before ?? ''}`);
+          return page;
+        },
+        (page) => (page.builds.some((b) => b.status === 'running') ? RUNNING_TTL_MS : undefined),
+      );
     },
   );
 
@@ -53,11 +62,18 @@ export function buildRoutes(app: FastifyInstance, deps: ServerDeps): void {
         response: { 200: BuildDetailsSchema, ...errorResponses },
       },
     },
-    async (request) => {
-      const build = await getBuild(deps.db, request.params.id, deps.arch);
-      if (!build) throw notFound(`build ${request.params.id}`);
-      return build;
-    },
+    async (request, reply) =>
+      cachedAnswer(
+        deps.answers,
+        request,
+        reply,
+        async () => {
+          const build = await getBuild(deps.db, request.params.id, deps.arch);
+          if (!build) throw notFound(`build ${request.params.id}`);
+          return build;
+        },
+        (build) => (build.status === 'running' ? RUNNING_TTL_MS : undefined),
+      ),
   );
 
   api.get(

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { listPackages, packageDetails, packageVersions } from '../db/package-queries.js';
+import { cachedAnswer } from '../cache/cached-answer.js';
 import { notFound } from '../http/api-error.js';
 import type { ServerDeps } from '../http/deps.js';
 import { ArchSchema, LimitSchema, PackageNameSchema, VersionSchema, errorResponses } from '../schemas/common.js';
@@ -22,7 +23,7 @@ export function packageRoutes(app: FastifyInstance, deps: ServerDeps): void {
         response: { 200: PackageListSchema, ...errorResponses },
       },
     },
-    async (request) => listPackages(deps.db, request.query),
+    async (request, reply) => cachedAnswer(deps.answers, request, reply, () => listPackages(deps.db, request.query)),
   );
 
   api.get(
@@ -35,11 +36,12 @@ export function packageRoutes(app: FastifyInstance, deps: ServerDeps): void {
         response: { 200: PackageSchema, ...errorResponses },
       },
     },
-    async (request) => {
-      const versions = await packageVersions(deps.db, request.params.name, deps.arch);
-      if (versions.length === 0) throw notFound(`package ${request.params.name}`);
-      return { name: request.params.name, versions };
-    },
+    async (request, reply) =>
+      cachedAnswer(deps.answers, request, reply, async () => {
+        const versions = await packageVersions(deps.db, request.params.name, deps.arch);
+        if (versions.length === 0) throw notFound(`package ${request.params.name}`);
+        return { name: request.params.name, versions };
+      }),
   );
 
   api.get(
@@ -53,12 +55,13 @@ export function packageRoutes(app: FastifyInstance, deps: ServerDeps): void {
         response: { 200: PackageDetailsSchema, ...errorResponses },
       },
     },
-    async (request) => {
-      const { name, version } = request.params;
-      const arch = request.query.arch ?? deps.arch;
-      const found = arch === deps.arch ? await packageDetails(deps.db, name, version, deps.arch) : null;
-      if (!found) throw notFound(`package ${name} ${version} for ${arch}`);
-      return found;
-    },
+    async (request, reply) =>
+      cachedAnswer(deps.answers, request, reply, async () => {
+        const { name, version } = request.params;
+        const arch = request.query.arch ?? deps.arch;
+        const found = arch === deps.arch ? await packageDetails(deps.db, name, version, deps.arch) : null;
+        if (!found) throw notFound(`package ${name} ${version} for ${arch}`);
+        return found;
+      }),
   );
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { cachedAnswer } from '../cache/cached-answer.js';
 import { searchFiles, type SearchBy } from '../db/search-queries.js';
 import type { ServerDeps } from '../http/deps.js';
 import { Sha256Schema, errorResponses } from '../schemas/common.js';
@@ -34,9 +35,13 @@ export function searchRoutes(app: FastifyInstance, deps: ServerDeps): void {
         response: { 200: SearchResultSchema, ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const [by, query] = Object.entries(request.query).find(([, v]) => v !== undefined) as [SearchBy, string];
-      return { by, query, hits: await searchFiles(deps.db, by, query, deps.arch) };
+      return cachedAnswer(deps.answers, request, reply, async () => ({
+        by,
+        query,
+        hits: await searchFiles(deps.db, by, query, deps.arch),
+      }));
     },
   );
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { readTrustSummary } from '@kiln/agent';
+import { readTrustSummary } from '@kiln/shared';
 import { getBuild } from '../db/build-queries.js';
 import type { ServerDeps } from '../http/deps.js';
 import { BuildIdSchema } from '../schemas/common.js';

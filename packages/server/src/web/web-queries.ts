@@ -42,7 +42,10 @@ export async function packageHistory(db: Queryable, name: string): Promise<Versi
   }));
 }
 
-/** Current packages (other than `name`) with a file that needs one of `sonames`. */
+/**
+ * Current packages (other than `name`) with a file that needs one of `sonames`: from package_needs
+ * (migration 012, keyed by SONAME), not by scanning every file's `needed` array.
+ */
 export async function neededBy(
   db: Queryable,
   sonames: readonly string[],
@@ -50,10 +53,12 @@ export async function neededBy(
 ): Promise<Array<{ name: string; version: string; needs: string[] }>> {
   if (sonames.length === 0) return [];
   const { rows } = await db.query<{ name: string; version: string; needs: string[] }>(
-    `SELECT p.name, p.version, array_agg(DISTINCT n ORDER BY n) AS needs
-       FROM package_files f JOIN packages p ON p.build_id = f.build_id, unnest(f.needed) n
-      WHERE f.needed && $1::text[] AND n = ANY($1::text[]) AND p.name <> $2
-      GROUP BY p.name, p.version ORDER BY p.name, p.version LIMIT 500`,
+    `SELECT n.package_name AS name, n.package_version AS version, array_agg(DISTINCT n.soname ORDER BY n.soname) AS needs
+       FROM package_needs n
+      WHERE n.soname = ANY($1::text[]) AND n.package_name <> $2
+        AND EXISTS (SELECT 1 FROM packages p WHERE p.build_id = n.build_id
+                       AND p.name = n.package_name AND p.version = n.package_version)
+      GROUP BY n.package_name, n.package_version ORDER BY n.package_name, n.package_version LIMIT 500`,
     [sonames, name],
   );
   return rows;

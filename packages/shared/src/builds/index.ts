@@ -4,3 +4,4 @@ export * from './build-list.js';
 export * from './build-details.js';
 export * from './build-id.js';
 export * from './build-log-reader.js';
+export * from './trust-summary.js';

@@ -9,7 +9,7 @@ import type { Owner } from '../labels.js';
 import { SecretMasker } from '../secret-masker.js';
 import { WORKSPACE_PATH, type BuildRequest, type ResourceLimits } from '../types.js';
 import { withVariation } from '../../trust/build-variation.js';
-import type { Signer } from '../../trust/signing-key.js';
+import type { Signer } from '@kiln/shared/signing-key';
 import { withSourceDateEpoch } from '../../trust/source-date-epoch.js';
 import type { ReportAssembly } from './report-assembly.js';
 import { SessionLog } from './session-log.js';

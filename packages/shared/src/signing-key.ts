@@ -1,7 +1,7 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as openpgp from 'openpgp';
-import { InvalidInputError, toError } from '@kiln/shared';
+import { InvalidInputError, toError } from './errors.js';
 
 /**
  * The farm's signing key: signs the repository index and each build's

@@ -1,5 +1,6 @@
-import type { BrokerConnection, Logger } from '@kiln/shared';
-import { backoffDelay, sleep, type BackoffOptions } from '@kiln/shared';
+import type { BrokerConnection } from './broker.js';
+import type { Logger } from './logger.js';
+import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
 
 export interface BrokerSessionOptions {
   /** Opens a new connection (composed in main.ts from the configuration). */

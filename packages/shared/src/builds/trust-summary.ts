@@ -1,4 +1,5 @@
-import type { Attestation, Queryable, ReproducibilityCheck } from '@kiln/shared';
+import type { Queryable } from '../db/queryable.js';
+import type { Attestation, ReproducibilityCheck } from '../report.js';
 
 /** What the database knows about a build's trust: its SOURCE_DATE_EPOCH, documents and reproducibility. */
 export interface TrustSummary {
