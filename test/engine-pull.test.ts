@@ -91,7 +91,7 @@ async function pushMultiArch(repository: string, tag: string, archs: string[]): 
     location.searchParams.set('digest', sha(data));
     const put = await fetch(location, {
       method: 'PUT',
-      body: data,
+      body: new Uint8Array(data),
       headers: { 'content-type': 'application/octet-stream' },
     });
     if (put.status !== 201) throw new Error(`blob upload: ${put.status} ${await put.text()}`);
