@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { AmqpJobPublisher, resolveHead, submitBuild } from '@kiln/crawler';
 import {
-  connectAmqp,
+  amqpConnector,
   InvalidInputError,
   assertDatabaseReachable,
   createPool,
@@ -45,13 +45,13 @@ export async function startServer(
     throw err;
   }
   const live = new AmqpLiveFeed({
-    connect: () => connectAmqp(config.KILN_AMQP_URL, { noDelay: true, heartbeat: 15 }),
+    connect: amqpConnector(config.KILN_AMQP_URL, { noDelay: true, heartbeat: 15, logger }),
     exchange: config.KILN_EVENTS_EXCHANGE,
     logger,
   });
   live.start();
   const publisher = new AmqpJobPublisher({
-    connect: () => connectAmqp(config.KILN_AMQP_URL),
+    connect: amqpConnector(config.KILN_AMQP_URL, { logger }),
     queue: config.KILN_QUEUE,
     deliveryLimit: config.KILN_DELIVERY_LIMIT,
     logger,

@@ -19,6 +19,7 @@ export * from './db/pool.js';
 export * from './db/migrate.js';
 export * from './db/package-owners.js';
 export * from './queue.js';
+export * from './amqp-connect.js';
 export type * from './broker.js';
 export * from './builds/index.js';
 export * from './intel/index.js';
