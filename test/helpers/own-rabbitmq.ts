@@ -79,7 +79,7 @@ export interface OwnRabbitOptions {
 }
 
 const RABBIT_HOME = process.env.KILN_TEST_RABBITMQ_HOME ?? '/usr/lib/rabbitmq';
-const TMP_PREFIX = 'kiln-rabbit-';
+const TMP_PREFIX = 'kiln-ownrabbit-';
 const BOOT_TIMEOUT_MS = 180_000;
 const live = new Set<ChildProcess>();
 const ownedDirs = new Set<string>();

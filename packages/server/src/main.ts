@@ -16,6 +16,8 @@ import { AmqpLiveFeed } from './live/live-feed.js';
 import { ArtifactStore } from './repo/artifact-store.js';
 import { PackageIndex } from './repo/package-index.js';
 import { loadSigner } from './repo/signing-key.js';
+import { FleetMetrics } from './metrics/fleet-metrics.js';
+import { QueueDepths } from './metrics/queue-depths.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -56,6 +58,8 @@ export async function startServer(
     deliveryLimit: config.KILN_DELIVERY_LIMIT,
     logger,
   });
+  const depths = new QueueDepths({ connect: amqpConnector(config.KILN_AMQP_URL, { logger }), logger });
+  const metrics = new FleetMetrics({ db, depths, queue: config.KILN_QUEUE, logger });
   const submitter: BuildSubmitter = {
     submit: (request) =>
       submitBuild(request, {
@@ -78,6 +82,7 @@ export async function startServer(
     artifacts,
     signer,
     submitter,
+    metrics,
     ...(options.followPollMs ? { followPollMs: options.followPollMs } : {}),
     checkResponses: options.checkResponses ?? false,
   });
@@ -85,6 +90,7 @@ export async function startServer(
     await app.close().catch((err: unknown) => logger.warn({ err }, 'closing the HTTP server failed'));
     await live.close().catch((err: unknown) => logger.warn({ err }, 'closing the events connection failed'));
     await publisher.close().catch(() => undefined);
+    await depths.close();
     await db.end().catch(() => undefined);
   };
   try {
