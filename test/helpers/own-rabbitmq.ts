@@ -53,6 +53,8 @@ export interface OwnRabbitNode {
   /** kill -9 of the node's whole process group. */
   kill(): Promise<void>;
   restart(): Promise<void>;
+  /** Forgets the node's data (its database, queues and cluster membership); only while stopped. */
+  wipe(): Promise<void>;
   /** rabbitmqctl (or another CLI: `ctl(['list_queues'], 'rabbitmq-queues')`) against this node; stdout. */
   ctl(args: string[], tool?: string): Promise<string>;
   /** The end of the node's log, for a failing test's message. */
@@ -144,7 +146,23 @@ async function startNodes(size: number, options: OwnRabbitOptions): Promise<OwnR
     nodes.push(await defineNode({ dir, name, plugins, peers, listen: options.listen ?? '127.0.0.1' }));
   }
   try {
-    await Promise.all(nodes.map((n) => n.start()));
+    // All at once; a node that joined while the first was still enabling its
+    // feature flags stops with a schema mismatch: it starts afresh once the
+    // first node is up (rare, and cheaper than booting the nodes in turn).
+    const first = nodes[0]!.start();
+    await Promise.all([
+      first,
+      ...nodes.slice(1).map(async (node) => {
+        try {
+          await node.start();
+        } catch {
+          await first;
+          await node.kill();
+          await node.wipe();
+          await node.start();
+        }
+      }),
+    ]);
   } catch (err) {
     await Promise.all(nodes.map((n) => n[Symbol.asyncDispose]()));
     throw err;
@@ -280,6 +298,11 @@ async function defineNode(spec: NodeSpec): Promise<OwnRabbitNode> {
     async restart() {
       await node.stop();
       await node.start();
+    },
+    async wipe() {
+      if (child) throw new Error(`stop ${spec.name} before wiping it`);
+      await rm(path.join(home, 'mnesia'), { recursive: true, force: true });
+      await rm(path.join(home, 'feature_flags'), { force: true });
     },
     async ctl(args, tool = 'rabbitmqctl') {
       const { stdout } = await run(path.join(RABBIT_HOME, 'bin', tool), ['-q', '-n', spec.name, ...args], {
