@@ -2,7 +2,7 @@ import Docker from 'dockerode';
 import {
   InvalidInputError,
   assertDatabaseReachable,
-  connectAmqp,
+  amqpConnector,
   createPool,
   migrationStatus,
   type Config,
@@ -83,7 +83,7 @@ export async function startAgent(config: Config, options: StartAgentOptions): Pr
       perHour: config.KILN_REBUILD_PER_HOUR,
     }),
     // Heartbeats every 15 s: a dead broker (or network) is noticed after about 30.
-    connectBroker: () => connectAmqp(config.KILN_AMQP_URL, { noDelay: true, heartbeat: 15 }),
+    connectBroker: amqpConnector(config.KILN_AMQP_URL, { noDelay: true, heartbeat: 15, logger }),
     queue: config.KILN_QUEUE,
     deliveryLimit: config.KILN_DELIVERY_LIMIT,
     eventsExchange: config.KILN_EVENTS_EXCHANGE,

@@ -1,5 +1,5 @@
 import {
-  connectAmqp,
+  amqpConnector,
   assertDatabaseReachable,
   createPool,
   InfrastructureError,
@@ -63,7 +63,7 @@ export async function startCrawler(
     const publisher =
       options.publisher ??
       new AmqpJobPublisher({
-        connect: () => connectAmqp(config.KILN_AMQP_URL),
+        connect: amqpConnector(config.KILN_AMQP_URL, { logger }),
         queue: config.KILN_QUEUE,
         deliveryLimit: config.KILN_DELIVERY_LIMIT,
         logger,

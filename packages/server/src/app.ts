@@ -19,6 +19,7 @@ import { buildRoutes } from './routes/builds.js';
 import { openApiRoute } from './routes/openapi.js';
 import { packageRoutes } from './routes/packages.js';
 import { repoRoutes } from './routes/repo.js';
+import { metricsRoute } from './routes/metrics.js';
 import { searchRoutes } from './routes/search.js';
 import { ApiError } from './http/api-error.js';
 import { notFoundPage, signIn, webRoutes, type WebAssets } from './web/index.js';
@@ -28,7 +29,7 @@ export const BODY_LIMIT = 64 * 1024;
 
 // Routes that stay public under KILN_HTTP_AUTH=read: the API's description, the farm's public key, and the
 // page's script and style (the same for everyone; the pages themselves, which show data, are not public).
-const ALWAYS_PUBLIC = new Set(['/api/v1/openapi.json', '/repo/key.asc', '/assets/:file']);
+const ALWAYS_PUBLIC = new Set(['/api/v1/openapi.json', '/repo/key.asc', '/assets/:file', '/metrics']);
 
 /**
  * The HTTP application: routes, validation and the OpenAPI document from the
@@ -118,6 +119,7 @@ export async function buildApp(
   packageRoutes(app, deps);
   searchRoutes(app, deps);
   repoRoutes(app, deps);
+  if (deps.metrics) metricsRoute(app, deps.metrics);
   assets = await webRoutes(app, deps, options.assets);
   await app.ready();
   return app;

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { AmqpJobPublisher, resolveHead, submitBuild } from '@kiln/crawler';
 import {
   ChangeListener,
-  connectAmqp,
+  amqpConnector,
   InvalidInputError,
   assertDatabaseReachable,
   createPool,
@@ -18,6 +18,8 @@ import { AmqpLiveFeed } from './live/live-feed.js';
 import { ArtifactStore } from './repo/artifact-store.js';
 import { PackageIndex } from './repo/package-index.js';
 import { loadSigner } from './repo/signing-key.js';
+import { FleetMetrics } from './metrics/fleet-metrics.js';
+import { QueueDepths } from './metrics/queue-depths.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -63,18 +65,20 @@ export async function startServer(
     : null;
   changes?.start();
   const live = new AmqpLiveFeed({
-    connect: () => connectAmqp(config.KILN_AMQP_URL, { noDelay: true, heartbeat: 15 }),
+    connect: amqpConnector(config.KILN_AMQP_URL, { noDelay: true, heartbeat: 15, logger }),
     exchange: config.KILN_EVENTS_EXCHANGE,
     logger,
     onBuildEvent: () => answers?.clear(),
   });
   live.start();
   const publisher = new AmqpJobPublisher({
-    connect: () => connectAmqp(config.KILN_AMQP_URL),
+    connect: amqpConnector(config.KILN_AMQP_URL, { logger }),
     queue: config.KILN_QUEUE,
     deliveryLimit: config.KILN_DELIVERY_LIMIT,
     logger,
   });
+  const depths = new QueueDepths({ connect: amqpConnector(config.KILN_AMQP_URL, { logger }), logger });
+  const metrics = new FleetMetrics({ db, depths, queue: config.KILN_QUEUE, logger });
   const submitter: BuildSubmitter = {
     submit: (request) =>
       submitBuild(request, {
@@ -98,6 +102,7 @@ export async function startServer(
     artifacts,
     signer,
     submitter,
+    metrics,
     ...(options.followPollMs ? { followPollMs: options.followPollMs } : {}),
     checkResponses: options.checkResponses ?? false,
   });
@@ -106,6 +111,7 @@ export async function startServer(
     await live.close().catch((err: unknown) => logger.warn({ err }, 'closing the events connection failed'));
     await changes?.close().catch(() => undefined);
     await publisher.close().catch(() => undefined);
+    await depths.close();
     await db.end().catch(() => undefined);
   };
   try {

@@ -46,6 +46,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 
+  test('KILN_AMQP_URL takes a cluster: several URLs, each checked, no password shown', () => {
+    const cluster = 'amqp://kiln:pw@mq1:5672, amqp://kiln:pw@mq2:5672,amqps://kiln:pw@mq3';
+    expect(loadConfig({ KILN_AMQP_URL: cluster }).KILN_AMQP_URL).toBe(cluster);
+    expect(() => loadConfig({ KILN_AMQP_URL: 'amqp://kiln:s3cret@mq1,http://kiln:s3cret@mq2' })).toThrow(
+      'KILN_AMQP_URL (got "amqp://***@mq1,http://***@mq2"): URL 2 of 2 must be a amqp or amqps URL',
+    );
+    expect(() => loadConfig({ KILN_AMQP_URL: ' , ' })).toThrow('KILN_AMQP_URL (got " , "): must name at least one URL');
+  });
+
   test('never prints a password from a URL', () => {
     expect(() => loadConfig({ KILN_DATABASE_URL: 'mysql://root:hunter2@db/kiln' })).toThrow(
       'KILN_DATABASE_URL (got "mysql://***@db/kiln")',

@@ -19,6 +19,23 @@ const url = (protocols: string[]) =>
     `must be a ${protocols.map((p) => p.slice(0, -1)).join(' or ')} URL`,
   );
 
+/** One URL, or several separated by commas (KILN_AMQP_URL: the nodes of a cluster); each is checked. */
+const urlList = (protocols: string[]) =>
+  z.string().superRefine((value, ctx) => {
+    const items = value.split(',').map((item) => item.trim());
+    if (items.every((item) => item === '')) {
+      ctx.addIssue({ code: 'custom', message: 'must name at least one URL' });
+      return;
+    }
+    items.forEach((item, i) => {
+      if (!URL.canParse(item) || !protocols.includes(new URL(item).protocol)) {
+        const which = items.length > 1 ? `URL ${i + 1} of ${items.length} ` : '';
+        const names = protocols.map((p) => p.slice(0, -1)).join(' or ');
+        ctx.addIssue({ code: 'custom', message: `${which}must be a ${names} URL` });
+      }
+    });
+  });
+
 const int = (min: number, max: number) => {
   const message = `must be a whole number from ${min} to ${max}`;
   return z.coerce.number({ message }).int({ message }).min(min, { message }).max(max, { message });
@@ -82,7 +99,8 @@ const cacheHome = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'
  * host, so a developer machine needs no configuration at all.
  */
 export const ConfigSchema = z.object({
-  KILN_AMQP_URL: url(['amqp:', 'amqps:']).default('amqp://guest:guest@127.0.0.1:5672'),
+  // One broker, or a cluster's nodes comma-separated: clients fail over between them.
+  KILN_AMQP_URL: urlList(['amqp:', 'amqps:']).default('amqp://guest:guest@127.0.0.1:5672'),
   KILN_DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/kiln'),
   KILN_SMTP_URL: url(['smtp:', 'smtps:']).default('smtp://127.0.0.1:1025'),
   KILN_MAIL_FROM: z.string().min(3).default('Kiln <kiln@localhost>'),
@@ -222,5 +240,5 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 function redactSecret(name: string, value: string): string {
   if (name.includes('SECRET')) return '***';
-  return value.replace(/\/\/([^/@\s]*)@/, '//***@');
+  return value.replace(/\/\/([^/@\s,]*)@/g, '//***@');
 }

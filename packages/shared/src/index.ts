@@ -21,6 +21,7 @@ export * from './db/package-owners.js';
 export * from './db/change-listener.js';
 export * from './broker-session.js';
 export * from './queue.js';
+export * from './amqp-connect.js';
 export type * from './broker.js';
 export * from './builds/index.js';
 export * from './intel/index.js';

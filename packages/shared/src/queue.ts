@@ -1,7 +1,4 @@
-import amqp from 'amqplib';
-import type { BrokerChannel, BrokerConnection } from './broker.js';
-import { InfrastructureError } from './errors.js';
-import { redactRepo } from './repo-url.js';
+import type { BrokerChannel } from './broker.js';
 
 export interface BuildQueueOptions {
   /** The work queue's name (KILN_QUEUE, `build_queue` by default). */
@@ -37,41 +34,4 @@ export async function declareBuildQueue(channel: BrokerChannel, options: BuildQu
       'x-dead-letter-routing-key': dead,
     },
   });
-}
-
-export interface ConnectAmqpOptions {
-  /** Nagle off: quorum queues otherwise add ~40 ms to every confirm. */
-  noDelay?: boolean;
-  /** Seconds between heartbeats; a dead peer is noticed after about twice this. */
-  heartbeat?: number;
-  /** Give up connecting after this many milliseconds. */
-  timeoutMs?: number;
-}
-
-/**
- * Connects to RabbitMQ; failure is one line that names the (redacted) URL
- * and the variable to set.
- */
-export async function connectAmqp(url: string, options: ConnectAmqpOptions = {}): Promise<BrokerConnection> {
-  const target = withHeartbeat(url, options.heartbeat ?? 30);
-  try {
-    return await amqp.connect(target, { noDelay: options.noDelay ?? true, timeout: options.timeoutMs ?? 10_000 });
-  } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new InfrastructureError(
-      `cannot reach RabbitMQ at ${redactRepo(url)}: is it running? (set KILN_AMQP_URL) (${redactRepo(why)})`,
-      { cause: err },
-    );
-  }
-}
-
-function withHeartbeat(url: string, seconds: number): string {
-  try {
-    const parsed = new URL(url);
-    if (!parsed.searchParams.has('heartbeat')) parsed.searchParams.set('heartbeat', String(seconds));
-    return parsed.toString();
-  } catch {
-    // Not a URL we can edit: amqplib reports it, redacted above.
-    return url;
-  }
 }

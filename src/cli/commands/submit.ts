@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import {
-  connectAmqp,
+  amqpConnector,
   assertDatabaseReachable,
   createLogger,
   createPool,
@@ -41,7 +41,7 @@ Examples:
         pool = null;
       }
       const publisher = new AmqpJobPublisher({
-        connect: () => connectAmqp(config.KILN_AMQP_URL),
+        connect: amqpConnector(config.KILN_AMQP_URL),
         queue: config.KILN_QUEUE,
         deliveryLimit: config.KILN_DELIVERY_LIMIT,
         logger,

@@ -1,4 +1,5 @@
 import {
+  debianHostArch,
   declareBuildQueue,
   type ArtifactFormat,
   type BrokerConnection,
@@ -8,6 +9,7 @@ import {
 } from '@kiln/shared';
 import type { BuildEngine } from '../engine/types.js';
 import { AgentMetrics } from './agent-metrics.js';
+import { AgentPresence } from './agent-presence.js';
 import { AmqpBuildEvents } from './amqp-build-events.js';
 import { sleep } from '@kiln/shared';
 import { BrokerSession } from '@kiln/shared';
@@ -72,6 +74,7 @@ export class AgentService {
   private health: HealthServer | null = null;
   private fatal: ((err: Error) => void) | null = null;
   private stopped: Promise<void> | null = null;
+  private presence: AgentPresence | null = null;
   /** Rejects when the agent cannot go on (the broker refuses the queue declaration). */
   readonly failed: Promise<never>;
 
@@ -169,6 +172,15 @@ export class AgentService {
         return null;
       });
     }
+    const presence = new AgentPresence({
+      db: options.pool,
+      agentId: options.agentId,
+      arch: debianHostArch(),
+      workers: options.concurrency,
+      busy: () => this.workers.filter((w) => w.busy).length,
+      logger: options.logger,
+    });
+    this.presence = presence;
     this.session.start();
     for (let index = 0; index < options.concurrency; index++) {
       const worker = new QueueWorker({
@@ -179,11 +191,15 @@ export class AgentService {
         handle: (delivery) => handler.handle(delivery),
         logger: options.logger.child({ worker: index }),
         consumerTimeoutMs: options.consumerTimeoutMs ?? 24 * 3_600_000,
-        onBusy: (busy) => (busy ? this.metrics.busy.inc() : this.metrics.busy.dec()),
+        onBusy: (busy) => {
+          this.metrics.busy[busy ? 'inc' : 'dec']();
+          presence.changed();
+        },
       });
       this.workers.push(worker);
       worker.start();
     }
+    presence.start();
     options.logger.info(
       { agent: options.agentId, workers: options.concurrency, queue: options.queue, metricsPort: this.health?.port },
       'agent started',
@@ -227,6 +243,7 @@ export class AgentService {
     await Promise.all(
       this.workers.map((w) => w.close().catch((err: unknown) => logger.warn({ err }, 'closing a worker failed'))),
     );
+    await this.presence?.stop();
     await this.session.close().catch((err: unknown) => logger.warn({ err }, 'closing the RabbitMQ connection failed'));
     await this.health?.close().catch(() => undefined);
     logger.info('agent stopped');

@@ -106,7 +106,10 @@ export async function submitBuild(request: SubmitRequest, deps: SubmitDeps): Pro
 
   let published = false;
   try {
-    const result = await deps.publisher.publish([job]);
+    let result = await deps.publisher.publish([job]);
+    // A broker node that went away mid-publish: once more, which connects to
+    // the next node of a cluster (agents dedupe by job id if both arrive).
+    if (!result.confirmed.includes(job.id)) result = await deps.publisher.publish([job]);
     published = result.confirmed.includes(job.id);
     if (!published) warnings.push(`RabbitMQ did not confirm the job: ${result.failed[0]?.error ?? 'unknown reason'}`);
   } catch (err) {

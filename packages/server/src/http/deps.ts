@@ -5,6 +5,7 @@ import type { ArtifactStore } from '../repo/artifact-store.js';
 import type { PackageIndex } from '../repo/package-index.js';
 import type { Signer } from '../repo/signing-key.js';
 import type { BuildSubmitter } from '../db/build-actions.js';
+import type { FleetMetrics } from '../metrics/fleet-metrics.js';
 
 /** What the routes are given: built from configuration in `main.ts`, or by a test. */
 export interface ServerDeps {
@@ -22,6 +23,8 @@ export interface ServerDeps {
   submitter: BuildSubmitter;
   /** Public read answers kept until the package database changes (absent: every read goes to the database). */
   answers?: AnswerCache;
+  /** `/metrics` for autoscalers; absent: not served. */
+  metrics?: FleetMetrics;
   /** Check every response against its schema at run time (tests); off in production for speed. */
   checkResponses?: boolean;
   /** How often a log follower reads the database when no event came. */
