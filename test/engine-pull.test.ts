@@ -91,7 +91,7 @@ async function pushMultiArch(repository: string, tag: string, archs: string[]): 
     location.searchParams.set('digest', sha(data));
     const put = await fetch(location, {
       method: 'PUT',
-      body: data,
+      body: new Uint8Array(data),
       headers: { 'content-type': 'application/octet-stream' },
     });
     if (put.status !== 201) throw new Error(`blob upload: ${put.status} ${await put.text()}`);
@@ -101,7 +101,7 @@ async function pushMultiArch(repository: string, tag: string, archs: string[]): 
     const data = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, ...body }));
     const put = await fetch(`${registry}/v2/${name}/manifests/${reference}`, {
       method: 'PUT',
-      body: data,
+      body: new Uint8Array(data),
       headers: { 'content-type': mediaType },
     });
     if (put.status !== 201) throw new Error(`manifest upload: ${put.status} ${await put.text()}`);
