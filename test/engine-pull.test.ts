@@ -101,7 +101,7 @@ async function pushMultiArch(repository: string, tag: string, archs: string[]): 
     const data = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, ...body }));
     const put = await fetch(`${registry}/v2/${name}/manifests/${reference}`, {
       method: 'PUT',
-      body: data,
+      body: new Uint8Array(data),
       headers: { 'content-type': mediaType },
     });
     if (put.status !== 201) throw new Error(`manifest upload: ${put.status} ${await put.text()}`);

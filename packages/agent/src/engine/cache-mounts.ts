@@ -37,7 +37,10 @@ export async function buildMounts(
     const name = cacheVolumeName(owner, target);
     await runtime.ensureVolume(name, {
       [LABEL.role]: 'cache',
-      [LABEL.cacheKey]: `${owner.repo}\0${owner.package}:${target}${owner.arch ? ` (${owner.arch})` : ''}`.replace(/\0/g, ' '),
+      [LABEL.cacheKey]: `${owner.repo}\0${owner.package}:${target}${owner.arch ? ` (${owner.arch})` : ''}`.replace(
+        /\0/g,
+        ' ',
+      ),
       [LABEL.owner]: host.host,
     });
     mounts.push({ type: 'volume', source: name, target });

@@ -107,7 +107,12 @@ export interface ImageStore {
   /** The image as it is locally, or null when it is not there. */
   inspect(ref: string): Promise<ImageInfo | null>;
   /** `platform` (`linux/arm64`) picks the variant of a multi-arch image; default: the host's. */
-  pull(ref: string, onProgress: (progress: PullProgress) => void, signal?: AbortSignal, platform?: string): Promise<void>;
+  pull(
+    ref: string,
+    onProgress: (progress: PullProgress) => void,
+    signal?: AbortSignal,
+    platform?: string,
+  ): Promise<void>;
   /** Gives the image `image` (an id or a reference) the name `ref` too. */
   tag(image: string, ref: string): Promise<void>;
   /** Takes the name `ref` off its image; the image stays under its other names. */

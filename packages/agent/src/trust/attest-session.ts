@@ -2,7 +2,6 @@ import type { InstallReport } from '@kiln/shared';
 import type { ImageInfo } from '../engine/container-runtime.js';
 import type { SessionContext } from '../engine/session/session-context.js';
 import { attestBuild, type TrustDocument } from './attest.js';
-import { debianHostArch } from '@kiln/shared';
 
 /** The engine's step after a succeeded install: the SBOM and, with the farm's key, the signed provenance. */
 export async function attestSession(
@@ -27,7 +26,8 @@ export async function attestSession(
     },
     startedOn: new Date(session.startedAt),
     finishedOn: new Date(),
-    hostArch: debianHostArch(),
+    // What the provenance says when the image's dpkg cannot tell: the arch the build was for.
+    hostArch: session.arch,
     note: (text) => log.system('install', text),
     ...(request.sourceDateEpoch !== undefined ? { sourceDateEpoch: request.sourceDateEpoch } : {}),
     ...(request.provenance ? { provenance: request.provenance } : {}),

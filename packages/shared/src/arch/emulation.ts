@@ -19,7 +19,10 @@ export const BINFMT_DIR = '/proc/sys/fs/binfmt_misc';
  * qemu-user-static registers them with the F flag, so they work inside
  * containers too).
  */
-export async function runnableArchs(binfmtDir: string = BINFMT_DIR, host: string = debianHostArch()): Promise<string[]> {
+export async function runnableArchs(
+  binfmtDir: string = BINFMT_DIR,
+  host: string = debianHostArch(),
+): Promise<string[]> {
   const archs = [host];
   for (const arch of KNOWN_ARCHS) {
     if (arch === host || archs.includes(arch)) continue;
