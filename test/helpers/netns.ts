@@ -58,7 +58,9 @@ async function freeSubnet(): Promise<string> {
 
 export async function createTestNetwork(): Promise<TestNetwork> {
   const net = await freeSubnet();
-  const run = `kt${randomInt(36 ** 4).toString(36).padStart(4, '0')}`;
+  const run = `kt${randomInt(36 ** 4)
+    .toString(36)
+    .padStart(4, '0')}`;
   const serviceAddress = `${net}.1`;
   const namespaces: string[] = [];
   const links: string[] = [];

@@ -19,9 +19,14 @@ export interface ChaosCounts {
   wrongResults: number;
   /** Builds beyond the first for one job, and builds of no submitted job. */
   duplicatedResults: number;
-  /** Failed builds whose maintainer got no email. */
+  /**
+   * Failed builds whose maintainer was not told: no notification, a notification
+   * that failed, or one marked sent that never reached the mail server. A
+   * failure that repeats the previous build's is `suppressed` (it goes into a
+   * digest, by Kiln's design): it counts as told when the email it repeats was sent.
+   */
   missingEmails: number;
-  /** Emails beyond one per failed build, and emails about builds that did not fail. */
+  /** Emails beyond one per sent notification, and emails about builds that were not to be mailed. */
   duplicatedEmails: number;
   /** Notifications still waiting to go out. */
   unsentEmails: number;
@@ -47,6 +52,13 @@ export const MUST_BE_ZERO: ReadonlyArray<keyof ChaosCounts> = [
   'deadLettered',
 ];
 
+interface NotificationFact {
+  branch: string;
+  status: string;
+  /** The status of the email this one repeats (for a suppressed one). */
+  original: string | null;
+}
+
 interface BuildFact {
   id: string;
   branch: string | null;
@@ -66,8 +78,19 @@ async function queueDepths(url: string): Promise<{ queued: number; dead: number 
   }
 }
 
+/** Up to a few jobs behind each count that is not 0, to start the hunt from. */
+export type ChaosExamples = Partial<Record<keyof ChaosCounts, string[]>>;
+
 /** Reads the database, the queues, the mail sink and Docker. */
-export async function countChaos(farm: Farm, submitted: readonly SubmittedJob[]): Promise<ChaosCounts> {
+export async function countChaos(
+  farm: Farm,
+  submitted: readonly SubmittedJob[],
+  examples: ChaosExamples = {},
+): Promise<ChaosCounts> {
+  const note = (key: keyof ChaosCounts, what: string) => {
+    const list = (examples[key] ??= []);
+    if (list.length < 5) list.push(what);
+  };
   const { rows } = await farm.pool.query<BuildFact>('SELECT id::text AS id, branch, status FROM builds');
   const byBranch = new Map<string, BuildFact[]>();
   for (const row of rows) {
@@ -75,11 +98,20 @@ export async function countChaos(farm: Farm, submitted: readonly SubmittedJob[])
     list.push(row);
     byBranch.set(row.branch ?? '', list);
   }
+  const { rows: told } = await farm.pool.query<NotificationFact>(
+    `SELECT b.branch, n.status, o.status AS original
+       FROM notifications n JOIN builds b ON b.id = n.build_id
+       LEFT JOIN notifications o ON o.id = n.repeat_of
+      WHERE n.kind = 'failure'`,
+  );
+  const notices = new Map<string, NotificationFact[]>();
+  for (const n of told) notices.set(n.branch, [...(notices.get(n.branch) ?? []), n]);
   const finished = (b: BuildFact) => ['succeeded', 'failed', 'errored', 'cancelled'].includes(b.status);
   const expected = new Set(submitted.map((j) => j.branch));
   const mails = new Map<string, number>();
   for (const mail of farm.smtp.messages) {
-    if (!mail.envelopeTo.includes(MAINTAINER)) continue;
+    // Digests (a run of repeated failures, after an hour) name the package, not one build.
+    if (!mail.envelopeTo.includes(MAINTAINER) || mail.subject.includes(' again: ')) continue;
     const about = /^\[kiln\] (\S+) /.exec(mail.subject)?.[1] ?? mail.subject;
     mails.set(about, (mails.get(about) ?? 0) + 1);
   }
@@ -100,13 +132,28 @@ export async function countChaos(farm: Farm, submitted: readonly SubmittedJob[])
   for (const job of submitted) {
     const builds = byBranch.get(job.branch) ?? [];
     const done = builds.filter(finished);
-    if (done.length === 0) counts.lost++;
-    else counts.recorded++;
+    if (done.length === 0) {
+      counts.lost++;
+      note('lost', `${job.branch} (${job.via}): ${builds.map((b) => b.status).join(', ') || 'no build'}`);
+    } else counts.recorded++;
+    if (builds.length > 1) note('duplicatedResults', `${job.branch}: ${builds.length} builds`);
     counts.duplicatedResults += Math.max(0, builds.length - 1);
-    if (done.some((b) => b.status !== job.outcome)) counts.wrongResults++;
-    const sent = mails.get(job.branch) ?? 0;
-    if (job.outcome === 'failed' && sent === 0) counts.missingEmails++;
-    counts.duplicatedEmails += job.outcome === 'failed' ? Math.max(0, sent - 1) : sent;
+    if (done.some((b) => b.status !== job.outcome)) {
+      counts.wrongResults++;
+      note('wrongResults', `${job.branch}: ${done.map((b) => b.status).join(', ')}, expected ${job.outcome}`);
+    }
+    const mailed = mails.get(job.branch) ?? 0;
+    const notes = notices.get(job.branch) ?? [];
+    const sent = notes.filter((n) => n.status === 'sent').length;
+    const covered = notes.filter((n) => n.status === 'suppressed' && n.original === 'sent').length;
+    const state = `${job.branch} (${job.via}): ${notes.map((n) => `${n.status}/${n.original}`).join(', ') || 'none'}, ${mailed} mailed`;
+    if (job.outcome === 'failed' && (sent === 0 ? covered === 0 : mailed === 0)) {
+      counts.missingEmails++;
+      note('missingEmails', state);
+    }
+    const extra = Math.max(0, mailed - sent) + Math.max(0, notes.length - 1);
+    if (extra > 0) note('duplicatedEmails', state);
+    counts.duplicatedEmails += extra;
   }
   counts.duplicatedResults += rows.filter((b) => !expected.has(b.branch ?? '')).length;
   for (const [about, n] of mails) if (!expected.has(about)) counts.duplicatedEmails += n;

@@ -69,7 +69,10 @@ function supervise(name: string, spawnOne: () => CliProcess, restartDelayMs: num
     current = child;
     void child.exited.then((code) => {
       if (closed) return;
-      say(`${name} exited (${code ?? 'killed'}); restarting in ${restartDelayMs} ms`);
+      const last = child.lines.filter((l) => l.level >= 50).slice(-1)[0];
+      const why =
+        code === null ? 'killed' : `exit ${code}${last ? `: ${last.msg} ${JSON.stringify(last.err ?? '')}` : ''}`;
+      say(`${name} exited (${why.slice(0, 400)}); restarting in ${restartDelayMs} ms`);
       setTimeout(launch, restartDelayMs);
     });
   };

@@ -1,7 +1,8 @@
 import type { SeededRandom } from '../seeded-random.js';
 import type { Farm } from './farm.js';
 
-export type FaultKind = 'kill-agent' | 'kill-crawler' | 'stop-rabbitmq' | 'restart-postgres' | 'partition' | 'smtp-down';
+export type FaultKind =
+  'kill-agent' | 'kill-crawler' | 'stop-rabbitmq' | 'restart-postgres' | 'partition' | 'smtp-down';
 
 /** One fault of the schedule: when it starts, what it hits, how long the thing stays down. */
 export interface Fault {

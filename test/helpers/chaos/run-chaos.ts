@@ -1,6 +1,6 @@
 import type { SeededRandom } from '../seeded-random.js';
 import { waitFor } from '../wait.js';
-import { countChaos, formatCounts, MUST_BE_ZERO, type ChaosCounts } from './checker.js';
+import { countChaos, formatCounts, MUST_BE_ZERO, type ChaosCounts, type ChaosExamples } from './checker.js';
 import { startFarm } from './farm.js';
 import { faultInjector, faultSchedule, type Fault } from './faults.js';
 import { Workload } from './workload.js';
@@ -96,7 +96,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       60_000,
       1_000,
     ).catch(() => undefined);
-    const counts = await countChaos(farm, workload.submitted);
+    const examples: ChaosExamples = {};
+    const counts = await countChaos(farm, workload.submitted, examples);
     const durationMs = Date.now() - started;
     const failures = MUST_BE_ZERO.filter((k) => counts[k] !== 0).map((k) => `${k}: ${counts[k]}`);
     const text = formatCounts(counts, options.random.seed, {
@@ -105,6 +106,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       durationSeconds: Math.round(durationMs / 1000),
     });
     say(text);
+    for (const [key, list] of Object.entries(examples)) say(`  ${key}, for example: ${list.join('; ')}`);
     return { seed: options.random.seed, counts, faults, durationMs, failures, text };
   } finally {
     await farm.close();
