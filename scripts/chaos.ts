@@ -1,6 +1,9 @@
 // The chaos suite's long run (the short one is test/chaos.test.ts, same code):
 //
-//   npm run chaos -- --jobs 1000 --faults 60 [--seed N] [--agents 3] [--concurrency 2] [--window 900]
+//   npm run chaos -- --jobs 1000 --faults 60 [--seed N] [--agents 3] [--concurrency 2] [--window SECONDS] [--logs DIR]
+//
+// --window: the seconds over which jobs arrive (default 0.9 a job); --logs: keep every
+// agent's and crawler's log lines there.
 //
 // Needs root (network namespaces), Docker with kiln/busybox, RabbitMQ and
 // PostgreSQL 15 installed (it starts nodes of its own; the shared services are
@@ -17,7 +20,8 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     agents: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '2' },
-    window: { type: 'string', description: 'seconds over which jobs arrive (default: 0.9 s per job)' },
+    window: { type: 'string' },
+    logs: { type: 'string' },
   },
 });
 const number = (name: string, text: string | undefined): number => {
@@ -37,6 +41,7 @@ const report = await runChaos({
   windowMs: (values.window ? number('window', values.window) : Math.ceil(jobs * 0.9)) * 1000,
   settleMs: 900_000,
   say,
+  logDir: values.logs,
 });
 if (report.failures.length > 0) {
   say(`FAILED: ${report.failures.join(', ')}`);

@@ -24,6 +24,7 @@ test('200 jobs through kill -9, a broker stop, a database restart, partitions an
     random,
     windowMs: 90_000,
     settleMs: 300_000,
+    logDir: process.env.KILN_CHAOS_LOG_DIR,
     say: (line) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`),
   });
   // Every kind of fault was injected.

@@ -28,6 +28,8 @@ export interface ChaosCounts {
   missingEmails: number;
   /** Emails beyond one per sent notification, and emails about builds that were not to be mailed. */
   duplicatedEmails: number;
+  /** Emails the mail server took twice under one Message-ID (SMTP's at-least-once; reported, not a defect count). */
+  resentSameMessageId: number;
   /** Notifications still waiting to go out. */
   unsentEmails: number;
   /** Builds still queued or running. */
@@ -108,10 +110,21 @@ export async function countChaos(
   for (const n of told) notices.set(n.branch, [...(notices.get(n.branch) ?? []), n]);
   const finished = (b: BuildFact) => ['succeeded', 'failed', 'errored', 'cancelled'].includes(b.status);
   const expected = new Set(submitted.map((j) => j.branch));
+  // Emails by the build they are about, one per Message-ID: SMTP delivers at least once (a server
+  // that dies after taking a message but before its reply reaches Kiln gets it again, under the
+  // same Message-ID, which is how mail readers drop the repeat); such repeats are counted apart.
   const mails = new Map<string, number>();
+  const messageIds = new Set<string>();
+  let resent = 0;
   for (const mail of farm.smtp.messages) {
     // Digests (a run of repeated failures, after an hour) name the package, not one build.
     if (!mail.envelopeTo.includes(MAINTAINER) || mail.subject.includes(' again: ')) continue;
+    const messageId = mail.header('message-id') ?? `${messageIds.size}-no-id`;
+    if (messageIds.has(messageId)) {
+      resent++;
+      continue;
+    }
+    messageIds.add(messageId);
     const about = /^\[kiln\] (\S+) /.exec(mail.subject)?.[1] ?? mail.subject;
     mails.set(about, (mails.get(about) ?? 0) + 1);
   }
@@ -123,6 +136,7 @@ export async function countChaos(
     duplicatedResults: 0,
     missingEmails: 0,
     duplicatedEmails: 0,
+    resentSameMessageId: resent,
     unsentEmails: 0,
     stuckBuilds: rows.filter((b) => !finished(b)).length,
     containersLeft: 0,

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createPool, type Pool } from '@kiln/shared';
@@ -23,6 +23,8 @@ export interface FarmOptions {
   /** KILN_LEASE of the agents. */
   lease: string;
   restartDelayMs?: number;
+  /** Where each process's log lines are written at the end (JSON lines, one file per process). */
+  logDir?: string;
   /** Where lines worth a human's eye go. */
   say?: (line: string) => void;
 }
@@ -77,7 +79,7 @@ function supervise(name: string, spawnOne: () => CliProcess, restartDelayMs: num
     });
   };
   launch();
-  const supervised: Supervised & { close(): Promise<void> } = {
+  const supervised: Supervised & { close(logDir?: string): Promise<void> } = {
     name,
     all,
     current: () => current,
@@ -88,10 +90,15 @@ function supervise(name: string, spawnOne: () => CliProcess, restartDelayMs: num
         await child.exited;
       }
     },
-    async close() {
+    async close(logDir?: string) {
       closed = true;
       for (const c of all) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
       await Promise.all(all.map((c) => c.exited));
+      if (logDir) {
+        await mkdir(logDir, { recursive: true });
+        for (const [i, c] of all.entries())
+          await writeFile(path.join(logDir, `${name}.${i + 1}.log`), c.lines.map((l) => JSON.stringify(l)).join('\n'));
+      }
     },
   };
   return supervised;
@@ -142,7 +149,7 @@ export async function startFarm(options: FarmOptions): Promise<Farm> {
       restartDelayMs,
       say,
     );
-    closers.push(() => crawler.close());
+    closers.push(() => crawler.close(options.logDir));
 
     // Through each host's link; heartbeats short enough that a cut link is noticed in seconds.
     const amqpUrl = `${rabbit.url.replace('127.0.0.1', net.serviceAddress)}?heartbeat=3`;
@@ -162,7 +169,7 @@ export async function startFarm(options: FarmOptions): Promise<Farm> {
         dirs,
       });
       const agent = supervise(name, () => spawnCli(['agent'], env, host), restartDelayMs, say);
-      closers.push(() => agent.close());
+      closers.push(() => agent.close(options.logDir));
       agents.push({ ...agent, host });
     }
     return {

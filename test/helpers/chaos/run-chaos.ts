@@ -17,6 +17,8 @@ export interface ChaosOptions {
   /** How long the farm may take to settle once the window is over. */
   settleMs: number;
   say?: (line: string) => void;
+  /** Keep every process's log lines here (see FarmOptions.logDir). */
+  logDir?: string;
 }
 
 export interface ChaosReport {
@@ -40,7 +42,13 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const say = options.say ?? (() => {});
   const started = Date.now();
-  const farm = await startFarm({ agents: options.agents, concurrency: options.concurrency, lease: '5s', say });
+  const farm = await startFarm({
+    agents: options.agents,
+    concurrency: options.concurrency,
+    lease: '5s',
+    say,
+    logDir: options.logDir,
+  });
   try {
     // Everyone up before the first job: the first agent start takes a while on a busy machine.
     await waitFor(
