@@ -135,8 +135,14 @@ export interface CliProcess {
   exited: Promise<number | null>;
 }
 
-export function spawnCli(args: string[], env: Record<string, string>): CliProcess {
-  const child = spawn(...kilnCommand(...args), {
+/** `on` runs it on a test host instead (see netns.ts): it gets `[command, args]` and returns the argv to spawn. */
+export function spawnCli(
+  args: string[],
+  env: Record<string, string>,
+  on?: { exec(command: string, args: string[]): [string, string[]] },
+): CliProcess {
+  const command = kilnCommand(...args);
+  const child = spawn(...(on ? on.exec(...command) : command), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -191,15 +197,21 @@ export interface OwnRabbit {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-export async function startOwnRabbit(options: { management?: boolean } = {}): Promise<OwnRabbit> {
+export async function startOwnRabbit(
+  options: { management?: boolean; /** Let guest in from test hosts, not only from loopback. */ remote?: boolean } = {},
+): Promise<OwnRabbit> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-rabbit-'));
   const [port, distPort, apiPort] = [await freePort(), await freePort(), await freePort()];
   await writeFile(path.join(dir, 'enabled_plugins'), options.management ? '[rabbitmq_management].\n' : '[].\n');
   await writeFile(
     path.join(dir, 'rabbitmq.conf'),
-    ['management.tcp.ip = 127.0.0.1', `management.tcp.port = ${apiPort}`, 'collect_statistics_interval = 500', ''].join(
-      '\n',
-    ),
+    [
+      'management.tcp.ip = 127.0.0.1',
+      `management.tcp.port = ${apiPort}`,
+      'collect_statistics_interval = 500',
+      ...(options.remote ? ['loopback_users = none'] : []),
+      '',
+    ].join('\n'),
   );
   const node = `kilntest-${randomBytes(4).toString('hex')}@localhost`;
   const pidFile = path.join(dir, 'pid');

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, chmod, chown, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -14,13 +14,20 @@ const run = promisify(execFile);
  */
 export interface OwnPostgres {
   url: string;
+  /** The URL for a test host: through `listen` (see startOwnPostgres). */
+  remoteUrl: string;
   stop(): Promise<void>;
   start(): Promise<void>;
   restart(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-export async function startOwnPostgres(): Promise<OwnPostgres> {
+export interface OwnPostgresOptions {
+  /** Listen on this address too (a test network's service address), trusting `allow` (a CIDR). */
+  listen?: { address: string; allow: string };
+}
+
+export async function startOwnPostgres(options: OwnPostgresOptions = {}): Promise<OwnPostgres> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-pg-'));
   await chmod(dir, 0o755);
   const data = path.join(dir, 'data');
@@ -37,12 +44,17 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
     await chown(dir, Number(stdout.trim()), Number(gid.trim()));
   }
   await pg('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
-  const options = `-c port=${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c fsync=off`;
+  if (options.listen) {
+    await appendFile(path.join(data, 'pg_hba.conf'), `host all all ${options.listen.allow} trust\n`);
+  }
+  const listen = ['127.0.0.1', ...(options.listen ? [options.listen.address] : [])].join(',');
+  const serverOptions = `-c port=${port} -c listen_addresses=${listen} -c unix_socket_directories=${dir} -c fsync=off -c max_connections=300`;
   let up = false;
   const own: OwnPostgres = {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    remoteUrl: `postgres://postgres@${options.listen?.address ?? '127.0.0.1'}:${port}/postgres`,
     async start() {
-      await pg('pg_ctl', ['-D', data, '-o', options, '-l', path.join(dir, 'log'), '-w', 'start']);
+      await pg('pg_ctl', ['-D', data, '-o', serverOptions, '-l', path.join(dir, 'log'), '-w', 'start']);
       up = true;
     },
     async stop() {

@@ -37,6 +37,8 @@ export interface SmtpSinkOptions {
   port?: number;
   /** Listen at once (default true). */
   start?: boolean;
+  /** Listen here instead of 127.0.0.1 (a test network's service address). */
+  host?: string;
   /** Answer RCPT TO for these addresses with a permanent 550. */
   rejectRecipients?: string[];
 }
@@ -52,6 +54,7 @@ export async function freePort(): Promise<number> {
 
 export async function createSmtpSink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const port = options.port ?? (await freePort());
+  const host = options.host ?? '127.0.0.1';
   const messages: ReceivedMail[] = [];
   const waiters = new Set<() => void>();
   const rejected = new Set((options.rejectRecipients ?? []).map((a) => a.toLowerCase()));
@@ -59,7 +62,7 @@ export async function createSmtpSink(options: SmtpSinkOptions = {}): Promise<Smt
 
   const sink: SmtpSink = {
     port,
-    url: `smtp://127.0.0.1:${port}`,
+    url: `smtp://${host}:${port}`,
     messages,
     listening: () => server !== undefined,
     async start() {
@@ -97,7 +100,7 @@ export async function createSmtpSink(options: SmtpSinkOptions = {}): Promise<Smt
       });
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
-        s.listen(port, '127.0.0.1', () => {
+        s.listen(port, host, () => {
           s.off('error', reject);
           resolve();
         });

@@ -100,13 +100,36 @@ export class EmailDelivery {
       logger.warn({ err, attempts, retryInMs: delayMs }, 'notification not sent; will retry');
       return 'retrying';
     }
-    await this.options.db.query(
-      `UPDATE notifications SET status = 'sent', sent_at = now(), attempts = attempts + 1, subject = $2
-        WHERE id = $1 AND status = 'pending'`,
-      [row.id, email.subject],
-    );
+    await this.markSent(row, email.subject, logger);
     logger.info({ to: to.mailbox.address, subject: email.subject }, 'notification sent');
     return 'sent';
+  }
+
+  /**
+   * Records that the email went out. The mail server has it already, so a
+   * database that does not answer now is waited for while the claim keeps
+   * other senders off the row: giving up at once would leave it pending and
+   * send the same email again (found by the chaos suite, PostgreSQL restarted
+   * between SMTP's "250 OK" and this write). Only a claim that runs out first
+   * (or a crash here) can still repeat it, under the same Message-ID.
+   */
+  private async markSent(row: ClaimedRow, subject: string, logger: Logger): Promise<void> {
+    const deadline = Date.now() + this.options.claimMs * 0.8;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.options.db.query(
+          `UPDATE notifications SET status = 'sent', sent_at = now(), attempts = attempts + 1, subject = $2
+            WHERE id = $1 AND status = 'pending'`,
+          [row.id, subject],
+        );
+        return;
+      } catch (err) {
+        const waitMs = Math.min(5_000, 250 * 2 ** attempt);
+        if (Date.now() + waitMs > deadline) throw err;
+        logger.warn({ err, attempt }, 'sent, but could not record it yet; trying again');
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+    }
   }
 
   private async render(row: ClaimedRow): Promise<RenderedEmail | null> {

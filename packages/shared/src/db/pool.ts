@@ -21,6 +21,15 @@ export function createPool(url: string, options: { max?: number; applicationName
 /** Runs `work` in one transaction on one client; rolls back if it throws. */
 export async function withTransaction<T>(pool: Database, work: (client: Queryable) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // A connection lost while the client is checked out (PostgreSQL restarted between two statements)
+  // is emitted as 'error' on the client, and pg-pool listens only to idle ones: unheard, it killed
+  // the process (found by the chaos suite). Heard here, the next statement fails instead, and the
+  // broken client is destroyed on release rather than handed to the next caller.
+  let lost: Error | undefined;
+  const onError = (err: Error) => {
+    lost = err;
+  };
+  client.on?.('error', onError);
   try {
     await client.query('BEGIN');
     const result = await work(client);
@@ -30,7 +39,8 @@ export async function withTransaction<T>(pool: Database, work: (client: Queryabl
     await client.query('ROLLBACK').catch(() => {});
     throw err;
   } finally {
-    client.release();
+    client.off?.('error', onError);
+    client.release(lost);
   }
 }
 

@@ -28,7 +28,15 @@ export interface Queryable {
  * is one, and so is a test double. Kiln's code names this, never the driver.
  */
 export interface Database extends Queryable {
-  connect(): Promise<Queryable & { release(): void }>;
+  connect(): Promise<LentConnection>;
+}
+
+/** A connection lent for a transaction; `release(err)` destroys it instead of returning it (pg's PoolClient). */
+export interface LentConnection extends Queryable {
+  release(err?: Error | boolean): void;
+  /** A connection lost between two statements is told here (a pg client emits 'error'). */
+  on?(event: 'error', listener: (err: Error) => void): unknown;
+  off?(event: 'error', listener: (err: Error) => void): unknown;
 }
 
 /** PostgreSQL error codes Kiln acts on. */
