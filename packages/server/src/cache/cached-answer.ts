@@ -26,7 +26,7 @@ export async function cachedAnswer<T>(
   }
   const ticket = cache.ticket();
   const answer = await read();
-  cache.keep(key, ticket, JSON.stringify(answer), ttlMs?.(answer));
+  if (ticket !== null) cache.keep(key, ticket, Buffer.from(JSON.stringify(answer)), ttlMs?.(answer));
   void reply.header('x-kiln-cache', ticket === null ? 'off' : 'miss');
   return answer;
 }
