@@ -140,13 +140,18 @@ interface Variant {
   cwd: string;
   env: Record<string, string>;
 }
-const variants: Variant[] = [
+const allVariants: Variant[] = [
   ...(process.env.BENCH_BEFORE
     ? [{ name: `before (${process.env.BENCH_BEFORE})`, cwd: process.env.BENCH_BEFORE, env: {} }]
     : []),
   { name: 'this tree, answer cache off', cwd: process.cwd(), env: { KILN_HTTP_CACHE_MB: '0' } },
   { name: 'this tree (answer cache on)', cwd: process.cwd(), env: {} },
 ];
+// BENCH_ONLY_LAST=1 runs only this tree as configured by default.
+const variants = process.env.BENCH_ONLY_LAST ? allVariants.slice(-1) : allVariants;
+// BENCH_WARM=all asks every distinct path once before a route is measured (a warm answer cache: the steady
+// state of a read-mostly farm); by default only a 2 s warm-up, so most answers are read for the first time.
+const WARM_ALL = process.env.BENCH_WARM === 'all';
 
 const baselines = new Map<string, { p95: number; rps: number }>();
 const missed: string[] = [];
@@ -190,6 +195,11 @@ for (const variant of variants) {
       const paths = Array.from({ length: 2000 }, (_, i) => endpoint.path(sample[i % sample.length]!));
       // A short warm-up, so the JIT and the pool's connections are not in the figures.
       await runLoad(client, { base, paths, connections: CONNECTIONS, seconds: 2 });
+      if (WARM_ALL) {
+        const distinct = [...new Set(paths)];
+        for (let i = 0; i < distinct.length; i += 8)
+          await Promise.all(distinct.slice(i, i + 8).map(async (p) => (await fetch(`${base}${p}`)).arrayBuffer()));
+      }
       const cacheSays = (await fetch(`${base}${paths[0]!}`)).headers.get('x-kiln-cache') ?? 'none';
       const load = await loadAverage();
       const [server0, pg0] = await Promise.all([processCpuMs(server.pid!), backendsCpuMs(dbName)]);

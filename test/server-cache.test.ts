@@ -45,10 +45,13 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
 async function get(
   url: string,
   headers: Record<string, string> = {},
-): Promise<{ status: number; cache: string | null; body: any }> {
+): Promise<{ status: number; cache: string | null; body: Json }> {
   const res = await fetch(url, { headers });
   return { status: res.status, cache: res.headers.get('x-kiln-cache'), body: await res.json() };
 }
@@ -81,7 +84,7 @@ test('a finished build is in the next answer after its end event; kept answers u
   // notification empties the cache, so it shows within moments though no build event was sent.
   await waitUntil(async () => (await get(list)).body.builds[0]?.id === id, 'the queued build in the list', 5_000);
 
-  await using agent = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'cache-agent' });
+  await using _agent = await startTestAgent({ db, amqpUrl: vhost.url, agentId: 'cache-agent' });
   const follower = await openSse(`${server.url}/api/v1/builds/${id}/log`);
   await publishJob(vhost.url, { id, repo: made.repo.bare, branch: made.branch, trigger: 'cli' });
   // While it runs, answers are kept, and the one build's answer shows it running.

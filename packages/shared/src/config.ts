@@ -202,7 +202,7 @@ export const ConfigSchema = z.object({
   /** `write`: tokens for writes only (reads are public); `read`: every API and repository read needs one too. */
   KILN_HTTP_AUTH: z.enum(['write', 'read'], { message: 'must be write or read' }).default('write'),
   /** Megabytes of public read answers kept until the database changes; 0: no answer cache. */
-  KILN_HTTP_CACHE_MB: int(0, 4096).default(32),
+  KILN_HTTP_CACHE_MB: int(0, 4096).default(24),
   /** Origins allowed to call the API from a browser; none: CORS off. */
   KILN_HTTP_CORS_ORIGINS: list.default([]),
   /** Where people reach kiln server (links in emails); none: emails carry no link. */

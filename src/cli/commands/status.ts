@@ -10,13 +10,7 @@ import {
   redactRepo,
   type Pool,
 } from '@kiln/shared';
-import {
-  getBuild,
-  listBuilds,
-  resolveBuildId,
-  type BuildDetails,
-  type BuildSummary,
-} from '@kiln/agent';
+import { getBuild, listBuilds, resolveBuildId, type BuildDetails, type BuildSummary } from '@kiln/agent';
 import { EXIT, type Io } from '../output.js';
 import { databaseError } from './database-error.js';
 import { fileTable, formatSize, table } from '../format.js';

@@ -11,7 +11,9 @@ export interface AnswerCacheOptions {
 export type CacheOutcome = 'hit' | 'miss' | 'off';
 
 /**
- * The server's memory of its own public read answers (the JSON it sent),
+ * The server's memory of its own public read answers (the JSON it sent, as
+ * bytes outside V8's heap: kept answers do not make the garbage collector
+ * grow the heap, and are sent without encoding them again),
  * emptied on every committed change to the package database and on every
  * build event. An answer is kept only if nothing changed while it was being
  * read (its ticket is still the current generation), so a read that raced a
@@ -24,20 +26,20 @@ export type CacheOutcome = 'hit' | 'miss' | 'off';
 export class AnswerCache {
   private generation = 0;
   private listening = false;
-  private readonly answers: LRUCache<string, string>;
+  private readonly answers: LRUCache<string, Buffer>;
   readonly stats = { hits: 0, misses: 0, cleared: 0 };
 
   constructor(options: AnswerCacheOptions) {
-    this.answers = new LRUCache<string, string>({
+    this.answers = new LRUCache<string, Buffer>({
       maxSize: options.maxBytes,
-      sizeCalculation: (body, key) => body.length + key.length,
+      sizeCalculation: (body, key) => body.byteLength + key.length,
       ttl: options.ttlMs,
       ttlAutopurge: false,
     });
   }
 
   /** The kept answer for `key`, if any. */
-  get(key: string): string | undefined {
+  get(key: string): Buffer | undefined {
     if (!this.listening) return undefined;
     const body = this.answers.get(key);
     if (body === undefined) this.stats.misses++;
@@ -50,7 +52,7 @@ export class AnswerCache {
     return this.listening ? this.generation : null;
   }
 
-  keep(key: string, ticket: number | null, body: string, ttlMs?: number): void {
+  keep(key: string, ticket: number | null, body: Buffer, ttlMs?: number): void {
     if (ticket === null || ticket !== this.generation || !this.listening) return;
     this.answers.set(key, body, ttlMs === undefined ? {} : { ttl: ttlMs });
   }

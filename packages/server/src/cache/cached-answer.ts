@@ -26,7 +26,18 @@ export async function cachedAnswer<T>(
   }
   const ticket = cache.ticket();
   const answer = await read();
-  cache.keep(key, ticket, JSON.stringify(answer), ttlMs?.(answer));
+  if (ticket !== null) cache.keep(key, ticket, ownBytes(JSON.stringify(answer)), ttlMs?.(answer));
   void reply.header('x-kiln-cache', ticket === null ? 'off' : 'miss');
   return answer;
+}
+
+/**
+ * The UTF-8 bytes of `json` in a buffer of their own: Buffer.from would put a
+ * small answer in a slice of Node's shared 8 KiB pool, and a kept slice keeps
+ * the whole slab alive (the cache would count 500 bytes and hold 8 KiB).
+ */
+function ownBytes(json: string): Buffer {
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(json));
+  bytes.write(json);
+  return bytes;
 }

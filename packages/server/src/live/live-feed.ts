@@ -1,4 +1,10 @@
-import { BrokerSession, type BrokerChannel, type BrokerConnection, type ConnectBroker, type Logger } from '@kiln/shared';
+import {
+  BrokerSession,
+  type BrokerChannel,
+  type BrokerConnection,
+  type ConnectBroker,
+  type Logger,
+} from '@kiln/shared';
 
 /** One row of a build's log as the agent publishes it (`build.<id>.log`) and stores it (`build_logs`). */
 export interface LiveLogRow {

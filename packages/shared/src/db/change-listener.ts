@@ -41,7 +41,7 @@ export class ChangeListener {
   }
 
   private async loop(): Promise<void> {
-    for (let attempt = 0; !this.stopped.signal.aborted; ) {
+    for (let attempt = 0; !this.stopped.signal.aborted;) {
       const client = new pg.Client({ connectionString: this.options.url, application_name: 'kiln-server-changes' });
       const lost = new Promise<void>((resolve) => {
         // A lost connection emits 'error' (perhaps more than once) and 'end': never unhandled.
@@ -57,7 +57,10 @@ export class ChangeListener {
         this.client = client;
         attempt = 0;
         this.options.onState(true);
-        await Promise.race([lost, new Promise((r) => this.stopped.signal.addEventListener('abort', r, { once: true }))]);
+        await Promise.race([
+          lost,
+          new Promise((r) => this.stopped.signal.addEventListener('abort', r, { once: true })),
+        ]);
       } catch (err) {
         this.options.logger.warn({ err: (err as Error).message }, 'cannot listen for database changes');
       }
