@@ -23,3 +23,5 @@ export type * from './broker.js';
 export * from './builds/index.js';
 export * from './intel/index.js';
 export * from './host-arch.js';
+export * from './arch/debian-arch.js';
+export * from './arch/served-arches.js';
