@@ -83,6 +83,11 @@ export interface BuildRequest {
   repo?: string;
   manifest: Manifest;
   package: { name: string; version: string } | null;
+  /**
+   * The Debian arch to build for (`amd64`, `arm64`, …); default: the host's. Another arch runs under
+   * emulation (a registered qemu binfmt_misc handler) from that arch's variant of the image.
+   */
+  arch?: string;
   /** Where the payload artifact goes; none is written when absent. */
   artifactDir?: string;
   /** Its format (default `tar.zst`; `tar.gz` when this host has no `zstd` program). */
