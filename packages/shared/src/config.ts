@@ -112,7 +112,10 @@ export const ConfigSchema = z.object({
     .superRefine((items, ctx) => {
       for (const item of items) {
         if (!isDebianArch(item))
-          ctx.addIssue({ code: 'custom', message: `"${item}" is not a Debian architecture name such as amd64 or arm64` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${item}" is not a Debian architecture name such as amd64 or arm64`,
+          });
       }
     })
     .default([]),

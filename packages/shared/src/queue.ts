@@ -45,7 +45,11 @@ export function archQueueName(queue: string, arch: string): string {
  * into the same `<queue>.dead`. A job waits here as long as no agent serves
  * its arch: nothing consumes it, so nothing counts a delivery.
  */
-export async function declareArchQueue(channel: BrokerChannel, options: BuildQueueOptions, arch: string): Promise<void> {
+export async function declareArchQueue(
+  channel: BrokerChannel,
+  options: BuildQueueOptions,
+  arch: string,
+): Promise<void> {
   await channel.assertQueue(archQueueName(options.queue, arch), workQueueOptions(options));
 }
 

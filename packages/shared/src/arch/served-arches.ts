@@ -70,12 +70,7 @@ export async function servedArches(options: ServedArchesOptions = {}): Promise<S
   const dir = options.binfmtDir ?? BINFMT_DIR;
   const handlers: string[] = [];
   const emulated = new Set<string>();
-  let names: string[] = [];
-  try {
-    names = await readdir(dir);
-  } catch {
-    names = [];
-  }
+  const names = await readdir(dir).catch(() => [] as string[]);
   for (const name of names.sort()) {
     const arches = QEMU_ARCHES[name];
     if (!arches) continue;
