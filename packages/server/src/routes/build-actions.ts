@@ -26,10 +26,12 @@ export function buildActionRoutes(app: FastifyInstance, deps: ServerDeps): void 
     },
     async (request, reply) => {
       const { repo, branch, arch } = request.body;
-      if (arch !== undefined && arch !== deps.arch) {
-        throw badParameter('body.arch', `this farm builds for ${deps.arch} only`);
-      }
-      const result = await deps.submitter.submit({ repo, ...(branch ? { branch } : {}), trigger: 'api' });
+      const result = await deps.submitter.submit({
+        repo,
+        ...(branch ? { branch } : {}),
+        ...(arch ? { arch } : {}),
+        trigger: 'api',
+      });
       request.log.info(
         { buildId: result.id, token: request.token?.name, warnings: result.warnings },
         'build submitted',

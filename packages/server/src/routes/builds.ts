@@ -35,10 +35,8 @@ export function buildRoutes(app: FastifyInstance, deps: ServerDeps): void {
       },
     },
     async (request) => {
-      const { arch, ...filter } = request.query;
-      if (arch !== undefined && arch !== deps.arch) return { builds: [], next: null };
-      const page = await listBuilds(deps.db, filter, deps.arch);
-      if (!page) throw badParameter('query.before', `no build ${filter.before ?? ''}`);
+      const page = await listBuilds(deps.db, request.query);
+      if (!page) throw badParameter('query.before', `no build ${request.query.before ?? ''}`);
       return page;
     },
   );

@@ -34,8 +34,6 @@ export function isDebianArch(value: string): value is DebianArch {
 }
 
 /** One Debian arch name; the message lists a few so a typo is easy to fix. */
-export const DebianArchSchema = z
-  .string()
-  .refine((value): boolean => isDebianArch(value), {
-    message: 'is not a Debian architecture name (amd64, arm64, armhf, i386, riscv64, …)',
-  });
+export const DebianArchSchema = z.string().refine((value): boolean => isDebianArch(value), {
+  message: 'is not a Debian architecture name (amd64, arm64, armhf, i386, riscv64, …)',
+});
