@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { cancelBuild, rebuild } from '../db/build-actions.js';
-import { badParameter } from '../http/api-error.js';
 import { requireScope } from '../http/auth.js';
 import type { ServerDeps } from '../http/deps.js';
 import { AcceptedSchema, BuildParamsSchema, SubmitBodySchema } from '../schemas/builds.js';
