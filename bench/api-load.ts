@@ -83,7 +83,7 @@ const endpoints: Endpoint[] = [
   {
     name: 'build list (50)',
     path: () => '/api/v1/builds?limit=50',
-    direct: (pool) => listBuilds(pool, { limit: 50 }, ARCH),
+    direct: (pool) => listBuilds(pool, { limit: 50 }),
   },
   {
     name: 'one build',

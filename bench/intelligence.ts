@@ -223,8 +223,8 @@ if (!reuse) {
     [PACKAGES, VERSIONS, FILES],
   );
   await big.pool.query(
-    `INSERT INTO packages (name, version, build_id, installed_size, file_count)
-     SELECT package_name, package_version, id, $1 * 1000, $1 FROM builds`,
+    `INSERT INTO packages (name, version, arch, build_id, installed_size, file_count)
+     SELECT package_name, package_version, 'amd64', id, $1 * 1000, $1 FROM builds`,
     [FILES],
   );
   await big.pool.query('ALTER TABLE package_files ADD PRIMARY KEY (build_id, path)');

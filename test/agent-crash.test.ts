@@ -18,6 +18,7 @@ import {
   helloManifest,
   publishJob,
   readyMessages,
+  HOST_ARCH_QUEUE,
   releaseRepo,
   startTestAgent,
   waitForAcked,
@@ -354,7 +355,7 @@ describe('PostgreSQL down when a build ends', () => {
       // The broker's view meanwhile: held by the agent, not acknowledged, not back in the queue.
       expect(
         await waitUntil(async () => {
-          const stats = await vhost.queueStats();
+          const stats = await vhost.queueStats(HOST_ARCH_QUEUE);
           return stats && stats.delivered >= 1 && stats.unacked === 1 && stats;
         }, 'the broker to count the delivery'),
       ).toMatchObject({ ready: 0, unacked: 1, acked: 0 });

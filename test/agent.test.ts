@@ -16,6 +16,7 @@ import {
   helloManifest,
   publishJob,
   readyMessages,
+  HOST_ARCH_QUEUE,
   releaseRepo,
   startTestAgent,
   takeDeadLetters,
@@ -131,8 +132,13 @@ describe('kiln agent', () => {
     );
     expect(log.rows[0]?.text).toContain('building\n');
     expect(await containersOf(build?.id ?? '')).toEqual([]);
-    // Two acks: the minimal message (once republished in full with an id) and the full one (once recorded).
-    expect(await waitForAcked(vhost, 2)).toMatchObject({ acked: 2, ready: 0, unacked: 0 });
+    // Two acks: the minimal message on build_queue (once routed in full, with an id, to the host arch's queue)
+    // and the routed one (once recorded).
+    expect(await waitForAcked(vhost, 2, undefined, undefined, ['build_queue', HOST_ARCH_QUEUE])).toMatchObject({
+      acked: 2,
+      ready: 0,
+      unacked: 0,
+    });
 
     // kiln status / kiln logs read what the agent wrote.
     const list = captureIo();
@@ -400,8 +406,9 @@ describe('kiln agent', () => {
     );
     await publishJob(own.url, job);
     // Both deliveries acknowledged, however the second was handled; then what the agent did about it.
+    // Each delivery is routed (build_queue, acked there) and then built or found built (the arch's queue).
     expect(await waitForAcked(own, 2, 'both deliveries to be acknowledged')).toMatchObject({ acked: 2 });
-    expect(jobCounts(await metricsOf(agent.service.port))).toEqual({ succeeded: 1, duplicate: 1 });
+    expect(jobCounts(await metricsOf(agent.service.port))).toEqual({ routed: 2, succeeded: 1, duplicate: 1 });
     const [row] = await builds(db.pool, 'id = $1', [id]);
     expect(row).toMatchObject({ status: 'succeeded', attempt: 1 });
     const attempts = await db.pool.query('SELECT DISTINCT attempt FROM build_logs WHERE build_id = $1', [id]);

@@ -30,8 +30,8 @@ async function current(name: string, needed: string[], extra: { triggeredBy?: st
     ],
   );
   await db.pool.query(
-    `INSERT INTO packages (name, version, build_id, installed_size, file_count) VALUES ($1, '1.0.0', $2, 1, 1)
-     ON CONFLICT (name, version) DO UPDATE SET build_id = EXCLUDED.build_id`,
+    `INSERT INTO packages (name, version, build_id, installed_size, file_count, arch) VALUES ($1, '1.0.0', $2, 1, 1, 'amd64')
+     ON CONFLICT (name, version, arch) DO UPDATE SET build_id = EXCLUDED.build_id`,
     [name, id],
   );
   await db.pool.query(

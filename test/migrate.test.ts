@@ -63,6 +63,47 @@ describe('migrations', () => {
     expect(JSON.parse(again.stdout)).toEqual({ applied: [] });
   }, 60_000);
 
+  test("013: builds and packages from before arches were recorded are the host's; a package is (name, version, arch)", async () => {
+    const all = await loadMigrations();
+    await migrate(
+      db.pool,
+      all.filter((m) => m.version < 13),
+    );
+    const done = '7d444840-9dc0-41d8-8c5b-5a8f5e5f5e01';
+    const waiting = '7d444840-9dc0-41d8-8c5b-5a8f5e5f5e02';
+    await db.pool.query(
+      `INSERT INTO builds (id, repo, package_name, package_version, status) VALUES
+         ($1, '/srv/git/zlib.git', 'zlib', '1.3.1', 'succeeded'), ($2, '/srv/git/zlib.git', 'zlib', '1.3.2', 'queued')`,
+      [done, waiting],
+    );
+    await db.pool.query(
+      `INSERT INTO packages (name, version, build_id, installed_size, file_count) VALUES ('zlib', '1.3.1', $1, 10, 1)`,
+      [done],
+    );
+    expect(await migrate(db.pool, all, { hostArch: 'riscv64' })).toEqual(
+      all.filter((m) => m.version >= 13).map((m) => m.name),
+    );
+    const builds = await db.pool.query('SELECT id, arch FROM builds ORDER BY id');
+    expect(builds.rows).toEqual([
+      { id: done, arch: 'riscv64' },
+      { id: waiting, arch: null },
+    ]);
+    const pkg = await db.pool.query('SELECT name, version, arch FROM packages');
+    expect(pkg.rows).toEqual([{ name: 'zlib', version: '1.3.1', arch: 'riscv64' }]);
+    // The same name and version for another arch is another package.
+    await db.pool.query(`UPDATE builds SET status = 'succeeded', arch = 'arm64' WHERE id = $1`, [waiting]);
+    await db.pool.query(
+      `INSERT INTO packages (name, version, arch, build_id, installed_size, file_count) VALUES ('zlib', '1.3.1', 'arm64', $1, 11, 1)`,
+      [waiting],
+    );
+    await expect(
+      db.pool.query(
+        `INSERT INTO packages (name, version, arch, build_id, installed_size, file_count) VALUES ('zlib', '1.3.1', 'arm64', $1, 11, 1)`,
+        [waiting],
+      ),
+    ).rejects.toMatchObject({ code: '23505' });
+  });
+
   test('an unreachable database is one clear line', async () => {
     const env = { ...process.env, KILN_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/kiln' };
     await expect(run(...kilnCommand('migrate'), { env })).rejects.toMatchObject({

@@ -645,7 +645,7 @@ describe('success emails, for repositories that opt in', () => {
       [id],
     );
     await db.pool.query(
-      `INSERT INTO packages (name, version, build_id, installed_size, file_count, artifact) VALUES ($2, '1.3.1', $1, 1258291, 3, NULL)`,
+      `INSERT INTO packages (name, version, arch, build_id, installed_size, file_count, artifact) VALUES ($2, '1.3.1', 'amd64', $1, 1258291, 3, NULL)`,
       [id, name],
     );
     return id;

@@ -28,8 +28,8 @@ async function packageBuild(name: string, version: string, files: Record<string,
     [id, Object.keys(files), Object.values(files).map((n) => (n ? n.join(',') : ''))],
   );
   await db.pool.query(
-    `INSERT INTO packages (name, version, build_id, installed_size, file_count) VALUES ($1, $2, $3, 1, 1)
-     ON CONFLICT (name, version) DO UPDATE SET build_id = EXCLUDED.build_id`,
+    `INSERT INTO packages (name, version, build_id, installed_size, file_count, arch) VALUES ($1, $2, $3, 1, 1, 'amd64')
+     ON CONFLICT (name, version, arch) DO UPDATE SET build_id = EXCLUDED.build_id`,
     [name, version, id],
   );
   return id;

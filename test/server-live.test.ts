@@ -307,8 +307,8 @@ describe('kiln fetch', () => {
       [oldId],
     );
     await db.pool.query(
-      `INSERT INTO packages (name, version, build_id, installed_size, file_count, payload_sha256, artifact, artifact_format)
-       VALUES ('oldpack', '0.9', $1, 21, 0, $2, $3, 'tar.gz')`,
+      `INSERT INTO packages (name, version, arch, build_id, installed_size, file_count, payload_sha256, artifact, artifact_format)
+       VALUES ('oldpack', '0.9', 'amd64', $1, 21, 0, $2, $3, 'tar.gz')`,
       [oldId, sha256, gz],
     );
     const to = path.join(root, 'install-gz');

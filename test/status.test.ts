@@ -33,8 +33,8 @@ describe('kiln status and stalled builds', () => {
     let out = '';
     const io = { out: (t: string) => (out += t), err: () => {}, isTty: false, env: { KILN_DATABASE_URL: db.url } };
     expect(await runCli(['node', 'kiln', 'status'], io)).toBe(0);
-    expect(out).toMatch(new RegExp(`${stalled.slice(0, 8)}\\s+x\\s+2\\.0\\s+running \\(stalled\\)`));
-    expect(out).toMatch(new RegExp(`${alive.slice(0, 8)}\\s+x\\s+1\\.0\\s+running\\s+1`));
+    expect(out).toMatch(new RegExp(`${stalled.slice(0, 8)}\\s+x\\s+2\\.0\\s+-\\s+running \\(stalled\\)`));
+    expect(out).toMatch(new RegExp(`${alive.slice(0, 8)}\\s+x\\s+1\\.0\\s+-\\s+running\\s+1`));
     out = '';
     expect(await runCli(['node', 'kiln', 'status', stalled], io)).toBe(0);
     expect(out).toContain('stalled, its agent stopped renewing the lease');

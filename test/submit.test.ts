@@ -74,6 +74,7 @@ describe('kiln submit', () => {
       branch: 'zlib-1.3.1',
       commit,
       package: { name: 'zlib', version: '1.3.1' },
+      arch: null,
       recorded: true,
       published: true,
     });

@@ -62,9 +62,9 @@ export async function fillDatabase(pool: Queryable, packages: number): Promise<v
     [packages, VERSIONS, FILES],
   );
   await pool.query(
-    `INSERT INTO packages (name, version, build_id, installed_size, file_count, payload_sha256, artifact,
+    `INSERT INTO packages (name, version, arch, build_id, installed_size, file_count, payload_sha256, artifact,
                           artifact_format, updated_at)
-     SELECT package_name, package_version, id, $1 * 1000, $1, md5(id::text) || md5(id::text), NULL, NULL, finished_at
+     SELECT package_name, package_version, 'amd64', id, $1 * 1000, $1, md5(id::text) || md5(id::text), NULL, NULL, finished_at
        FROM builds WHERE status = 'succeeded'`,
     [FILES],
   );

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import {
   connectAmqp,
   createLogger,
+  debianHostArch,
   declareBuildQueue,
   deadLetterQueueName,
   loadConfig,
@@ -206,17 +207,21 @@ export async function containersOf(buildId: string): Promise<string[]> {
   return stdout.split('\n').filter(Boolean);
 }
 
+/** The queue the host's builds are taken from (the agents' routers feed it from build_queue). */
+export const HOST_ARCH_QUEUE = `build_queue.${debianHostArch()}`;
+
 /**
- * Messages *ready* in the build queue now: the broker's exact count (AMQP),
+ * Messages *ready* in a queue now (default: the host arch's, where a routed
+ * build's message waits): the broker's exact count (AMQP),
  * blind to messages a consumer holds unacknowledged. Use it for "back in the
  * queue" (requeued, or returned when a dead consumer's connection closed);
  * "acknowledged" is `waitForAcked`.
  */
-export async function readyMessages(url: string): Promise<number> {
+export async function readyMessages(url: string, queue = HOST_ARCH_QUEUE): Promise<number> {
   const connection = await connectAmqp(url);
   try {
     const channel = await connection.createChannel();
-    const { messageCount } = await channel.checkQueue('build_queue');
+    const { messageCount } = await channel.checkQueue(queue);
     return messageCount;
   } finally {
     await connection.close().catch(() => undefined);
@@ -225,19 +230,29 @@ export async function readyMessages(url: string): Promise<number> {
 
 /**
  * Waits until the broker has counted at least `acked` acknowledgements on the
- * build queue and holds nothing there, ready or unacknowledged: every job
- * taken was acked, none is still held by a worker. Returns the counts.
+ * queues (default: the host arch's, where builds are acked; build_queue is
+ * where routers ack), summed, and holds nothing there, ready or
+ * unacknowledged: every job taken was acked, none is still held by a worker.
+ * Returns the summed counts.
  */
 export function waitForAcked(
   broker: { queueStats(queue?: string): Promise<QueueStats | null> },
   acked: number,
   what = `${acked} acknowledgement(s) and an empty queue`,
   timeoutMs = 60_000,
+  queues: readonly string[] = [HOST_ARCH_QUEUE],
 ): Promise<QueueStats> {
   return waitUntil(
     async () => {
-      const stats = await broker.queueStats('build_queue');
-      return stats !== null && stats.acked >= acked && stats.ready + stats.unacked === 0 && stats;
+      const all = await Promise.all(queues.map((q) => broker.queueStats(q).catch(() => null)));
+      if (all.some((s) => s === null)) return false;
+      const stats = (all as QueueStats[]).reduce((sum, s) => ({
+        ready: sum.ready + s.ready,
+        unacked: sum.unacked + s.unacked,
+        acked: sum.acked + s.acked,
+        delivered: sum.delivered + s.delivered,
+      }));
+      return stats.acked >= acked && stats.ready + stats.unacked === 0 && stats;
     },
     what,
     timeoutMs,

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { createLogger, loadConfig, type Logger, type Queryable } from '@kiln/shared';
+import { createLogger, debianHostArch, loadConfig, type Logger, type Queryable } from '@kiln/shared';
 import { startServer, type RunningServer } from '@kiln/server';
 import { waitFor } from './wait.js';
 
@@ -98,6 +98,8 @@ export async function seedBuild(
     version: string;
     status?: string;
     queuedAt?: Date;
+    /** Default: the host's. */
+    arch?: string;
     files?: Array<{ path: string; kind?: string; sha256?: string; soname?: string; needed?: string[] }>;
     artifact?: string;
   },
@@ -105,10 +107,17 @@ export async function seedBuild(
   const id = randomUUID();
   await db.query(
     `INSERT INTO builds (id, repo, branch, commit, package_name, package_version, trigger, status, attempt, agent,
-                         queued_at, started_at, finished_at, duration_ms)
+                         queued_at, started_at, finished_at, duration_ms, arch)
      VALUES ($1, '/srv/git/' || $2 || '.git', $2 || '-' || $3, repeat('a', 40), $2, $3, 'poll', $4, 1, 'agent-1',
-             $5, $5, $5, 1000)`,
-    [id, fields.name, fields.version, fields.status ?? 'succeeded', fields.queuedAt ?? new Date()],
+             $5, $5, $5, 1000, $6)`,
+    [
+      id,
+      fields.name,
+      fields.version,
+      fields.status ?? 'succeeded',
+      fields.queuedAt ?? new Date(),
+      fields.arch ?? debianHostArch(),
+    ],
   );
   if (fields.files) {
     for (const f of fields.files) {
@@ -127,9 +136,9 @@ export async function seedBuild(
       );
     }
     await db.query(
-      `INSERT INTO packages (name, version, build_id, installed_size, file_count, payload_sha256, artifact)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
-       ON CONFLICT (name, version) DO UPDATE SET build_id = EXCLUDED.build_id`,
+      `INSERT INTO packages (name, version, build_id, installed_size, file_count, payload_sha256, artifact, arch)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (name, version, arch) DO UPDATE SET build_id = EXCLUDED.build_id`,
       [
         fields.name,
         fields.version,
@@ -138,6 +147,7 @@ export async function seedBuild(
         fields.files.length,
         'b'.repeat(64),
         fields.artifact ?? null,
+        fields.arch ?? debianHostArch(),
       ],
     );
   }

@@ -5,6 +5,7 @@ import {
   amqpConnector,
   createPool,
   migrationStatus,
+  servedArches,
   type Config,
   type Logger,
 } from '@kiln/shared';
@@ -58,6 +59,13 @@ export async function startAgent(config: Config, options: StartAgentOptions): Pr
     await pool.end().catch(() => undefined);
     throw err;
   }
+  const served = await servedArches({ configured: config.KILN_ARCHS });
+  logger.info(
+    { arches: served.arches, native: served.native, from: served.source, handlers: served.handlers },
+    served.source === 'KILN_ARCHS'
+      ? 'builds for the arches KILN_ARCHS names'
+      : "builds for this host's arch and those its enabled qemu binfmt handlers run",
+  );
 
   const sender = new NotificationSender({
     db: pool,
@@ -85,6 +93,8 @@ export async function startAgent(config: Config, options: StartAgentOptions): Pr
     // Heartbeats every 15 s: a dead broker (or network) is noticed after about 30.
     connectBroker: amqpConnector(config.KILN_AMQP_URL, { noDelay: true, heartbeat: 15, logger }),
     queue: config.KILN_QUEUE,
+    arches: served.arches,
+    nativeArch: served.native,
     deliveryLimit: config.KILN_DELIVERY_LIMIT,
     eventsExchange: config.KILN_EVENTS_EXCHANGE,
     concurrency,

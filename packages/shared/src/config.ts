@@ -6,6 +6,7 @@ import { DEFAULT_EMULATION_SLOWDOWN } from './arch/emulation.js';
 import { ConfigError } from './errors.js';
 import { parseDuration } from './duration.js';
 import { repoIdentity } from './repo-url.js';
+import { isDebianArch } from './arch/debian-arch.js';
 
 const url = (protocols: string[]) =>
   z.string().refine(
@@ -125,6 +126,18 @@ export const ConfigSchema = z.object({
     .regex(/^[A-Za-z0-9._-]+$/)
     .default('kiln.events'),
   KILN_DELIVERY_LIMIT: int(1, 100).default(5),
+  /** The arches an agent builds for, by hand; unset: its own plus those with an enabled qemu binfmt handler. */
+  KILN_ARCHS: list
+    .superRefine((items, ctx) => {
+      for (const item of items) {
+        if (!isDebianArch(item))
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${item}" is not a Debian architecture name such as amd64 or arm64`,
+          });
+      }
+    })
+    .default([]),
   KILN_AGENT_ID: z
     .string()
     .regex(/^[A-Za-z0-9._:-]+$/)

@@ -17,6 +17,7 @@ describe('parseBuildJob', () => {
       commit: 'a'.repeat(40),
       package: { name: 'zlib', version: '1.3.1' },
       trigger: 'poll',
+      arch: 'arm64',
       requestedAt: '2026-11-21T05:00:00.000Z',
     };
     expect(parseBuildJob(Buffer.from(JSON.stringify(job)))).toEqual({ ok: true, job });
@@ -33,6 +34,7 @@ describe('parseBuildJob', () => {
     ['{"repo": "/x", "commit": "HEAD"}', /commit: must be a full lowercase hex commit id/],
     ['{"repo": "/x", "id": "1"}', /id: /],
     ['{"repo": "/x", "trigger": "cron"}', /trigger: /],
+    ['{"repo": "/x", "arch": "aarch64"}', /arch: is not a Debian architecture name/],
     ['{"repo": "/x", "extra": true}', /extra/],
     ['{"repo": "/x", "package": {"name": "a;b", "version": "1"}}', /package.name: is not a valid package name/],
   ])('refuses %s with a reason', (body, reason) => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isSafeRefName, isValidPackageName, isValidVersion } from './branch.js';
 import { checkRepoLocation, redactRepo } from './repo-url.js';
+import { DebianArchSchema } from './arch/debian-arch.js';
 
 export const TRIGGERS = ['poll', 'webhook', 'hook', 'manual', 'cli', 'api', 'rebuild', 'dependency'] as const;
 export type Trigger = (typeof TRIGGERS)[number];
@@ -31,6 +32,8 @@ export const BuildJobSchema = z.strictObject({
     })
     .optional(),
   trigger: z.enum(TRIGGERS).optional(),
+  /** Build for this Debian arch only; absent: one build per arch the manifest lists (its native arch when none). */
+  arch: DebianArchSchema.optional(),
   requestedAt: z.iso.datetime({ offset: true }).optional(),
 });
 
@@ -63,11 +66,12 @@ export function formatZodIssues(issues: readonly z.core.$ZodIssue[]): string {
 
 /**
  * The columns of a job's `queued` builds row, in the order
- * `(id, repo, branch, commit, package_name, package_version, trigger)`:
+ * `(id, repo, branch, commit, package_name, package_version, trigger, arch)`
+ * (arch null until the job is routed to one):
  * the one mapping from a job to its row, for the crawler's outbox and the
  * agent's admission alike. The repository is stored without credentials.
  */
-export const QUEUED_BUILD_COLUMNS = 'id, repo, branch, commit, package_name, package_version, trigger';
+export const QUEUED_BUILD_COLUMNS = 'id, repo, branch, commit, package_name, package_version, trigger, arch';
 
 export function queuedBuildValues(job: BuildJob & { id: string }): unknown[] {
   return [
@@ -78,5 +82,6 @@ export function queuedBuildValues(job: BuildJob & { id: string }): unknown[] {
     job.package?.name ?? null,
     job.package?.version ?? null,
     job.trigger ?? 'manual',
+    job.arch ?? null,
   ];
 }

@@ -1,4 +1,4 @@
-import type { BrokerChannel } from './broker.js';
+import type { BrokerChannel, BrokerQueueOptions } from './broker.js';
 
 export interface BuildQueueOptions {
   /** The work queue's name (KILN_QUEUE, `build_queue` by default). */
@@ -25,13 +25,39 @@ export function deadLetterQueueName(queue: string): string {
 export async function declareBuildQueue(channel: BrokerChannel, options: BuildQueueOptions): Promise<void> {
   const dead = deadLetterQueueName(options.queue);
   await channel.assertQueue(dead, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
-  await channel.assertQueue(options.queue, {
+  await channel.assertQueue(options.queue, workQueueOptions(options));
+}
+
+/**
+ * The queue of one arch's jobs, `<queue>.<arch>` (`build_queue.arm64`): fed
+ * from the build queue by the agents' routers, consumed only by agents that
+ * serve the arch. Nothing else reads or names it (the metrics read its depth).
+ */
+export function archQueueName(queue: string, arch: string): string {
+  return `${queue}.${arch}`;
+}
+
+/**
+ * Declares an arch's queue with the build queue's arguments, dead-lettering
+ * into the same `<queue>.dead`. A job waits here as long as no agent serves
+ * its arch: nothing consumes it, so nothing counts a delivery.
+ */
+export async function declareArchQueue(
+  channel: BrokerChannel,
+  options: BuildQueueOptions,
+  arch: string,
+): Promise<void> {
+  await channel.assertQueue(archQueueName(options.queue, arch), workQueueOptions(options));
+}
+
+function workQueueOptions(options: BuildQueueOptions): BrokerQueueOptions {
+  return {
     durable: true,
     arguments: {
       'x-queue-type': 'quorum',
       'x-delivery-limit': options.deliveryLimit,
       'x-dead-letter-exchange': '',
-      'x-dead-letter-routing-key': dead,
+      'x-dead-letter-routing-key': deadLetterQueueName(options.queue),
     },
-  });
+  };
 }

@@ -11,7 +11,7 @@ import {
   isKnownArch,
   KNOWN_ARCHS,
   qemuNameOfArch,
-  runnableArchs,
+  servedArches,
   ManifestError,
   loadConfig,
   parseReleaseBranch,
@@ -166,7 +166,7 @@ async function checkArch(arch: string): Promise<string> {
   if (!isKnownArch(arch)) {
     throw new InvalidInputError(`--arch ${arch} is not an arch Kiln knows: use one of ${KNOWN_ARCHS.join(', ')}`);
   }
-  const runnable = await runnableArchs();
+  const { arches: runnable } = await servedArches();
   if (!runnable.includes(arch)) {
     throw new InvalidInputError(
       `--arch ${arch}: this machine cannot run ${arch} programs: no qemu binfmt_misc handler ` +

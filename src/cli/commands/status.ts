@@ -1,5 +1,6 @@
 import { analysisText } from './analysis-text.js';
 import type { Command } from 'commander';
+import { archWaitReasons } from './arch-waiting.js';
 import {
   InvalidInputError,
   createPool,
@@ -8,6 +9,7 @@ import {
   loadConfig,
   readTrustSummary,
   redactRepo,
+  type Config,
   type Pool,
 } from '@kiln/shared';
 import { getBuild, listBuilds, resolveBuildId, type BuildDetails, type BuildSummary } from '@kiln/agent';
@@ -50,8 +52,8 @@ Examples:
       try {
         done(
           await (id === undefined
-            ? showList(pool, io, { limit, status, json: opts.json })
-            : showOne(pool, io, id, opts.json)),
+            ? showList(pool, io, { limit, status, json: opts.json }, config)
+            : showOne(pool, io, id, opts.json, config)),
         );
       } catch (err) {
         throw databaseError(err, config.KILN_DATABASE_URL);
@@ -61,14 +63,26 @@ Examples:
     });
 }
 
+/** The queued builds' arches, and why each waits when no agent serves it. */
+async function waiting(builds: readonly BuildSummary[], config: Config): Promise<Map<string, string>> {
+  const arches = builds.filter((b) => b.status === 'queued' && b.arch).map((b) => b.arch as string);
+  return archWaitReasons(config, arches);
+}
+
+function waitingOf(b: BuildSummary, reasons: Map<string, string>): string | null {
+  return b.status === 'queued' && b.arch ? (reasons.get(b.arch) ?? null) : null;
+}
+
 async function showList(
   pool: Pool,
   io: Io,
   opts: { limit: number; status?: BuildSummary['status']; json?: boolean },
+  config: Config,
 ): Promise<number> {
   const builds = await listBuilds(pool, { limit: opts.limit, status: opts.status });
+  const reasons = await waiting(builds, config);
   if (opts.json) {
-    io.out(`${JSON.stringify(builds)}\n`);
+    io.out(`${JSON.stringify(builds.map((b) => ({ ...b, waiting: waitingOf(b, reasons) })))}\n`);
     return EXIT.ok;
   }
   if (builds.length === 0) {
@@ -80,7 +94,12 @@ async function showList(
     b.id.slice(0, 8),
     escapeCell(b.package?.name ?? b.branch ?? '-'),
     escapeCell(b.package?.version ?? '-'),
-    b.stalled ? `${paint(b.status, io)} (stalled)` : paint(b.status, io),
+    b.arch ?? '-',
+    b.stalled
+      ? `${paint(b.status, io)} (stalled)`
+      : waitingOf(b, reasons)
+        ? `${paint(b.status, io)} (no agent serves ${b.arch})`
+        : paint(b.status, io),
     String(b.attempt),
     b.durationMs !== null
       ? formatDuration(b.durationMs)
@@ -89,12 +108,18 @@ async function showList(
         : '-',
     `${formatAge(now - Date.parse(b.queuedAt))} ago`,
   ]);
-  const text = table(['ID', 'PACKAGE', 'VERSION', 'STATUS', 'ATTEMPT', 'DURATION', 'QUEUED'], rows).join('\n');
+  const text = table(['ID', 'PACKAGE', 'VERSION', 'ARCH', 'STATUS', 'ATTEMPT', 'DURATION', 'QUEUED'], rows).join('\n');
   io.out(neutralise(`${text}\n`, io.isTty));
   return EXIT.ok;
 }
 
-async function showOne(pool: Pool, io: Io, idOrPrefix: string, json?: boolean): Promise<number> {
+async function showOne(
+  pool: Pool,
+  io: Io,
+  idOrPrefix: string,
+  json: boolean | undefined,
+  config: Config,
+): Promise<number> {
   const id = await resolveBuildId(pool, idOrPrefix);
   const build = id ? await getBuild(pool, id) : null;
   if (!build) {
@@ -102,12 +127,14 @@ async function showOne(pool: Pool, io: Io, idOrPrefix: string, json?: boolean): 
     return EXIT.failed;
   }
   const trust = await readTrustSummary(pool, build.id);
+  const why = waitingOf(build, await waiting([build], config));
   if (json) {
-    io.out(`${JSON.stringify({ ...build, ...(trust ?? {}) })}\n`);
+    io.out(`${JSON.stringify({ ...build, waiting: why, ...(trust ?? {}) })}\n`);
     return EXIT.ok;
   }
   const trustLines = trust ? describeTrust(trust).map((l) => `${escapeCell(l)}\n`) : [];
-  io.out(neutralise(describe(build, io) + trustLines.join(''), io.isTty));
+  const waitLine = why ? `waiting   ${escapeCell(why)}\n` : '';
+  io.out(neutralise(describe(build, io) + waitLine + trustLines.join(''), io.isTty));
   return EXIT.ok;
 }
 
@@ -117,6 +144,7 @@ export function describe(b: BuildDetails, io: Pick<Io, 'isTty'>): string {
   lines.push(`build     ${b.id}`);
   lines.push(`status    ${paint(b.status, io)} (attempt ${b.attempt}${b.agent ? ` on ${b.agent}` : ''})`);
   lines.push(`package   ${pkg}${b.current ? ' (current build of this version)' : ''}`);
+  lines.push(`arch      ${b.arch ?? '(not routed yet: its manifest decides)'}`);
   lines.push(`repo      ${redactRepo(b.repo)}${b.branch ? `  branch ${b.branch}` : ''}`);
   if (b.commit) lines.push(`commit    ${b.commit}`);
   lines.push(`trigger   ${b.trigger}`);

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import {
   amqpConnector,
+  InvalidInputError,
+  isDebianArch,
   assertDatabaseReachable,
   createLogger,
   createPool,
@@ -17,6 +19,7 @@ export function registerSubmit(program: Command, io: Io, done: (code: number) =>
     .command('submit <repo> [branch]')
     .description('publish a build job and print its id')
     .option('--json', 'print the job as JSON')
+    .option('--arch <arch>', 'build for this Debian arch only (default: every arch the manifest lists)')
     .addHelpText(
       'after',
       `
@@ -27,9 +30,14 @@ if the database is unreachable the job is still published (with a warning).
 Examples:
   $ kiln submit /srv/git/zlib.git zlib-1.3.1
   $ kiln submit https://git.example.org/zlib.git --json
+  $ kiln submit /srv/git/zlib.git zlib-1.3.1 --arch arm64
 `,
     )
-    .action(async (repo: string, branch: string | undefined, opts: { json?: boolean }) => {
+    .action(async (repo: string, branch: string | undefined, opts: { json?: boolean; arch?: string }) => {
+      if (opts.arch !== undefined && !isDebianArch(opts.arch))
+        throw new InvalidInputError(
+          `--arch: "${opts.arch}" is not a Debian architecture name (amd64, arm64, armhf, i386, riscv64, …)`,
+        );
       const config = loadConfig(io.env);
       const logger = createLogger({ level: 'error', name: 'kiln-submit', pretty: false });
       let pool: Pool | null = createPool(config.KILN_DATABASE_URL, { max: 1, applicationName: 'kiln-submit' });
@@ -48,7 +56,7 @@ Examples:
       });
       try {
         const result = await submitBuild(
-          { repo, branch },
+          { repo, branch, ...(opts.arch ? { arch: opts.arch } : {}) },
           { resolve: (r, b) => resolveHead(r, b, { timeoutMs: config.KILN_GIT_TIMEOUT }), pool, publisher },
         );
         for (const warning of result.warnings) io.err(`kiln: warning: ${warning}\n`);
@@ -61,6 +69,7 @@ Examples:
               branch: job.branch ?? null,
               commit: job.commit ?? null,
               package: job.package ?? null,
+              arch: job.arch ?? null,
               recorded: result.recorded,
               published: result.published,
             })}\n`,

@@ -68,8 +68,8 @@ export async function queueDependents(
     await db.query(
       `WITH queued AS (
          INSERT INTO builds (${QUEUED_BUILD_COLUMNS}, status, triggered_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $9) RETURNING id)
-       INSERT INTO job_outbox (build_id, payload) SELECT id, $8::jsonb FROM queued`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $10) RETURNING id)
+       INSERT INTO job_outbox (build_id, payload) SELECT id, $9::jsonb FROM queued`,
       [...queuedBuildValues(job), JSON.stringify(job), trigger.id],
     );
     queued.push(job.id);

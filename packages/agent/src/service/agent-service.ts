@@ -1,5 +1,7 @@
 import {
+  archQueueName,
   debianHostArch,
+  declareArchQueue,
   declareBuildQueue,
   type ArtifactFormat,
   type BrokerConnection,
@@ -14,13 +16,14 @@ import { AmqpBuildEvents } from './amqp-build-events.js';
 import { sleep } from '@kiln/shared';
 import { BrokerSession } from '@kiln/shared';
 import { BuildRunner } from './build-runner.js';
+import { startConsumers } from './agent-consumers.js';
 import { BuildStore } from './store/index.js';
 import { CancelListener } from './cancel-listener.js';
 import type { Checkout } from './checkout.js';
 import type { FailureNotifications } from './failure-notifications.js';
 import { startHealthServer, type AgentHealth, type HealthServer } from './health-server.js';
 import { JobHandler } from './job-handler.js';
-import { QueueWorker } from './queue-worker.js';
+import type { QueueWorker } from './queue-worker.js';
 import { sweepWorkspaces } from './workspace-sweeper.js';
 import type { BuildAnalyst } from '../intel/build-analyst.js';
 
@@ -32,7 +35,12 @@ export interface AgentServiceOptions {
   analyst?: BuildAnalyst;
   /** Opens a RabbitMQ connection; the service reconnects through it. */
   connectBroker: () => Promise<BrokerConnection>;
+  /** The build queue people drop jobs on; this agent routes from it and builds from `<queue>.<arch>`. */
   queue: string;
+  /** The arches this agent builds for (servedArches): default, this host's only. */
+  arches?: readonly string[];
+  /** This host's arch: where a job goes whose manifest names none. Default: this process's. */
+  nativeArch?: string;
   deliveryLimit: number;
   eventsExchange: string;
   concurrency: number;
@@ -58,9 +66,11 @@ export interface AgentServiceOptions {
 }
 
 /**
- * `kiln agent`: N workers on the build queue, sharing one reconnecting
- * broker connection, one database pool and one engine. Many agents on many
- * hosts share the queue the same way its workers do.
+ * `kiln agent`: N routers on the build queue, which turn each job into one
+ * job per arch on `<queue>.<arch>`, and N workers on the queue of each arch
+ * it serves, no more than N of them building at once; all share one
+ * reconnecting broker connection, one database pool and one engine. Many
+ * agents on many hosts share the queues the same way its workers do.
  */
 export class AgentService {
   readonly metrics: AgentMetrics;
@@ -69,12 +79,16 @@ export class AgentService {
   private readonly cancels: CancelListener;
   private readonly workers: QueueWorker[] = [];
   private readonly shutdown = new AbortController();
+  /** Aborts when the agent stops taking jobs: a worker waiting for a build slot gives its message back. */
+  private readonly draining = new AbortController();
   private abandonTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private health: HealthServer | null = null;
   private fatal: ((err: Error) => void) | null = null;
   private stopped: Promise<void> | null = null;
   private presence: AgentPresence | null = null;
+  /** Build workers running a job now (routers excluded): what the agents table says is busy. */
+  private busyBuilds = 0;
   /** Rejects when the agent cannot go on (the broker refuses the queue declaration). */
   readonly failed: Promise<never>;
 
@@ -138,24 +152,14 @@ export class AgentService {
       logger: options.logger,
     });
     const isStopping = (): boolean => this.stopping;
-    const handler = new JobHandler({
-      agentId: options.agentId,
-      queue: options.queue,
-      store,
-      runner,
-      engine: options.engine,
-      events: this.events,
-      metrics: this.metrics,
-      logger: options.logger,
-      leaseMs: options.leaseMs,
-      deliveryLimit: options.deliveryLimit,
-      lifecycle: {
-        get stopping() {
-          return isStopping();
-        },
-        shutdown: this.shutdown.signal,
+    const lifecycle = {
+      get stopping() {
+        return isStopping();
       },
-    });
+      shutdown: this.shutdown.signal,
+    };
+    const nativeArch = options.nativeArch ?? debianHostArch();
+    const arches = options.arches?.length ? [...new Set(options.arches)] : [nativeArch];
     this.metrics.workers.set(options.concurrency);
     if (options.metricsPort !== undefined) {
       this.health = await startHealthServer({
@@ -175,33 +179,60 @@ export class AgentService {
     const presence = new AgentPresence({
       db: options.pool,
       agentId: options.agentId,
-      arch: debianHostArch(),
+      arch: arches.join(','),
       workers: options.concurrency,
-      busy: () => this.workers.filter((w) => w.busy).length,
+      busy: () => this.busyBuilds,
       logger: options.logger,
     });
     this.presence = presence;
     this.session.start();
-    for (let index = 0; index < options.concurrency; index++) {
-      const worker = new QueueWorker({
-        index,
+    this.workers.push(
+      ...startConsumers({
         queue: options.queue,
+        deliveryLimit: options.deliveryLimit,
         agentId: options.agentId,
+        concurrency: options.concurrency,
+        arches,
+        nativeArch,
         session: this.session,
-        handle: (delivery) => handler.handle(delivery),
-        logger: options.logger.child({ worker: index }),
+        checkout: options.checkout,
+        store,
+        metrics: this.metrics,
+        logger: options.logger,
+        lifecycle,
+        draining: this.draining.signal,
         consumerTimeoutMs: options.consumerTimeoutMs ?? 24 * 3_600_000,
         onBusy: (busy) => {
-          this.metrics.busy[busy ? 'inc' : 'dec']();
+          this.busyBuilds += busy ? 1 : -1;
           presence.changed();
         },
-      });
-      this.workers.push(worker);
-      worker.start();
-    }
+        handler: (arch) =>
+          new JobHandler({
+            agentId: options.agentId,
+            queue: archQueueName(options.queue, arch),
+            arch,
+            store,
+            runner,
+            engine: options.engine,
+            events: this.events,
+            metrics: this.metrics,
+            logger: options.logger,
+            leaseMs: options.leaseMs,
+            deliveryLimit: options.deliveryLimit,
+            lifecycle,
+          }),
+      }),
+    );
     presence.start();
     options.logger.info(
-      { agent: options.agentId, workers: options.concurrency, queue: options.queue, metricsPort: this.health?.port },
+      {
+        agent: options.agentId,
+        workers: options.concurrency,
+        queue: options.queue,
+        arches,
+        archQueues: arches.map((a) => archQueueName(options.queue, a)),
+        metricsPort: this.health?.port,
+      },
       'agent started',
     );
   }
@@ -224,6 +255,7 @@ export class AgentService {
   private async doStop(): Promise<void> {
     const { logger, shutdownGraceMs } = this.options;
     this.stopping = true;
+    this.draining.abort();
     clearInterval(this.abandonTimer);
     await Promise.all(this.workers.map((w) => w.stopConsuming()));
     const busy = this.workers.filter((w) => w.busy).length;
@@ -254,7 +286,13 @@ export class AgentService {
     // A refused declaration closes the channel with an 'error' event: the rejected call below reports it.
     channel.on('error', () => undefined);
     try {
-      await declareBuildQueue(channel, { queue: this.options.queue, deliveryLimit: this.options.deliveryLimit });
+      const queue = { queue: this.options.queue, deliveryLimit: this.options.deliveryLimit };
+      await declareBuildQueue(channel, queue);
+      for (const arch of this.options.arches?.length
+        ? this.options.arches
+        : [this.options.nativeArch ?? debianHostArch()]) {
+        await declareArchQueue(channel, queue, arch);
+      }
       await channel.assertExchange(this.options.eventsExchange, 'topic', { durable: true });
     } finally {
       await channel.close().catch(() => undefined);

@@ -231,6 +231,8 @@ export class BuildRunner {
         repo: repoIdentity(job.repo),
         manifest,
         package: pkg,
+        // The arch its job was routed to; a job from before routing builds for this host's.
+        ...(job.arch ? { arch: job.arch } : {}),
         artifactDir: this.options.artifactDir,
         ...(this.options.artifactFormat ? { artifactFormat: this.options.artifactFormat } : {}),
         hostEnv: this.options.hostEnv,

@@ -21,15 +21,8 @@ export interface AdmissionOptions {
  * build: the one window left, and a narrow one.
  */
 export async function admitJob(delivery: JobDelivery, job: BuildJob, options: AdmissionOptions): Promise<void> {
-  const id = delivery.messageId ? uuidFromName(`${options.queue}\n${delivery.messageId}`) : randomUUID();
-  const release = job.branch ? parseReleaseBranch(job.branch) : null;
-  const full: JobWithId = {
-    ...job,
-    id,
-    trigger: job.trigger ?? 'manual',
-    requestedAt: job.requestedAt ?? new Date().toISOString(),
-    ...(job.package || !release ? {} : { package: release }),
-  };
+  const full = withAdmittedId(delivery, job, options.queue);
+  const { id } = full;
   await delivery.republish(full);
   // After the republish: were it before, a failed publish would leave a row no message ever builds.
   await options.store.ensureQueued(full).catch((err: unknown) => {
@@ -38,4 +31,17 @@ export async function admitJob(delivery: JobDelivery, job: BuildJob, options: Ad
   delivery.ack();
   options.metrics.jobs.inc({ status: 'admitted' });
   options.logger.info({ buildId: id, repo: redactRepo(job.repo), branch: job.branch }, 'admitted a job without id');
+}
+
+/** The job in full form: its own id, or one made for it (the same for every delivery of a message with an id). */
+export function withAdmittedId(delivery: Pick<JobDelivery, 'messageId'>, job: BuildJob, queue: string): JobWithId {
+  const id = job.id ?? (delivery.messageId ? uuidFromName(`${queue}\n${delivery.messageId}`) : randomUUID());
+  const release = job.branch ? parseReleaseBranch(job.branch) : null;
+  return {
+    ...job,
+    id,
+    trigger: job.trigger ?? 'manual',
+    requestedAt: job.requestedAt ?? new Date().toISOString(),
+    ...(job.package || !release ? {} : { package: release }),
+  };
 }

@@ -20,4 +20,6 @@ export interface JobDelivery {
   deadLetter(reason: string): Promise<void>;
   /** Publishes a full job to the build queue (confirmed, persistent, messageId = job id). */
   republish(job: BuildJob & { id: string }): Promise<void>;
+  /** Publishes a full job to another queue, an arch's (confirmed, persistent, messageId = job id). */
+  forward(queue: string, job: BuildJob & { id: string }): Promise<void>;
 }

@@ -40,6 +40,10 @@ class FakeDelivery implements JobDelivery {
   async republish(job: BuildJob & { id: string }): Promise<void> {
     this.republished.push(job);
   }
+  readonly forwarded: Array<{ queue: string; job: BuildJob & { id: string } }> = [];
+  async forward(queue: string, job: BuildJob & { id: string }): Promise<void> {
+    this.forwarded.push({ queue, job });
+  }
 }
 
 function json(value: unknown): Buffer {

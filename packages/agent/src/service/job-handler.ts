@@ -23,6 +23,8 @@ const AFTER_RESULT: readonly PhaseName[] = ['cleanup', 'record', 'ack'];
 export interface JobHandlerOptions {
   agentId: string;
   queue: string;
+  /** The arch of the queue this handler serves: a job on it that names none is built for it. */
+  arch?: string;
   store: Pick<BuildStore, 'ensureQueued' | 'claim' | 'release' | 'finish' | 'addPhases'>;
   runner: Pick<BuildRunner, 'run'>;
   engine: Pick<BuildEngine, 'removeBuildResources'>;
@@ -78,7 +80,10 @@ export class JobHandler {
     }
     try {
       if (parsed.job.id === undefined) await admitJob(delivery, parsed.job, this.options);
-      else await this.build(delivery, { ...parsed.job, id: parsed.job.id });
+      else {
+        const arch = parsed.job.arch ?? this.options.arch;
+        await this.build(delivery, { ...parsed.job, id: parsed.job.id, ...(arch ? { arch } : {}) });
+      }
     } catch (err) {
       // Reached only when the database or broker failed us outside a build.
       logger.error({ err }, 'could not handle the job; it goes back to the queue');

@@ -13,6 +13,8 @@ import type { JobDelivery } from './job-delivery.js';
 export interface QueueWorkerOptions {
   index: number;
   queue: string;
+  /** Where invalid messages go; default `<queue>.dead` (an arch's queue shares its build queue's). */
+  deadLetterQueue?: string;
   agentId: string;
   session: BrokerSession;
   handle: (delivery: JobDelivery) => Promise<void>;
@@ -204,7 +206,7 @@ export class QueueWorker {
       ack: () => settle('ack', () => channel.ack(msg)),
       requeue: () => settle('requeue', () => channel.nack(msg, false, true)),
       deadLetter: (reason: string) =>
-        publish(deadLetterQueueName(queue), msg.content, {
+        publish(this.options.deadLetterQueue ?? deadLetterQueueName(queue), msg.content, {
           ...withoutDeliveryHeaders(headers),
           'x-kiln-reason': reason.slice(0, 1000),
           'x-kiln-agent': agentId,
@@ -215,6 +217,14 @@ export class QueueWorker {
           queue,
           Buffer.from(JSON.stringify(job)),
           { ...withoutDeliveryHeaders(headers), 'x-kiln-admitted-by': agentId },
+          job.id,
+          'application/json',
+        ),
+      forward: (target: string, job: BuildJob & { id: string }) =>
+        publish(
+          target,
+          Buffer.from(JSON.stringify(job)),
+          { ...withoutDeliveryHeaders(headers), 'x-kiln-routed-by': agentId },
           job.id,
           'application/json',
         ),

@@ -12,6 +12,8 @@ export function newBuildJob(fields: {
   commit?: string;
   package?: ReleaseBranch;
   trigger: Trigger;
+  /** A Debian arch name: this arch only. */
+  arch?: string;
   now?: Date;
 }): BuildJob & { id: string } {
   const job = BuildJobSchema.parse({
@@ -23,6 +25,7 @@ export function newBuildJob(fields: {
       ? {}
       : { package: { name: fields.package.name, version: fields.package.version } }),
     trigger: fields.trigger,
+    ...(fields.arch === undefined ? {} : { arch: fields.arch }),
     requestedAt: (fields.now ?? new Date()).toISOString(),
   });
   return job as BuildJob & { id: string };

@@ -20,8 +20,8 @@ export async function enqueueBuild(db: Queryable, job: BuildJob & { id: string }
   await db.query(
     `WITH queued AS (
        INSERT INTO builds (${QUEUED_BUILD_COLUMNS}, status)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued') RETURNING id)
-     INSERT INTO job_outbox (build_id, payload) SELECT id, $8::jsonb FROM queued`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued') RETURNING id)
+     INSERT INTO job_outbox (build_id, payload) SELECT id, $9::jsonb FROM queued`,
     [...queuedBuildValues(job), JSON.stringify(job)],
   );
 }

@@ -20,6 +20,8 @@ export interface SubmitRequest {
   branch?: string;
   /** Build exactly this commit (a rebuild): the branch is not resolved again. */
   commit?: string;
+  /** Build for this Debian arch only; absent: one build per arch the manifest lists. */
+  arch?: string;
   /** Who asked: `cli` (the default) for `kiln submit`, `api` and `rebuild` for kiln server. */
   trigger?: Trigger;
 }
@@ -88,6 +90,7 @@ export async function submitBuild(request: SubmitRequest, deps: SubmitDeps): Pro
     commit,
     package: branch ? (parseReleaseBranch(branch) ?? undefined) : undefined,
     trigger: request.trigger ?? 'cli',
+    ...(request.arch ? { arch: request.arch } : {}),
   });
 
   let recorded = false;

@@ -8,6 +8,8 @@ export interface BuildSubmitter {
     repo: string;
     branch?: string;
     commit?: string;
+    /** Build for this Debian arch only; absent: every arch the manifest lists. */
+    arch?: string;
     trigger: Trigger;
   }): Promise<{ id: string; recorded: boolean; published: boolean; warnings: string[] }>;
 }
@@ -52,8 +54,8 @@ export async function rebuild(
   submitter: BuildSubmitter,
   id: string,
 ): Promise<{ id: string; published: boolean; warnings: string[] }> {
-  const { rows } = await db.query<{ repo: string; branch: string | null; commit: string | null }>(
-    'SELECT repo, branch, commit FROM builds WHERE id = $1',
+  const { rows } = await db.query<{ repo: string; branch: string | null; commit: string | null; arch: string | null }>(
+    'SELECT repo, branch, commit, arch FROM builds WHERE id = $1',
     [id],
   );
   const original = rows[0];
@@ -62,6 +64,8 @@ export async function rebuild(
     repo: original.repo,
     ...(original.branch ? { branch: original.branch } : {}),
     ...(original.commit ? { commit: original.commit } : {}),
+    // The same arch again: a rebuild of the arm64 build is not a rebuild of every arch.
+    ...(original.arch ? { arch: original.arch } : {}),
     trigger: 'rebuild',
   });
   if (result.recorded) await db.query('UPDATE builds SET rebuild_of = $2 WHERE id = $1', [result.id, id]);

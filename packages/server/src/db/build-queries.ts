@@ -12,15 +12,15 @@ import type { BuildDetailsOut, BuildSummaryOut } from '../schemas/builds.js';
 
 export { buildExists };
 
-/** The API's form of a build: the shared read side's, with the arch the server serves. */
-function toApiSummary(build: BuildSummary, arch: string): BuildSummaryOut {
+/** The API's form of a build: the shared read side's. */
+function toApiSummary(build: BuildSummary): BuildSummaryOut {
   return {
     id: build.id,
     repo: build.repo,
     branch: build.branch,
     commit: build.commit,
     package: build.package,
-    arch,
+    arch: build.arch,
     trigger: build.trigger,
     status: build.status,
     attempt: build.attempt,
@@ -43,21 +43,21 @@ function toApiSummary(build: BuildSummary, arch: string): BuildSummaryOut {
 export async function listBuilds(
   db: Queryable,
   filter: BuildFilter & { limit: number },
-  arch: string,
 ): Promise<{ builds: BuildSummaryOut[]; next: string | null } | null> {
   const rows = await readBuildList(db, { ...filter, limit: filter.limit + 1 });
   if (rows.length === 0 && filter.before !== undefined && !(await buildExists(db, filter.before))) return null;
-  const page = rows.slice(0, filter.limit).map((b) => toApiSummary(b, arch));
+  const page = rows.slice(0, filter.limit).map((b) => toApiSummary(b));
   return { builds: page, next: rows.length > filter.limit ? (page[page.length - 1]?.id ?? null) : null };
 }
 
-export async function getBuild(db: Queryable, id: string, arch: string): Promise<BuildDetailsOut | null> {
+/** One build; `hostArch` names the artifact of a build from before builds had an arch. */
+export async function getBuild(db: Queryable, id: string, hostArch: string): Promise<BuildDetailsOut | null> {
   const build = await readBuild(db, id);
   if (!build) return null;
   const failed = build.failedStage !== null || build.failedCommand !== null || build.exitCode !== null;
   const artifact = build.artifact;
   return {
-    ...toApiSummary(build, arch),
+    ...toApiSummary(build),
     failure: failed ? { stage: build.failedStage, command: build.failedCommand, exitCode: build.exitCode } : null,
     heartbeatAt: build.heartbeatAt,
     stages: build.stages,
@@ -67,7 +67,12 @@ export async function getBuild(db: Queryable, id: string, arch: string): Promise
     artifact:
       artifact?.path != null && build.package
         ? {
-            url: artifactUrl(build.package.name, build.package.version, arch, artifact.format ?? 'tar.gz'),
+            url: artifactUrl(
+              build.package.name,
+              build.package.version,
+              build.arch ?? hostArch,
+              artifact.format ?? 'tar.gz',
+            ),
             sha256: artifact.sha256,
             format: artifact.format ?? 'tar.gz',
           }

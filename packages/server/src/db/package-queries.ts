@@ -7,6 +7,7 @@ import { FILE_JSON } from './file-rows.js';
 interface PackageRow {
   name: string;
   version: string;
+  arch: string;
   build_id: string;
   installed_size: number;
   file_count: number;
@@ -16,10 +17,11 @@ interface PackageRow {
   updated_at: string;
 }
 
-const PACKAGE_COLUMNS = `p.name, p.version, p.build_id::text AS build_id, p.installed_size::float8 AS installed_size,
+const PACKAGE_COLUMNS = `p.name, p.version, p.arch, p.build_id::text AS build_id, p.installed_size::float8 AS installed_size,
   p.file_count, p.payload_sha256, p.artifact, p.artifact_format, ${isoTime('p.updated_at')} AS updated_at`;
 
-function toVersion(row: PackageRow, arch: string): PackageVersionOut {
+function toVersion(row: PackageRow): PackageVersionOut {
+  const { arch } = row;
   return {
     name: row.name,
     version: row.version,
@@ -58,18 +60,19 @@ export async function listPackages(
   return { packages: page, next: rows.length > options.limit ? (page[page.length - 1]?.name ?? null) : null };
 }
 
-/** Every version of a package, newest build first. */
+/** Every version of a package for one arch, newest build first. */
 export async function packageVersions(db: Queryable, name: string, arch: string): Promise<PackageVersionOut[]> {
   const { rows } = await db.query<PackageRow>(
-    `SELECT ${PACKAGE_COLUMNS} FROM packages p WHERE p.name = $1 ORDER BY p.updated_at DESC, p.version DESC`,
-    [name],
+    `SELECT ${PACKAGE_COLUMNS} FROM packages p WHERE p.name = $1 AND p.arch = $2
+      ORDER BY p.updated_at DESC, p.version DESC`,
+    [name, arch],
   );
-  return rows.map((r) => toVersion(r, arch));
+  return rows.map((r) => toVersion(r));
 }
 
 const DETAILS_SQL = `SELECT ${PACKAGE_COLUMNS},
   (SELECT json_agg(${FILE_JSON} ORDER BY f.path) FROM package_files f WHERE f.build_id = p.build_id) AS files
-  FROM packages p WHERE p.name = $1 AND p.version = $2`;
+  FROM packages p WHERE p.name = $1 AND p.version = $2 AND p.arch = $3`;
 
 /** One version: its current build's files, what it provides (SONAMEs) and what it needs from elsewhere. */
 export async function packageDetails(
@@ -81,12 +84,12 @@ export async function packageDetails(
   const { rows } = await db.query<PackageRow & { files: InstalledFileOut[] | null }>({
     name: 'kiln-package-details',
     text: DETAILS_SQL,
-    values: [name, version],
+    values: [name, version, arch],
   });
   const row = rows[0];
   if (!row) return null;
   const files = row.files ?? [];
-  return { ...toVersion(row, arch), ...linkage(files), files };
+  return { ...toVersion(row), ...linkage(files), files };
 }
 
 /** SONAMEs the files provide, and the libraries they need that the package does not provide itself. */

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { cancelBuild, rebuild } from '../db/build-actions.js';
-import { badParameter } from '../http/api-error.js';
 import { requireScope } from '../http/auth.js';
 import type { ServerDeps } from '../http/deps.js';
 import { AcceptedSchema, BuildParamsSchema, SubmitBodySchema } from '../schemas/builds.js';
@@ -26,10 +25,12 @@ export function buildActionRoutes(app: FastifyInstance, deps: ServerDeps): void 
     },
     async (request, reply) => {
       const { repo, branch, arch } = request.body;
-      if (arch !== undefined && arch !== deps.arch) {
-        throw badParameter('body.arch', `this farm builds for ${deps.arch} only`);
-      }
-      const result = await deps.submitter.submit({ repo, ...(branch ? { branch } : {}), trigger: 'api' });
+      const result = await deps.submitter.submit({
+        repo,
+        ...(branch ? { branch } : {}),
+        ...(arch ? { arch } : {}),
+        trigger: 'api',
+      });
       request.log.info(
         { buildId: result.id, token: request.token?.name, warnings: result.warnings },
         'build submitted',

@@ -35,21 +35,18 @@ export function buildRoutes(app: FastifyInstance, deps: ServerDeps): void {
         response: { 200: BuildListSchema, ...errorResponses },
       },
     },
-    async (request, reply) => {
-      const { arch, ...filter } = request.query;
-      if (arch !== undefined && arch !== deps.arch) return { builds: [], next: null };
-      return cachedAnswer(
+    async (request, reply) =>
+      cachedAnswer(
         deps.answers,
         request,
         reply,
         async () => {
-          const page = await listBuilds(deps.db, filter, deps.arch);
-          if (!page) throw badParameter('query.before', `no build ${filter.before ?? ''}`);
+          const page = await listBuilds(deps.db, request.query);
+          if (!page) throw badParameter('query.before', `no build ${request.query.before ?? ''}`);
           return page;
         },
         (page) => (page.builds.some((b) => b.status === 'running') ? RUNNING_TTL_MS : undefined),
-      );
-    },
+      ),
   );
 
   api.get(

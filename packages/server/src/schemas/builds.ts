@@ -1,4 +1,4 @@
-import { PHASES } from '@kiln/shared';
+import { DebianArchSchema, PHASES } from '@kiln/shared';
 import { z } from 'zod';
 import { BuildAnalysisSchema, ReproducibilityVerdictSchema } from './build-analysis.js';
 import { ArtifactFormatSchema, BuildIdSchema, BuildStatusSchema, InstalledFileSchema } from './common.js';
@@ -10,7 +10,8 @@ export const BuildSummarySchema = z
     branch: z.string().nullable(),
     commit: z.string().nullable(),
     package: z.object({ name: z.string(), version: z.string() }).nullable(),
-    arch: z.string(),
+    /** Null while the job waits to be routed (its manifest's arch list not read yet). */
+    arch: z.string().nullable(),
     trigger: z.string(),
     status: BuildStatusSchema,
     attempt: z.number().int(),
@@ -103,7 +104,7 @@ export const SubmitBodySchema = z
   .strictObject({
     repo: z.string().min(1).max(2048),
     branch: z.string().min(1).max(255).optional(),
-    arch: z.string().optional(),
+    arch: DebianArchSchema.optional(),
   })
   .meta({ id: 'SubmitRequest' });
 

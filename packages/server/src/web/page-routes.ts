@@ -12,7 +12,7 @@ import { fileView } from './views/files-table.js';
 import { errorPage, page } from './views/layout.js';
 import { packagePage, packagesPage } from './views/package-page.js';
 import { searchKind, searchPage } from './views/search-page.js';
-import { neededBy, packageExists, packageHistory, providers, repositories } from './web-queries.js';
+import { builtArches, neededBy, packageExists, packageHistory, providers, repositories } from './web-queries.js';
 
 type Query = Record<string, string | string[] | undefined>;
 const BUILDS_PER_PAGE = 50;
@@ -56,18 +56,14 @@ export function pageRoutes(app: FastifyInstance, deps: ServerDeps, assets: WebAs
       if (err instanceof BadParameter) return bad(reply, err.message);
       throw err;
     }
-    const { arch, ...rest } = filter;
-    const otherArch = arch !== undefined && arch !== deps.arch;
-    const list = otherArch
-      ? { builds: [], next: null }
-      : await listBuilds(
-          deps.db,
-          { ...rest, status: rest.status as BuildStatus | undefined, limit: BUILDS_PER_PAGE },
-          deps.arch,
-        );
+    const list = await listBuilds(deps.db, {
+      ...filter,
+      status: filter.status as BuildStatus | undefined,
+      limit: BUILDS_PER_PAGE,
+    });
     if (!list) return bad(reply, `before: no build ${filter.before ?? ''}`);
     const body = buildsPage(list, filter, {
-      arches: [deps.arch],
+      arches: await builtArches(deps.db, deps.arch),
       repos: await repositories(deps.db),
       limit: BUILDS_PER_PAGE,
       now: Date.now(),
@@ -101,7 +97,7 @@ export function pageRoutes(app: FastifyInstance, deps: ServerDeps, assets: WebAs
     const [from, needers, recent] = await Promise.all([
       providers(deps.db, details.needs),
       neededBy(deps.db, details.provides, name),
-      listBuilds(deps.db, { package: name, limit: 10 }, deps.arch),
+      listBuilds(deps.db, { package: name, limit: 10 }),
     ]);
     const body = packagePage(
       {

@@ -116,3 +116,17 @@ export async function filesWithFacts(db: Queryable, buildId: string, limit: numb
   );
   return rows.map(toFile);
 }
+
+/** The arches builds were made for (for the builds page's filter); the host's first when none yet. */
+export async function builtArches(db: Queryable, hostArch: string): Promise<string[]> {
+  const { rows } = await db.query<{ arch: string }>(
+    // A loose index scan: one index probe per distinct arch instead of reading every build.
+    `WITH RECURSIVE a AS (
+       (SELECT arch FROM builds WHERE arch IS NOT NULL ORDER BY arch LIMIT 1)
+       UNION ALL
+       SELECT (SELECT arch FROM builds WHERE arch > a.arch ORDER BY arch LIMIT 1) FROM a WHERE a.arch IS NOT NULL
+     ) SELECT arch FROM a WHERE arch IS NOT NULL`,
+  );
+  const arches = rows.map((r) => r.arch);
+  return arches.includes(hostArch) ? arches : [hostArch, ...arches];
+}

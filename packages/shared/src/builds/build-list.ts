@@ -5,6 +5,8 @@ import { SUMMARY_COLUMNS, toSummary, type BuildSummary, type SummaryRow } from '
 export interface BuildFilter {
   package?: string;
   status?: BuildStatus;
+  /** Debian arch name. */
+  arch?: string;
   /** The repository as the build recorded it (its clone URL or path). */
   repo?: string;
   /** Builds older than this one (keyset pagination); none when no build has this id. */
@@ -18,6 +20,7 @@ export interface BuildFilter {
 const CONDITIONS = {
   package: 'b.package_name = $',
   status: 'b.status = $',
+  arch: 'b.arch = $',
   repo: 'b.repo = $',
   before: '(b.queued_at, b.id) < ((SELECT c.queued_at FROM builds c WHERE c.id = $::uuid), $::uuid)',
 } as const;

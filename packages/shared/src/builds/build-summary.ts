@@ -7,6 +7,8 @@ export interface BuildSummary {
   branch: string | null;
   commit: string | null;
   package: { name: string; version: string } | null;
+  /** The Debian arch it builds for; null while its job waits to be routed (its manifest not read yet). */
+  arch: string | null;
   trigger: string;
   status: BuildStatus;
   attempt: number;
@@ -38,7 +40,7 @@ export function isoTime(column: string): string {
 }
 
 /** The columns of `builds` (aliased `b`) a summary is made of, as one constant list. */
-export const SUMMARY_COLUMNS = `b.id::text AS id, b.repo, b.branch, b.commit, b.package_name, b.package_version, b.trigger,
+export const SUMMARY_COLUMNS = `b.id::text AS id, b.repo, b.branch, b.commit, b.package_name, b.package_version, b.arch, b.trigger,
   b.status, b.attempt, b.agent, ${isoTime('b.queued_at')} AS queued_at, ${isoTime('b.started_at')} AS started_at,
   ${isoTime('b.finished_at')} AS finished_at, b.duration_ms::float8 AS duration_ms, b.error,
   (b.status = 'running' AND b.lease_expires_at < now()) AS stalled, b.rebuild_of::text AS rebuild_of,
@@ -51,6 +53,7 @@ export interface SummaryRow {
   commit: string | null;
   package_name: string | null;
   package_version: string | null;
+  arch: string | null;
   trigger: string;
   status: BuildStatus;
   attempt: number;
@@ -72,6 +75,7 @@ export function toSummary(row: SummaryRow): BuildSummary {
     branch: row.branch,
     commit: row.commit,
     package: row.package_name && row.package_version ? { name: row.package_name, version: row.package_version } : null,
+    arch: row.arch,
     trigger: row.trigger,
     status: row.status,
     attempt: row.attempt,

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { withTransaction } from './pool.js';
 import type { Queryable } from './queryable.js';
+import { debianHostArch } from '../host-arch.js';
 
 /** The migrations folder ships beside `src/` and `dist/` in @kiln/shared. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
@@ -27,15 +28,26 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
   );
 }
 
+export interface MigrateOptions {
+  /** The Debian arch of the host whose builds the database holds (default: this host's). */
+  hostArch?: string;
+}
+
 /**
  * Applies pending migrations in one transaction whose first statement takes
  * an advisory lock: two migrators at once run one after the other, and the
  * second finds nothing left to do. Returns the names it applied.
  */
-export async function migrate(pool: pg.Pool, migrations?: Migration[]): Promise<string[]> {
+export async function migrate(
+  pool: pg.Pool,
+  migrations?: Migration[],
+  options: MigrateOptions = {},
+): Promise<string[]> {
   const all = migrations ?? (await loadMigrations());
   return withTransaction(pool, async (db: Queryable) => {
     await db.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    // Rows written before builds had an arch were built for this host's (013_arch.sql reads it).
+    await db.query("SELECT set_config('kiln.host_arch', $1, true)", [options.hostArch ?? debianHostArch()]);
     await db.query(`CREATE TABLE IF NOT EXISTS kiln_migrations (
       version integer PRIMARY KEY,
       name text NOT NULL,

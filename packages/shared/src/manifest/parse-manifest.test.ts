@@ -274,3 +274,20 @@ describe('verify', () => {
     );
   });
 });
+
+describe('arch', () => {
+  const base = 'image: debian:bookworm\nstages: [build]\nbuild:\n  script: [make]\n';
+  test('lists the arches to build for, once each; absent means the native arch', () => {
+    expect(parseManifest(`${base}arch: [amd64, arm64, amd64]\n`).arch).toEqual(['amd64', 'arm64']);
+    expect(parseManifest(base).arch).toBeUndefined();
+  });
+  test('an unknown arch name is named with its field and line', () => {
+    expect(errorOf(`${base}arch:\n  - amd64\n  - aarch64\n`)).toBe(
+      '.kiln.yml: arch[1]: is not a Debian architecture name (amd64, arm64, armhf, i386, riscv64, …) (line 7)',
+    );
+  });
+  test('must be a non-empty list', () => {
+    expect(errorOf(`${base}arch: arm64\n`)).toMatch(/arch: must be a list of Debian architecture names.*\(line 5\)/);
+    expect(errorOf(`${base}arch: []\n`)).toMatch(/arch: must list at least one architecture \(line 5\)/);
+  });
+});

@@ -1,6 +1,7 @@
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
+import { DebianArchSchema } from '../arch/debian-arch.js';
 import { POLICY_SCHEMA, toPolicy } from './policy.js';
 import { ManifestError, type ManifestIssue } from './manifest-error.js';
 import { MANIFEST_LIMITS as LIMITS, type EnvVar, type Manifest, type ManifestSection } from './types.js';
@@ -15,6 +16,7 @@ const RESERVED = new Set([
   'cache',
   'policy',
   'verify',
+  'arch',
 ]);
 /**
  * Kiln's `package` and `install` keys are also plausible stage names in
@@ -88,6 +90,10 @@ const topLevel = z.looseObject({
     .optional(),
   policy: POLICY_SCHEMA.optional(),
   verify: z.array(z.enum(['reproducible'], { message: 'the only check is reproducible' })).optional(),
+  arch: z
+    .array(DebianArchSchema, { message: 'must be a list of Debian architecture names, such as [amd64, arm64]' })
+    .min(1, 'must list at least one architecture')
+    .optional(),
 });
 
 /**
@@ -190,6 +196,7 @@ export function parseManifest(text: string, file = '.kiln.yml'): Manifest {
     cache: raw.cache ?? [],
     ...(toPolicy(raw.policy) ? { policy: toPolicy(raw.policy) } : {}),
     ...(raw.verify?.length ? { verify: [...new Set(raw.verify)] } : {}),
+    ...(raw.arch ? { arch: [...new Set(raw.arch)] } : {}),
   };
 }
 

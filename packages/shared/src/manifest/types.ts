@@ -42,6 +42,8 @@ export interface Manifest {
   policy?: ManifestPolicy;
   /** `reproducible`: build a second time with a varied environment and compare the payloads. */
   verify?: Array<'reproducible'>;
+  /** The Debian arches to build for, one build each; absent: the building agent's native arch. */
+  arch?: string[];
 }
 
 export const MANIFEST_LIMITS = {

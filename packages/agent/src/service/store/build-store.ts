@@ -34,12 +34,13 @@ export class BuildStore {
     return check.ok ? null : ownershipRefusal(name, repo, check.owners);
   }
 
-  /** Creates the `queued` row of a job unless it exists (the crawler may have made it). */
+  /** Creates the `queued` row of a job unless it exists (the crawler may have made it); a routed job fills in its arch. */
   async ensureQueued(job: JobWithId, db: Queryable = this.pool): Promise<void> {
     await db.query(
       `INSERT INTO builds (${QUEUED_BUILD_COLUMNS}, status, queued_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', COALESCE($8::timestamptz, now()))
-       ON CONFLICT (id) DO NOTHING`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', COALESCE($9::timestamptz, now()))
+       ON CONFLICT (id) DO UPDATE SET arch = EXCLUDED.arch
+        WHERE builds.arch IS NULL AND EXCLUDED.arch IS NOT NULL`,
       [...queuedBuildValues(job), job.requestedAt ?? null],
     );
   }

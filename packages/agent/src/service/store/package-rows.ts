@@ -1,6 +1,6 @@
-import type { BuildReport, Queryable } from '@kiln/shared';
+import { debianHostArch, type BuildReport, type Queryable } from '@kiln/shared';
 
-/** The package's files and its row (name and version), for a build that succeeded. */
+/** The package's files and its row (name, version and the build's arch), for a build that succeeded. */
 export async function writePackage(
   db: Queryable,
   buildId: string,
@@ -34,13 +34,14 @@ export async function writePackage(
       ],
     );
   }
-  // One row per name and version, pointing at the newest build: a hotfix
+  // One row per name, version and arch, pointing at the newest build: a hotfix
   // replaces it, but an older build that happens to finish later does not.
+  // The arch is the build's (set when its job was routed; the host's for a build from before).
   await db.query(
-    `INSERT INTO packages (name, version, build_id, installed_size, file_count, payload_sha256, artifact,
+    `INSERT INTO packages (name, version, arch, build_id, installed_size, file_count, payload_sha256, artifact,
                            artifact_format, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
-     ON CONFLICT (name, version) DO UPDATE
+     VALUES ($1, $2, (SELECT COALESCE(arch, $9) FROM builds WHERE id = $3), $3, $4, $5, $6, $7, $8, now())
+     ON CONFLICT (name, version, arch) DO UPDATE
         SET build_id = EXCLUDED.build_id, installed_size = EXCLUDED.installed_size, file_count = EXCLUDED.file_count,
             payload_sha256 = EXCLUDED.payload_sha256, artifact = EXCLUDED.artifact,
             artifact_format = EXCLUDED.artifact_format, updated_at = now()
@@ -55,6 +56,7 @@ export async function writePackage(
       install.artifact?.sha256 ?? null,
       install.artifact?.path ?? null,
       install.artifact?.format ?? null,
+      debianHostArch(),
     ],
   );
 }

@@ -22,7 +22,7 @@ export function buildFacts(b: BuildDetailsOut, now: number): Html {
   return html`<dl class="facts" id="facts" data-status="${b.status}">
     ${fact('Status', html`${statusBadge(b.status)}${b.cancelRequested && b.status === 'running' ? ' cancelling' : ''}`)}
     ${fact('Package', b.package ? html`<a href="/packages/${encodeURIComponent(b.package.name)}">${b.package.name}</a>` : '–')}
-    ${fact('Version', b.package?.version ?? '–')} ${fact('Arch', b.arch)}
+    ${fact('Version', b.package?.version ?? '–')} ${fact('Arch', b.arch ?? 'not routed yet')}
     ${fact('Repository', repoName(b.repo), b.repo)} ${fact('Branch', b.branch ?? '–', b.branch ?? undefined)}
     ${fact('Commit', html`<code>${shortCommit(b.commit)}</code>`, b.commit ?? undefined)}
     ${fact('Trigger', b.rebuildOf ? html`<a href="/builds/${b.rebuildOf}">${b.trigger}</a>` : b.trigger)}

@@ -15,7 +15,7 @@ export function buildRow(b: BuildSummaryOut, now: number): Html {
   return html`<tr id="b-${b.id}" data-status="${b.status}">
     <td>${statusBadge(b.status)}</td>
     <th scope="row"><a href="/builds/${b.id}">${name}</a></th>
-    <td>${b.arch}</td>
+    <td>${b.arch ?? '–'}</td>
     <td class="wrap">
       <span title="${b.repo}">${repoName(b.repo)}</span>${b.branch ? html` <span class="muted">${b.branch}</span>` : ''}
     </td>

@@ -1,7 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { runnableArchs } from './emulation.js';
+import { servedArches } from './served-arches.js';
+
+const runnableArchs = async (binfmtDir: string, native: string) => (await servedArches({ binfmtDir, native })).arches;
 
 let dir: string;
 beforeAll(async () => {

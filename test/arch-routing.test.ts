@@ -1,0 +1,134 @@
+import { jest } from '@jest/globals';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { runCli } from '../src/cli/main.js';
+import {
+  helloManifest,
+  publishJob,
+  readyMessages,
+  releaseRepo,
+  startTestAgent,
+  waitUntil,
+} from './helpers/agent-fixtures.js';
+import {
+  createTestDatabase,
+  createTestVhost,
+  type TestDatabase,
+  type TestRepo,
+  type TestVhost,
+} from './helpers/index.js';
+
+jest.setTimeout(300_000);
+
+let db: TestDatabase;
+let vhost: TestVhost;
+let root: string;
+const repos: TestRepo[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase('kiln_arch');
+  vhost = await createTestVhost('kiln-arch');
+  root = await mkdtemp(path.join(os.tmpdir(), 'kiln-arch-repos-'));
+});
+afterAll(async () => {
+  for (const repo of repos) await repo[Symbol.asyncDispose]();
+  await vhost[Symbol.asyncDispose]();
+  await db[Symbol.asyncDispose]();
+  await rm(root, { recursive: true, force: true });
+});
+
+interface ArchRow {
+  id: string;
+  arch: string | null;
+  status: string;
+  agent: string | null;
+}
+
+async function buildsOf(name: string): Promise<ArchRow[]> {
+  const { rows } = await db.pool.query<ArchRow>(
+    'SELECT id::text AS id, arch, status, agent FROM builds WHERE package_name = $1 ORDER BY arch',
+    [name],
+  );
+  return rows;
+}
+
+async function kiln(...args: string[]): Promise<string> {
+  let out = '';
+  const io = {
+    out: (t: string) => void (out += t),
+    err: (t: string) => void (out += t),
+    isTty: false,
+    env: { KILN_DATABASE_URL: db.url, KILN_AMQP_URL: vhost.url },
+  };
+  expect(await runCli(['node', 'kiln', ...args], io)).toBe(0);
+  return out;
+}
+
+describe('builds per arch', () => {
+  test('a job without arch fans out per the manifest; an amd64 agent never takes the arm64 build, which waits and says why until an arm64-capable agent starts', async () => {
+    const made = await releaseRepo('multi', '1.0.0', `${helloManifest()}arch: [amd64, arm64]\n`, root);
+    repos.push(made.repo);
+    await using amd64 = await startTestAgent({
+      db,
+      amqpUrl: vhost.url,
+      agentId: 'agent-amd64',
+      env: { KILN_ARCHS: 'amd64' },
+    });
+    // Dropped by hand, without arch and without id: two builds, one per listed arch.
+    await publishJob(vhost.url, { repo: made.repo.bare, branch: made.branch });
+    const first = await waitUntil(
+      async () => {
+        const rows = await buildsOf('multi');
+        return rows.length === 2 && rows[0]?.status === 'succeeded' && rows;
+      },
+      'the amd64 build to succeed',
+      120_000,
+    );
+    expect(first.map((r) => r.arch)).toEqual(['amd64', 'arm64']);
+    expect(first[0]).toMatchObject({ agent: 'agent-amd64' });
+    const arm = first[1]!;
+    expect(arm).toMatchObject({ status: 'queued', agent: null });
+
+    // The arm64 job waits on its own queue: never taken, never dead-lettered.
+    expect(await readyMessages(vhost.url, 'build_queue.arm64')).toBe(1);
+    expect(await readyMessages(vhost.url, 'build_queue.dead')).toBe(0);
+    const one = await kiln('status', arm.id);
+    expect(one).toMatch(/arch\s+arm64/);
+    expect(one).toMatch(/waiting\s+no agent serves arm64 \(nothing consumes build_queue\.arm64/);
+    const list = await kiln('status');
+    expect(list).toMatch(
+      new RegExp(`${arm.id.slice(0, 8)}\\s+multi\\s+1\\.0\\.0\\s+arm64\\s+queued \\(no agent serves arm64\\)`),
+    );
+    expect(list).toMatch(new RegExp(`${first[0]!.id.slice(0, 8)}\\s+multi\\s+1\\.0\\.0\\s+amd64\\s+succeeded`));
+    expect((await buildsOf('multi'))[1]).toMatchObject({ status: 'queued', agent: null });
+
+    // An agent that serves arm64 takes it.
+    await using both = await startTestAgent({
+      db,
+      amqpUrl: vhost.url,
+      agentId: 'agent-arm',
+      env: { KILN_ARCHS: 'amd64,arm64' },
+    });
+    const done = await waitUntil(
+      async () => {
+        const rows = await buildsOf('multi');
+        return ['succeeded', 'failed', 'errored'].includes(rows[1]?.status ?? '') && rows;
+      },
+      'the arm64 build to finish',
+      240_000,
+    );
+    expect(done[1]).toMatchObject({ id: arm.id, arch: 'arm64', agent: 'agent-arm', status: 'succeeded' });
+    expect(done[0]).toMatchObject(first[0]!);
+    const packages = await db.pool.query(
+      'SELECT name, version, arch, build_id::text AS build FROM packages ORDER BY arch',
+    );
+    expect(packages.rows).toEqual([
+      { name: 'multi', version: '1.0.0', arch: 'amd64', build: first[0]!.id },
+      { name: 'multi', version: '1.0.0', arch: 'arm64', build: arm.id },
+    ]);
+    expect(await kiln('status', arm.id)).not.toContain('waiting');
+    void amd64;
+    void both;
+  });
+});
