@@ -67,7 +67,9 @@ async function kiln(...args: string[]): Promise<string> {
 
 describe('builds per arch', () => {
   test('a job without arch fans out per the manifest; an amd64 agent never takes the arm64 build, which waits and says why until an arm64-capable agent starts', async () => {
-    const made = await releaseRepo('multi', '1.0.0', `${helloManifest()}arch: [amd64, arm64]\n`, root);
+    // debian:bookworm: the engine runs the arm64 build in its arm64 variant (debian:bookworm-arm64, scripts/setup.sh).
+    const manifest = helloManifest().replace('kiln/busybox:latest', 'debian:bookworm');
+    const made = await releaseRepo('multi', '1.0.0', `${manifest}arch: [amd64, arm64]\n`, root);
     repos.push(made.repo);
     await using amd64 = await startTestAgent({
       db,
