@@ -1,7 +1,6 @@
 import {
   PhaseClock,
   backoffDelay,
-  parseBuildJob,
   sleep,
   toError,
   type BackoffOptions,
@@ -15,6 +14,7 @@ import type { BuildRunner } from './build-runner.js';
 import { errored } from './early-reports.js';
 import type { AttemptRef, BuildResult, BuildStore, JobWithId } from './store/index.js';
 import { admitJob } from './job-admission.js';
+import { deliveredJob } from './delivered-job.js';
 import type { JobDelivery } from './job-delivery.js';
 
 /** Phases that end after the result is written, so the result cannot carry them. */
@@ -57,32 +57,14 @@ export class JobHandler {
   }
 
   async handle(delivery: JobDelivery): Promise<void> {
-    const { logger, metrics } = this.options;
-    if (this.options.lifecycle.stopping) {
-      delivery.requeue();
-      return;
-    }
-    const parsed = parseBuildJob(delivery.body);
-    if (!parsed.ok) {
-      logger.warn(
-        { reason: parsed.reason, messageId: delivery.messageId },
-        'dead-lettering a message that is not a build job',
-      );
-      try {
-        await delivery.deadLetter(parsed.reason);
-        delivery.ack();
-        metrics.jobs.inc({ status: 'invalid' });
-      } catch (err) {
-        logger.error({ err }, 'could not dead-letter the message; it goes back to the queue');
-        delivery.requeue();
-      }
-      return;
-    }
+    const { logger } = this.options;
+    const job = await deliveredJob(delivery, this.options);
+    if (!job) return;
     try {
-      if (parsed.job.id === undefined) await admitJob(delivery, parsed.job, this.options);
+      if (job.id === undefined) await admitJob(delivery, job, this.options);
       else {
-        const arch = parsed.job.arch ?? this.options.arch;
-        await this.build(delivery, { ...parsed.job, id: parsed.job.id, ...(arch ? { arch } : {}) });
+        const arch = job.arch ?? this.options.arch;
+        await this.build(delivery, { ...job, id: job.id, ...(arch ? { arch } : {}) });
       }
     } catch (err) {
       // Reached only when the database or broker failed us outside a build.

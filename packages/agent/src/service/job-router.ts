@@ -1,7 +1,8 @@
-import { archQueueName, parseBuildJob, readManifestFrom, redactRepo, toError, type Logger } from '@kiln/shared';
+import { archQueueName, readManifestFrom, redactRepo, toError, type Logger } from '@kiln/shared';
 import type { AgentMetrics } from './agent-metrics.js';
 import type { Checkout } from './checkout.js';
 import { withAdmittedId } from './job-admission.js';
+import { deliveredJob } from './delivered-job.js';
 import type { JobDelivery } from './job-delivery.js';
 import { uuidFromName } from './stable-id.js';
 import type { BuildStore, JobWithId } from './store/index.js';
@@ -35,28 +36,10 @@ export class JobRouter {
 
   async handle(delivery: JobDelivery): Promise<void> {
     const { logger, metrics } = this.options;
-    if (this.options.lifecycle.stopping) {
-      delivery.requeue();
-      return;
-    }
-    const parsed = parseBuildJob(delivery.body);
-    if (!parsed.ok) {
-      logger.warn(
-        { reason: parsed.reason, messageId: delivery.messageId },
-        'dead-lettering a message that is not a build job',
-      );
-      try {
-        await delivery.deadLetter(parsed.reason);
-        delivery.ack();
-        metrics.jobs.inc({ status: 'invalid' });
-      } catch (err) {
-        logger.error({ err }, 'could not dead-letter the message; it goes back to the queue');
-        delivery.requeue();
-      }
-      return;
-    }
+    const job = await deliveredJob(delivery, this.options);
+    if (!job) return;
     try {
-      const parent = withAdmittedId(delivery, parsed.job, this.options.queue);
+      const parent = withAdmittedId(delivery, job, this.options.queue);
       const children = await this.fanOut(parent, delivery.channelClosed);
       for (const child of children) {
         await this.options.declareArchQueue(child.arch);
