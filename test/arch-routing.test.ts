@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../src/cli/main.js';
@@ -13,6 +13,7 @@ import {
 } from './helpers/agent-fixtures.js';
 import {
   createTestDatabase,
+  createTestRepo,
   createTestVhost,
   type TestDatabase,
   type TestRepo,
@@ -134,3 +135,51 @@ describe('builds per arch', () => {
     void both;
   });
 });
+
+/** examples/libgreet, built without its test stage and prepare (each emulated compile costs seconds). */
+const LIBGREET = `image: kiln/bookworm-build:latest
+package: {name: libgreet, version: 1.2.0}
+arch: [amd64, arm64]
+stages: [build]
+build: {script: ["make -j2"]}
+install: {script: ['make install PREFIX=/usr DESTDIR="$DESTDIR"']}
+`;
+
+test('one push of libgreet listing amd64 and arm64 gives two succeeded builds, each .so recorded for its machine', async () => {
+  const repo = await createTestRepo({ root, name: 'libgreet' });
+  repos.push(repo);
+  const files: Record<string, string> = { '.kiln.yml': LIBGREET };
+  for (const file of ['Makefile', 'src/greet.h', 'src/greet.c', 'src/greet-test.c']) {
+    files[file] = await readFile(path.join('examples/libgreet', file), 'utf8');
+  }
+  await repo.pushBranch('libgreet-1.2.0', files);
+  await using agent = await startTestAgent({
+    db,
+    amqpUrl: vhost.url,
+    agentId: 'agent-both',
+    concurrency: 2,
+    env: { KILN_ARCHS: 'amd64,arm64' },
+  });
+  await publishJob(vhost.url, { repo: repo.bare, branch: 'libgreet-1.2.0' });
+  const builds = await waitUntil(
+    async () => {
+      const rows = await buildsOf('libgreet');
+      return rows.length === 2 && rows.every((r) => !['queued', 'running'].includes(r.status)) && rows;
+    },
+    'both libgreet builds to finish',
+    280_000,
+  );
+  expect(builds.map((b) => [b.arch, b.status])).toEqual([
+    ['amd64', 'succeeded'],
+    ['arm64', 'succeeded'],
+  ]);
+  const { rows } = await db.pool.query<{ arch: string; machine: string; linkage: string; needed: string[] }>(
+    `SELECT b.arch, f.machine, f.linkage, f.needed FROM package_files f JOIN builds b ON b.id = f.build_id
+      WHERE b.package_name = 'libgreet' AND f.path = '/usr/lib/libgreet.so.1.2.0' ORDER BY b.arch`,
+  );
+  expect(rows).toEqual([
+    { arch: 'amd64', machine: 'x86-64', linkage: 'dynamic', needed: ['libc.so.6'] },
+    { arch: 'arm64', machine: 'aarch64', linkage: 'dynamic', needed: ['libc.so.6'] },
+  ]);
+  void agent;
+}, 300_000);
