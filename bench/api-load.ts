@@ -101,12 +101,12 @@ const endpoints: Endpoint[] = [
   {
     name: 'search by SONAME',
     path: (s) => `/api/v1/search?soname=libpkg${s.p}.so.1`,
-    direct: (pool) => searchFiles(pool, 'soname', `libpkg${pick().p}.so.1`, ARCH),
+    direct: (pool) => searchFiles(pool, 'soname', `libpkg${pick().p}.so.1`),
   },
   {
     name: 'search by path',
     path: (s) => `/api/v1/search?path=/usr/bin/pkg${s.p}-tool2`,
-    direct: (pool) => searchFiles(pool, 'path', `/usr/bin/pkg${pick().p}-tool2`, ARCH),
+    direct: (pool) => searchFiles(pool, 'path', `/usr/bin/pkg${pick().p}-tool2`),
   },
 ];
 

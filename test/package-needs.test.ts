@@ -43,7 +43,7 @@ const needsOf = async (buildId: string) =>
     )
   ).rows;
 const whoNeeds = async (soname: string, limit?: number) =>
-  (await searchFiles(db.pool, 'needs', soname, 'amd64', limit)).map(
+  (await searchFiles(db.pool, 'needs', soname, limit)).map(
     (h) => `${h.package.name} ${h.package.version} ${h.file.path}`,
   );
 

@@ -11,7 +11,7 @@ const CONDITIONS: Record<Exclude<SearchBy, 'needs' | 'embeds'>, string> = {
   sha256: 'f.sha256 = $1',
 };
 
-const HITS = `SELECT COALESCE(json_agg(json_build_object('package', json_build_object('name', h.name, 'version', h.version),
+const HITS = `SELECT COALESCE(json_agg(json_build_object('package', json_build_object('name', h.name, 'version', h.version, 'arch', h.arch),
                                                     'buildId', h.build_id, 'file', h.file)
                                    ORDER BY h.name, h.version, h.path), '[]') AS hits`;
 
@@ -31,9 +31,9 @@ const HITS = `SELECT COALESCE(json_agg(json_build_object('package', json_build_o
 export function searchSql(by: SearchBy): string {
   if (by === 'needs')
     return `${HITS}
-            FROM (SELECT n.package_name AS name, n.package_version AS version, n.build_id, n.path, f.file
+            FROM (SELECT n.package_name AS name, n.package_version AS version, p.arch, n.build_id, n.path, f.file
                     FROM package_needs n
-                    CROSS JOIN LATERAL (SELECT 1 FROM packages p WHERE p.name = n.package_name
+                    CROSS JOIN LATERAL (SELECT p.arch FROM packages p WHERE p.name = n.package_name
                                            AND p.version = n.package_version AND p.build_id = n.build_id OFFSET 0) p
                     CROSS JOIN LATERAL (SELECT ${FILE_JSON} AS file FROM package_files f
                                          WHERE f.build_id = n.build_id AND f.path = n.path OFFSET 0) f
@@ -42,7 +42,7 @@ export function searchSql(by: SearchBy): string {
                    LIMIT $2) h`;
   if (by === 'embeds')
     return `${HITS}
-            FROM (SELECT p.name, p.version, p.build_id, f.path, ${FILE_JSON} AS file
+            FROM (SELECT p.name, p.version, p.arch, p.build_id, f.path, ${FILE_JSON} AS file
                     FROM builds b
                     JOIN packages p ON p.build_id = b.id
                     JOIN package_files f ON f.build_id = b.id AND f.kind = 'executable' AND f.linkage = 'static'
@@ -50,9 +50,9 @@ export function searchSql(by: SearchBy): string {
                    ORDER BY p.name, p.version, f.path
                    LIMIT $2) h`;
   return `${HITS}
-            FROM (SELECT p.name, p.version, p.build_id, f.path, ${FILE_JSON} AS file
+            FROM (SELECT p.name, p.version, p.arch, p.build_id, f.path, ${FILE_JSON} AS file
                     FROM package_files f
-                    CROSS JOIN LATERAL (SELECT p.name, p.version, p.build_id FROM packages p
+                    CROSS JOIN LATERAL (SELECT p.name, p.version, p.arch, p.build_id FROM packages p
                                          WHERE p.build_id = f.build_id OFFSET 0) p
                    WHERE ${CONDITIONS[by]}
                    ORDER BY p.name, p.version, f.path
@@ -63,16 +63,12 @@ export async function searchFiles(
   db: Queryable,
   by: SearchBy,
   query: string,
-  arch: string,
   limit = 200,
 ): Promise<SearchHitOut[]> {
-  const { rows } = await db.query<{
-    hits: Array<Omit<SearchHitOut, 'package'> & { package: { name: string; version: string } }>;
-  }>({
+  const { rows } = await db.query<{ hits: SearchHitOut[] }>({
     name: `kiln-search-${by}`,
     text: searchSql(by),
     values: [query, limit],
   });
-  const hits = rows[0]?.hits ?? [];
-  return hits.map((hit) => ({ ...hit, package: { ...hit.package, arch } }));
+  return rows[0]?.hits ?? [];
 }

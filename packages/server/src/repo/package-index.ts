@@ -87,6 +87,7 @@ export class PackageIndex {
     const packages = await db.query<{
       name: string;
       version: string;
+      arch: string;
       build_id: string;
       installed_size: number;
       payload_sha256: string | null;
@@ -94,9 +95,9 @@ export class PackageIndex {
       artifact_format: ArtifactFormat | null;
       updated_at: Date;
     }>(
-      `SELECT name, version, build_id::text AS build_id, installed_size::float8 AS installed_size, payload_sha256,
+      `SELECT name, version, arch, build_id::text AS build_id, installed_size::float8 AS installed_size, payload_sha256,
               artifact, artifact_format, updated_at
-         FROM packages ORDER BY name, version`,
+         FROM packages ORDER BY name, version, arch`,
     );
     const files = await db.query<{
       build_id: string;
@@ -136,13 +137,13 @@ export class PackageIndex {
       entries.push({
         name: row.name,
         version: row.version,
-        arch,
+        arch: row.arch,
         buildId: row.build_id,
         installedSize: row.installed_size,
         url:
           size === null
             ? null
-            : `artifacts/${encodeURIComponent(`${row.name}-${row.version}-${arch}${artifactSuffix(format)}`)}`,
+            : `artifacts/${encodeURIComponent(`${row.name}-${row.version}-${row.arch}${artifactSuffix(format)}`)}`,
         format: size === null ? null : format,
         size,
         sha256: row.payload_sha256,
@@ -157,6 +158,7 @@ export class PackageIndex {
         })),
       });
     }
-    return { format: 'kiln-repo/1', arch: [arch], updatedAt: updatedAt?.toISOString() ?? null, packages: entries };
+    const arches = [...new Set([arch, ...entries.map((e) => e.arch)])].sort();
+    return { format: 'kiln-repo/1', arch: arches, updatedAt: updatedAt?.toISOString() ?? null, packages: entries };
   }
 }

@@ -78,12 +78,13 @@ export function repoRoutes(app: FastifyInstance, deps: ServerDeps): void {
     },
     async (request, reply) => {
       const wanted = parseArtifactName(request.params.file);
-      if (!wanted || wanted.arch !== deps.arch) throw notFound(`artifact ${request.params.file}`);
+      if (!wanted) throw notFound(`artifact ${request.params.file}`);
       // Only under the name its format gives it: a .tar.gz URL for a .tar.zst artifact is a 404.
       const { rows } = await deps.db.query<{ artifact: string | null }>(
         `SELECT artifact FROM packages
-          WHERE name || '-' || version = $1 AND artifact IS NOT NULL AND COALESCE(artifact_format, 'tar.gz') = $2`,
-        [wanted.stem, wanted.format],
+          WHERE name || '-' || version = $1 AND arch = $3 AND artifact IS NOT NULL
+            AND COALESCE(artifact_format, 'tar.gz') = $2`,
+        [wanted.stem, wanted.format, wanted.arch],
       );
       const relative = rows[0]?.artifact ? deps.artifacts.relative(rows[0].artifact) : null;
       if (!relative) throw notFound(`artifact ${request.params.file}`);

@@ -40,7 +40,7 @@ export function searchRoutes(app: FastifyInstance, deps: ServerDeps): void {
       return cachedAnswer(deps.answers, request, reply, async () => ({
         by,
         query,
-        hits: await searchFiles(deps.db, by, query, deps.arch),
+        hits: await searchFiles(deps.db, by, query),
       }));
     },
   );

@@ -124,8 +124,8 @@ export function pageRoutes(app: FastifyInstance, deps: ServerDeps, assets: WebAs
       const kind = searchKind(q);
       const term = kind === 'sha256' ? q.toLowerCase() : q;
       const [hits, needs, named] = await Promise.all([
-        searchFiles(deps.db, kind, term, deps.arch),
-        kind === 'soname' ? searchFiles(deps.db, 'needs', q, deps.arch) : Promise.resolve([]),
+        searchFiles(deps.db, kind, term),
+        kind === 'soname' ? searchFiles(deps.db, 'needs', q) : Promise.resolve([]),
         PackageNameSchema.safeParse(q).success ? packageExists(deps.db, q) : Promise.resolve(false),
       ]);
       result = { kind, hits, neededBy: needs, packageNamed: named };
