@@ -59,12 +59,7 @@ export function searchSql(by: SearchBy): string {
                    LIMIT $2) h`;
 }
 
-export async function searchFiles(
-  db: Queryable,
-  by: SearchBy,
-  query: string,
-  limit = 200,
-): Promise<SearchHitOut[]> {
+export async function searchFiles(db: Queryable, by: SearchBy, query: string, limit = 200): Promise<SearchHitOut[]> {
   const { rows } = await db.query<{ hits: SearchHitOut[] }>({
     name: `kiln-search-${by}`,
     text: searchSql(by),
