@@ -14,7 +14,11 @@ afterAll(async () => {
 const ON: RebuildPolicy = { repos: ['*'], onLibraryChange: false, perHour: 50 };
 
 /** A succeeded build of `name` that is the package's current version, its one file needing `needed`. */
-async function current(name: string, needed: string[], extra: { triggeredBy?: string; repo?: string } = {}) {
+async function current(
+  name: string,
+  needed: string[],
+  extra: { triggeredBy?: string; repo?: string; arch?: string } = {},
+) {
   const id = randomUUID();
   await db.pool.query(
     `INSERT INTO builds (id, repo, branch, commit, package_name, package_version, status, trigger, triggered_by)
@@ -30,9 +34,9 @@ async function current(name: string, needed: string[], extra: { triggeredBy?: st
     ],
   );
   await db.pool.query(
-    `INSERT INTO packages (name, version, build_id, installed_size, file_count, arch) VALUES ($1, '1.0.0', $2, 1, 1, 'amd64')
+    `INSERT INTO packages (name, version, build_id, installed_size, file_count, arch) VALUES ($1, '1.0.0', $2, 1, 1, $3)
      ON CONFLICT (name, version, arch) DO UPDATE SET build_id = EXCLUDED.build_id`,
-    [name, id],
+    [name, id, extra.arch ?? 'amd64'],
   );
   await db.pool.query(
     `INSERT INTO package_files (build_id, path, size, mode, kind, linkage, needed) VALUES ($1, $2, 1, '0755', 'executable', 'dynamic', $3)`,
@@ -100,4 +104,19 @@ test('the hourly cap bounds a storm', async () => {
     { ...ON, perHour: already + 3 },
   );
   expect(queued).toHaveLength(3);
+});
+
+test('same arch only: an arm64 change rebuilds the arm64 dependents, and the job and its build say arm64', async () => {
+  const lib = await current('libarch', [], { arch: 'arm64' });
+  await current('arch-amd64-user', ['libarch.so.1'], { arch: 'amd64' });
+  await current('arch-arm64-user', ['libarch.so.1'], { arch: 'arm64' });
+  const trigger = { id: lib, packageName: 'libarch', repo: '/srv/git/libarch.git', arch: 'arm64' };
+  const [queued, ...more] = await queueDependents(db.pool, trigger, ['libarch.so.1'], ON);
+  expect(more).toEqual([]);
+  const { rows } = await db.pool.query<{ package_name: string; arch: string; job_arch: string }>(
+    `SELECT b.package_name, b.arch, o.payload->>'arch' AS job_arch
+       FROM builds b JOIN job_outbox o ON o.build_id = b.id WHERE b.id = $1`,
+    [queued],
+  );
+  expect(rows).toEqual([{ package_name: 'arch-arm64-user', arch: 'arm64', job_arch: 'arm64' }]);
 });

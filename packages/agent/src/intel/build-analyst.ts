@@ -179,10 +179,18 @@ async function rebuildDependents(
   );
   const sonames = changedSonames(diff, providing, policy.onLibraryChange);
   if (sonames.length === 0 || !report.package) return;
-  const { rows } = await db.query<{ repo: string }>('SELECT repo FROM builds WHERE id = $1', [buildId]);
+  const { rows } = await db.query<{ repo: string; arch: string | null }>(
+    'SELECT repo, arch FROM builds WHERE id = $1',
+    [buildId],
+  );
   const queued = await queueDependents(
     db,
-    { id: buildId, packageName: report.package.name, repo: rows[0]?.repo ?? '' },
+    {
+      id: buildId,
+      packageName: report.package.name,
+      repo: rows[0]?.repo ?? '',
+      arch: report.arch ?? rows[0]?.arch ?? null,
+    },
     sonames,
     policy,
   );

@@ -43,7 +43,8 @@ export function changedSonames(
  */
 export async function queueDependents(
   db: Queryable,
-  trigger: { id: string; packageName: string; repo: string },
+  /** The triggering build; its arch (when known) is the only one rebuilt. */
+  trigger: { id: string; packageName: string; repo: string; arch?: string | null },
   sonames: readonly string[],
   policy: RebuildPolicy,
 ): Promise<string[]> {
@@ -53,7 +54,7 @@ export async function queueDependents(
   );
   const room = policy.perHour - Number(recent.rows[0]?.n ?? 0);
   if (room <= 0) return [];
-  const rows = await currentDependents(db, trigger.id, sonames, room);
+  const rows = await currentDependents(db, trigger.id, sonames, room, trigger.arch ?? null);
   const queued: string[] = [];
   for (const row of rows) {
     const job: BuildJob & { id: string } = {
@@ -62,6 +63,7 @@ export async function queueDependents(
       ...(row.branch ? { branch: row.branch } : {}),
       ...(row.commit ? { commit: row.commit } : {}),
       package: { name: row.name, version: row.version },
+      ...(trigger.arch ? { arch: trigger.arch } : {}),
       trigger: 'dependency',
       requestedAt: new Date().toISOString(),
     };
@@ -87,7 +89,7 @@ interface Dependent {
 
 /**
  * The current versions of the packages whose files need one of `sonames`
- * (read from package_needs, migration 012), minus the packages in the chain of
+ * (read from package_needs, migration 012), for `arch` (null: any), minus the packages in the chain of
  * builds that led to `triggerId` and those it already queued; at most `limit`.
  * A package's versions are read by name first (OFFSET 0): else the planner
  * may walk every build newest first looking for that name's newest.
@@ -97,6 +99,7 @@ export async function currentDependents(
   triggerId: string,
   sonames: readonly string[],
   limit: number,
+  arch: string | null = null,
 ): Promise<Dependent[]> {
   const { rows } = await db.query<Dependent>(
     `WITH RECURSIVE chain(id, package_name, triggered_by) AS (
@@ -111,7 +114,8 @@ export async function currentDependents(
        SELECT cur.name, cur.version, cur.build_id
          FROM candidates c
         CROSS JOIN LATERAL (SELECT p.name, p.version, p.build_id
-                              FROM (SELECT * FROM packages p WHERE p.name = c.name OFFSET 0) p
+                              FROM (SELECT * FROM packages p
+                                     WHERE p.name = c.name AND ($4::text IS NULL OR p.arch = $4) OFFSET 0) p
                               JOIN builds b ON b.id = p.build_id
                              ORDER BY b.queued_at DESC LIMIT 1) cur
      )
@@ -122,7 +126,7 @@ export async function currentDependents(
         AND NOT EXISTS (SELECT 1 FROM builds q WHERE q.triggered_by = $1 AND q.package_name = c.name)
       ORDER BY c.name
       LIMIT $3`,
-    [triggerId, sonames, limit],
+    [triggerId, sonames, limit, arch],
   );
   return rows;
 }
