@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { connectAmqp, deadLetterQueueName, declareBuildQueue } from '@kiln/shared';
+import { connectAmqp, deadLetterQueueName, debianHostArch, declareBuildQueue } from '@kiln/shared';
 import { agentEnv, builds, helloManifest, releaseRepo, waitUntil } from './helpers/agent-fixtures.js';
 import { kilnCommand } from './helpers/cli.js';
 import { spawnCli, type CliProcess } from './helpers/crawler-fixtures.js';
@@ -103,7 +103,11 @@ describe('a 3-node RabbitMQ cluster whose build_queue leader stops mid-run', () 
       const dirs = await mkdtemp(path.join(root, `${id}-`));
       const agent = spawnCli(
         ['agent'],
-        agentEnv({ db, amqpUrl: urls, agentId: id, concurrency: 2, smtpUrl: smtp.url, dirs, lease: '20s' }),
+        // The host's arch only: one per-arch quorum queue, not one per registered emulator.
+        {
+          ...agentEnv({ db, amqpUrl: urls, agentId: id, concurrency: 2, smtpUrl: smtp.url, dirs, lease: '20s' }),
+          KILN_ARCHS: debianHostArch(),
+        },
       );
       agents.push(agent);
       await agent.waitForLog((l) => l.msg === 'agent started', `${id} to start`, 60_000);
@@ -205,7 +209,7 @@ describe('a 3-node RabbitMQ cluster whose build_queue leader stops mid-run', () 
         .map((r) => r.name)
         .filter((n) => !n.startsWith('amq.gen-'))
         .sort(),
-    ).toEqual(['build_queue', 'build_queue.dead']);
+    ).toEqual(['build_queue', `build_queue.${debianHostArch()}`, 'build_queue.dead']);
 
     // Every agent was on the stopped node and went on through another; no password in any log.
     for (const agent of agents) {

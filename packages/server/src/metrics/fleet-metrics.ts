@@ -70,8 +70,9 @@ export class FleetMetrics {
           WHERE stopped_at IS NULL AND seen_at > now() - make_interval(secs => $1) ORDER BY id`,
         [staleSeconds],
       ),
-      db.query<{ queued: string; oldest: number | null }>(
-        `SELECT count(*) AS queued, extract(epoch FROM now() - min(queued_at))::float8 AS oldest
+      db.query<{ queued: string; oldest: number | null; arches: string[] }>(
+        `SELECT count(*) AS queued, extract(epoch FROM now() - min(queued_at))::float8 AS oldest,
+                array_remove(array_agg(DISTINCT arch), NULL) AS arches
            FROM builds WHERE status = 'queued'`,
       ),
     ]);
@@ -84,7 +85,11 @@ export class FleetMetrics {
     this.queued.set(Number(waiting.rows[0]?.queued ?? 0));
     this.oldest.set(Math.max(0, waiting.rows[0]?.oldest ?? 0));
 
-    const archs = [...new Set(agents.rows.map((a) => a.arch))].sort();
+    // Each arch some agent serves (its row lists them, comma-separated) and each arch a queued build
+    // waits for: a job for an arch no agent serves shows up too, which is what an autoscaler needs.
+    const archs = [...new Set([...agents.rows.flatMap((a) => a.arch.split(',')), ...(waiting.rows[0]?.arches ?? [])])]
+      .filter(Boolean)
+      .sort();
     try {
       const depths = await this.options.depths.read([queue, ...archs.map((arch) => `${queue}.${arch}`)]);
       for (const d of depths) {
