@@ -42,6 +42,7 @@ test('every KILN_* limit reaches the engine, converted to its unit', () => {
       KILN_VERIFY_REPRODUCIBLE: '0.25',
       KILN_DIFFOSCOPE_IMAGE: 'tools/diffoscope:1',
       KILN_SIGNING_KEY: '/etc/kiln/signing-key.asc',
+      KILN_EMULATION_SLOWDOWN: '12',
     }),
   );
   expect(options).toEqual({
@@ -61,6 +62,7 @@ test('every KILN_* limit reaches the engine, converted to its unit', () => {
       allowStageNetwork: true,
       payloadLimitBytes: 10 * 1024 ** 2,
       contentPolicy: 'fail',
+      emulationSlowdown: 12,
     },
     firewall: { allow: ['10.9.0.0/16'], deny: ['203.0.113.0/24'] },
   });
