@@ -6,11 +6,11 @@
 // timeouts by); the whole run's wall time is shown beside it.
 //
 //   npx tsx bench/emulated-build.ts            BENCH_ROUNDS=3 BENCH_ARCH=arm64
-import { spawn } from 'node:child_process';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_EMULATION_SLOWDOWN, debianHostArch, type BuildReport } from '@kiln/shared';
+import { exec } from './lib/exec.js';
 
 const IMAGE = 'kiln/bookworm-build:latest';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -22,21 +22,6 @@ build: {script: ['make -j"$(nproc)"']}
 test: {script: [make check]}
 install: {script: ['make install PREFIX=/usr DESTDIR="$DESTDIR"']}
 `;
-
-function exec(command: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, KILN_LOG_LEVEL: 'warn', KILN_NETWORK: 'none' },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (err = (err + c.toString('utf8')).slice(-4000)));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${command} exited ${code}: ${err}`))));
-  });
-}
 
 interface Run {
   wall: number;
@@ -50,7 +35,9 @@ async function build(arch: string | null, artifacts: string): Promise<Run> {
     await writeFile(path.join(dir, '.kiln.yml'), MANIFEST);
     const args = ['bin/kiln.js', 'run', dir, '--json', '--artifacts', artifacts, ...(arch ? ['--arch', arch] : [])];
     const started = performance.now();
-    const report = JSON.parse(await exec(process.execPath, args)) as BuildReport;
+    const report = JSON.parse(
+      await exec(process.execPath, args, { ...process.env, KILN_LOG_LEVEL: 'warn', KILN_NETWORK: 'none' }),
+    ) as BuildReport;
     const wall = (performance.now() - started) / 1000;
     if (report.status !== 'succeeded') throw new Error(`kiln run ${arch ?? ''}: ${report.status}: ${report.error}`);
     if (report.emulated !== (arch !== null)) throw new Error(`the report says emulated: ${report.emulated}`);

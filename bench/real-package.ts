@@ -9,11 +9,11 @@
 // inspects every file (ELF, sha256) and writes the artifact; the baseline runs
 // the same commands in one container with the same CPU and memory limits
 // and installs into a folder, nothing more. Goal: kiln <= 1.10x.
-import { spawn } from 'node:child_process';
 import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type BuildReport } from '@kiln/shared';
+import { exec } from './lib/exec.js';
 
 const IMAGE = 'kiln/bookworm-build:latest';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -32,18 +32,6 @@ test:
 install:
   script: ['${INSTALL}']
 `;
-
-function exec(command: string, args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (err = (err + c.toString('utf8')).slice(-4000)));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${command} exited ${code}: ${err}`))));
-  });
-}
 
 async function checkout(): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-bench-zlib-'));

@@ -5,11 +5,11 @@
 // alternating. Goal: checked <= 2.1x one build.
 //
 //   npx tsx bench/reproducible.ts            BENCH_ROUNDS=3
-import { spawn } from 'node:child_process';
 import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { BuildReport } from '@kiln/shared';
+import { exec } from './lib/exec.js';
 
 const IMAGE = 'kiln/bookworm-build:latest';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -24,18 +24,6 @@ test:
 install:
   script: ['cd ${SRC} && make install DESTDIR="$DESTDIR"']
 `;
-
-function exec(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (err = (err + c.toString('utf8')).slice(-4000)));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${command} exited ${code}: ${err}`))));
-  });
-}
 
 async function kiln(checked: boolean, artifacts: string): Promise<{ seconds: number; report: BuildReport }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-bench-repro-'));
