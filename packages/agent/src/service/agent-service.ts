@@ -3,67 +3,23 @@ import {
   debianHostArch,
   declareArchQueue,
   declareBuildQueue,
-  type ArtifactFormat,
   type BrokerConnection,
-  type ConfiguredOwners,
-  type Database,
-  type Logger,
 } from '@kiln/shared';
-import type { BuildEngine } from '../engine/types.js';
+import { cleanUpAfterDeadAgents, startAbandonSweep } from './agent-housekeeping.js';
+import type { AgentServiceOptions } from './agent-options.js';
+
+export type { AgentServiceOptions } from './agent-options.js';
 import { AgentMetrics } from './agent-metrics.js';
 import { AgentPresence } from './agent-presence.js';
 import { AmqpBuildEvents } from './amqp-build-events.js';
-import { sleep } from '@kiln/shared';
-import { BrokerSession } from '@kiln/shared';
+import { BrokerSession, sleep } from '@kiln/shared';
 import { BuildRunner } from './build-runner.js';
 import { startConsumers } from './agent-consumers.js';
 import { BuildStore } from './store/index.js';
 import { CancelListener } from './cancel-listener.js';
-import type { Checkout } from './checkout.js';
-import type { FailureNotifications } from './failure-notifications.js';
 import { startHealthServer, type AgentHealth, type HealthServer } from './health-server.js';
 import { JobHandler } from './job-handler.js';
 import type { QueueWorker } from './queue-worker.js';
-import { sweepWorkspaces } from './workspace-sweeper.js';
-import type { BuildAnalyst } from '../intel/build-analyst.js';
-
-export interface AgentServiceOptions {
-  agentId: string;
-  /** Owners pinned by the operator (KILN_PACKAGE_OWNERS); the database decides the rest. */
-  packageOwners?: ConfiguredOwners;
-  /** Provides, needs, diffs and the linkage policy, as each build is recorded. */
-  analyst?: BuildAnalyst;
-  /** Opens a RabbitMQ connection; the service reconnects through it. */
-  connectBroker: () => Promise<BrokerConnection>;
-  /** The build queue people drop jobs on; this agent routes from it and builds from `<queue>.<arch>`. */
-  queue: string;
-  /** The arches this agent builds for (servedArches): default, this host's only. */
-  arches?: readonly string[];
-  /** This host's arch: where a job goes whose manifest names none. Default: this process's. */
-  nativeArch?: string;
-  deliveryLimit: number;
-  eventsExchange: string;
-  concurrency: number;
-  pool: Database;
-  engine: BuildEngine;
-  checkout: Checkout;
-  notifications: FailureNotifications;
-  logger: Logger;
-  workDir: string;
-  artifactDir?: string;
-  artifactFormat?: ArtifactFormat;
-  hostEnv?: Record<string, string | undefined>;
-  logLimitBytes: number;
-  /** How long a running attempt's claim lasts without a heartbeat (a dead agent's builds are retaken after it). */
-  leaseMs: number;
-  /** On stop: how long running builds may finish before they are stopped and requeued. */
-  shutdownGraceMs: number;
-  /** `/metrics` and `/healthz`; undefined: no server. 0: any free port. */
-  metricsPort?: number;
-  /** Per-consumer ack timeout asked of the broker; see QueueWorker. */
-  consumerTimeoutMs?: number;
-  metrics?: AgentMetrics;
-}
 
 /**
  * `kiln agent`: N routers on the build queue, which turn each job into one
@@ -92,7 +48,13 @@ export class AgentService {
   /** Rejects when the agent cannot go on (the broker refuses the queue declaration). */
   readonly failed: Promise<never>;
 
+  /** This host's arch, and the arches this agent builds for (default: this host's only). */
+  private readonly nativeArch: string;
+  private readonly arches: readonly string[];
+
   constructor(private readonly options: AgentServiceOptions) {
+    this.nativeArch = options.nativeArch ?? debianHostArch();
+    this.arches = options.arches?.length ? [...new Set(options.arches)] : [this.nativeArch];
     this.metrics = options.metrics ?? new AgentMetrics();
     this.failed = new Promise<never>((_resolve, reject) => {
       this.fatal = reject;
@@ -124,16 +86,7 @@ export class AgentService {
   async start(): Promise<void> {
     const { options } = this;
     const store = new BuildStore(options.pool, options.notifications, options.packageOwners, options.analyst);
-    const reaped = await options.engine.reap().catch((err: unknown) => {
-      options.logger.warn({ err }, 'could not reap containers of dead builds');
-      return 0;
-    });
-    if (reaped > 0) options.logger.info({ reaped }, 'removed containers and volumes of builds whose agent is gone');
-    const swept = await sweepWorkspaces(options.pool, options.workDir, options.logger).catch((err: unknown) => {
-      options.logger.warn({ err }, 'could not sweep stale workspaces');
-      return 0;
-    });
-    if (swept > 0) options.logger.info({ swept }, 'removed checkouts of builds whose agent is gone');
+    await cleanUpAfterDeadAgents(options);
     this.abandonTimer = startAbandonSweep(store, options);
     const runner = new BuildRunner({
       store,
@@ -158,8 +111,7 @@ export class AgentService {
       },
       shutdown: this.shutdown.signal,
     };
-    const nativeArch = options.nativeArch ?? debianHostArch();
-    const arches = options.arches?.length ? [...new Set(options.arches)] : [nativeArch];
+    const { nativeArch, arches } = this;
     this.metrics.workers.set(options.concurrency);
     if (options.metricsPort !== undefined) {
       this.health = await startHealthServer({
@@ -288,11 +240,7 @@ export class AgentService {
     try {
       const queue = { queue: this.options.queue, deliveryLimit: this.options.deliveryLimit };
       await declareBuildQueue(channel, queue);
-      for (const arch of this.options.arches?.length
-        ? this.options.arches
-        : [this.options.nativeArch ?? debianHostArch()]) {
-        await declareArchQueue(channel, queue, arch);
-      }
+      for (const arch of this.arches) await declareArchQueue(channel, queue, arch);
       await channel.assertExchange(this.options.eventsExchange, 'topic', { durable: true });
     } finally {
       await channel.close().catch(() => undefined);
@@ -318,29 +266,4 @@ export class AgentService {
       agent: this.options.agentId,
     };
   }
-}
-
-/**
- * Every agent looks, at start and then every minute, for builds whose last
- * possible delivery died with its agent (see BuildStore.abandonExhausted):
- * any agent may record them, and doing it twice changes nothing.
- */
-function startAbandonSweep(
-  store: BuildStore,
-  options: { deliveryLimit: number; leaseMs: number; logger: Logger },
-): NodeJS.Timeout {
-  const graceMs = Math.max(60_000, options.leaseMs * 2);
-  const sweep = (): void => {
-    store.abandonExhausted(options.deliveryLimit, graceMs).then(
-      (ids) => {
-        if (ids.length > 0)
-          options.logger.warn({ builds: ids }, 'recorded builds whose every delivery died with its agent as errored');
-      },
-      (err: unknown) => options.logger.warn({ err }, 'could not look for abandoned builds'),
-    );
-  };
-  sweep();
-  const timer = setInterval(sweep, 60_000);
-  timer.unref();
-  return timer;
 }
