@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { connectAmqp, createPool, declareBuildQueue, type Pool } from '@kiln/shared';
+import { createPool, type Pool } from '@kiln/shared';
 import { agentEnv } from '../test/helpers/agent-fixtures.js';
 import { makeRepo } from '../test/helpers/chaos/workload.js';
 import { spawnCli, startOwnRabbit, type CliProcess } from '../test/helpers/crawler-fixtures.js';
@@ -29,29 +29,13 @@ import { createTestNetwork, type TestHost } from '../test/helpers/netns.js';
 import { startOwnPostgres } from '../test/helpers/own-postgres.js';
 import { startOwnRabbitCluster } from '../test/helpers/own-rabbitmq.js';
 import { waitFor } from '../test/helpers/wait.js';
+import { publishJobs } from './lib/publish-jobs.js';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 40);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 1);
 const FLEETS = (process.env.BENCH_FLEETS ?? '1,2,4').split(',').map(Number);
 /** The fleet size run again against a 3-node cluster (0: not). */
 const CLUSTER_AGENTS = Number(process.env.BENCH_CLUSTER_AGENTS ?? 2);
-
-async function publish(url: string, jobs: Array<Record<string, unknown>>): Promise<void> {
-  const connection = await connectAmqp(url);
-  try {
-    const channel = await connection.createConfirmChannel();
-    await declareBuildQueue(channel, { queue: 'build_queue', deliveryLimit: 5 });
-    for (const job of jobs) {
-      channel.sendToQueue('build_queue', Buffer.from(JSON.stringify(job)), {
-        persistent: true,
-        contentType: 'application/json',
-      });
-    }
-    await channel.waitForConfirms();
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
-}
 
 async function finished(pool: Pool, ids: string[]): Promise<number> {
   const { rows } = await pool.query<{ done: number; bad: number }>(
@@ -118,11 +102,11 @@ async function fleet(size: number, broker: Broker): Promise<number> {
     );
     // One warm-up job per agent (checkout cache, first container), not timed.
     const warm = agents.map(() => randomUUID());
-    await publish(broker.url, warm.map(job));
+    await publishJobs(broker.url, warm.map(job));
     await waitFor(async () => (await finished(pool, warm)) === warm.length, 'the warm-up', 300_000, 200);
     const ids = Array.from({ length: JOBS }, () => randomUUID());
     const started = Date.now();
-    await publish(broker.url, ids.map(job));
+    await publishJobs(broker.url, ids.map(job));
     await waitFor(async () => (await finished(pool, ids)) === ids.length, 'the jobs', 900_000, 100);
     const { rows } = await pool.query<{ last: Date }>(
       'SELECT max(finished_at) AS last FROM builds WHERE id = ANY($1::uuid[])',

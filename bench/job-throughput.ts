@@ -17,10 +17,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { connectAmqp, declareBuildQueue, type Pool } from '@kiln/shared';
+import type { Pool } from '@kiln/shared';
 import { createTestDatabase } from '../test/helpers/database.js';
 import { createTestVhost } from '../test/helpers/broker.js';
 import { releaseRepo, startTestAgent } from '../test/helpers/agent-fixtures.js';
+import { publishJobs } from './lib/publish-jobs.js';
 
 const IMAGE = 'kiln/busybox:latest';
 const JOBS = Number(process.env.BENCH_JOBS ?? 20);
@@ -49,23 +50,6 @@ async function plainRound(): Promise<number> {
   const started = performance.now();
   await Promise.all(Array.from({ length: WORKERS }, lane));
   return (performance.now() - started) / 1000;
-}
-
-async function publish(url: string, jobs: Array<Record<string, unknown>>): Promise<void> {
-  const connection = await connectAmqp(url);
-  try {
-    const channel = await connection.createConfirmChannel();
-    await declareBuildQueue(channel, { queue: 'build_queue', deliveryLimit: 5 });
-    for (const job of jobs) {
-      channel.sendToQueue('build_queue', Buffer.from(JSON.stringify(job)), {
-        persistent: true,
-        contentType: 'application/json',
-      });
-    }
-    await channel.waitForConfirms();
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
 }
 
 async function waitForBuilds(pool: Pool, ids: string[]): Promise<void> {
@@ -110,7 +94,7 @@ async function kilnRound(
   }));
   const ids = jobs.map((j) => j.id);
   const startedAt = Date.now();
-  await publish(url, jobs);
+  await publishJobs(url, jobs);
   await waitForBuilds(pool, ids);
   const { rows } = await pool.query<{ latency: number; finished: Date }>(
     `SELECT (extract(epoch FROM started_at - $2::timestamptz) * 1000)::float8 AS latency, finished_at AS finished
