@@ -135,17 +135,24 @@ async function direct(endpoint: Endpoint): Promise<{ p95: number; rps: number }>
 await run(process.execPath, ['node_modules/typescript/bin/tsc', '-b']);
 const client = await chooseClient(process.env.BENCH_CLIENT);
 
+// The Node options kiln server is started with (scripts/up.sh, docker-compose.yml); BENCH_NODE_FLAGS='' for Node's own.
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=4').split(' ').filter(Boolean);
+// Clients with and without gzip: browsers, fetch and kiln's own CLI accept it; curl and wrk by default do not.
+const PLAIN = { name: 'plain', headers: {} };
+const GZIP = { name: 'gzip', headers: { 'accept-encoding': 'gzip, deflate' } };
+
 interface Variant {
   name: string;
   cwd: string;
   env: Record<string, string>;
+  clients: Array<typeof PLAIN>;
 }
 const allVariants: Variant[] = [
   ...(process.env.BENCH_BEFORE
-    ? [{ name: `before (${process.env.BENCH_BEFORE})`, cwd: process.env.BENCH_BEFORE, env: {} }]
+    ? [{ name: `before (${process.env.BENCH_BEFORE})`, cwd: process.env.BENCH_BEFORE, env: {}, clients: [PLAIN] }]
     : []),
-  { name: 'this tree, answer cache off', cwd: process.cwd(), env: { KILN_HTTP_CACHE_MB: '0' } },
-  { name: 'this tree (answer cache on)', cwd: process.cwd(), env: {} },
+  { name: 'this tree, answer cache off', cwd: process.cwd(), env: { KILN_HTTP_CACHE_MB: '0' }, clients: [PLAIN] },
+  { name: 'this tree (answer cache on)', cwd: process.cwd(), env: {}, clients: [PLAIN, GZIP] },
 ];
 // BENCH_ONLY_LAST=1 runs only this tree as configured by default.
 const variants = process.env.BENCH_ONLY_LAST ? allVariants.slice(-1) : allVariants;
@@ -160,7 +167,7 @@ for (const variant of variants) {
   const port = await freePort();
   const logPath = `/tmp/kiln-bench-api-server-${process.pid}-${variants.indexOf(variant)}.log`;
   const serverLog = await open(logPath, 'w');
-  const server = spawn(process.execPath, ['bin/kiln.js', 'server'], {
+  const server = spawn(process.execPath, [...NODE_FLAGS, 'bin/kiln.js', 'server'], {
     cwd: variant.cwd,
     env: {
       ...process.env,
@@ -188,45 +195,48 @@ for (const variant of variants) {
   };
   const last = variant === variants[variants.length - 1];
   console.log(
-    `\n== ${variant.name}: server up, RSS ${(await rss()).now.toFixed(0)} MB; load generator: ${client}, ${CONNECTIONS} connections, ${SECONDS} s per route`,
+    `\n== ${variant.name}: server up (node ${NODE_FLAGS.join(' ')}), RSS ${(await rss()).now.toFixed(0)} MB; load generator: ${client}, ${CONNECTIONS} connections, ${SECONDS} s per route and client`,
   );
   try {
     for (const endpoint of endpoints) {
       const paths = Array.from({ length: 2000 }, (_, i) => endpoint.path(sample[i % sample.length]!));
-      // A short warm-up, so the JIT and the pool's connections are not in the figures.
-      await runLoad(client, { base, paths, connections: CONNECTIONS, seconds: 2 });
-      if (WARM_ALL) {
-        const distinct = [...new Set(paths)];
-        for (let i = 0; i < distinct.length; i += 8)
-          await Promise.all(distinct.slice(i, i + 8).map(async (p) => (await fetch(`${base}${p}`)).arrayBuffer()));
+      for (const { name: accepts, headers } of variant.clients) {
+        const label = `${endpoint.name} (${accepts})`;
+        // A short warm-up, so the JIT and the pool's connections are not in the figures.
+        await runLoad(client, { base, paths, connections: CONNECTIONS, seconds: 2, headers });
+        if (WARM_ALL) {
+          const distinct = [...new Set(paths)];
+          for (let i = 0; i < distinct.length; i += 8)
+            await Promise.all(distinct.slice(i, i + 8).map(async (p) => (await fetch(`${base}${p}`)).arrayBuffer()));
+        }
+        const cacheSays = (await fetch(`${base}${paths[0]!}`)).headers.get('x-kiln-cache') ?? 'none';
+        const load = await loadAverage();
+        const [server0, pg0] = await Promise.all([processCpuMs(server.pid!), backendsCpuMs(dbName)]);
+        const result = await runLoad(client, { base, paths, connections: CONNECTIONS, seconds: SECONDS, headers });
+        const [server1, pg1] = await Promise.all([processCpuMs(server.pid!), backendsCpuMs(dbName)]);
+        let baseline = baselines.get(endpoint.name);
+        if (!baseline) baselines.set(endpoint.name, (baseline = await direct(endpoint)));
+        const perRequest = (ms: number) => (ms / Math.max(1, result.requests)).toFixed(2);
+        if (last && result.p95 >= GOAL_MS) missed.push(label);
+        const line =
+          `${label.padEnd(28)} p95 ${result.p95.toFixed(1).padStart(6)} ms (p50 ${result.p50.toFixed(1)}, p99 ${result.p99.toFixed(1)})` +
+          `  ${String(Math.round(result.rps)).padStart(5)} req/s  direct p95 ${baseline.p95.toFixed(1).padStart(5)} ms` +
+          ` ${String(Math.round(baseline.rps)).padStart(5)}/s  ratio ${(result.p95 / baseline.p95).toFixed(2)}x` +
+          `  ${result.p95 < GOAL_MS ? 'ok' : 'MISSED'}${result.errors ? `  (${result.errors} errors)` : ''}\n` +
+          `${''.padEnd(28)} CPU ms/request: server ${perRequest(server1 - server0)}, PostgreSQL ${perRequest(pg1 - pg0)},` +
+          ` ${client} ${perRequest(result.clientCpuMs)}; x-kiln-cache after warm-up: ${cacheSays}; load average before: ${load}`;
+        console.log(line);
+        rows.push(
+          `${variant.name.slice(0, 28).padEnd(28)} ${label.padEnd(28)} p95 ${result.p95.toFixed(1).padStart(6)} ms  load ${load.split(' ')[0]}`,
+        );
       }
-      const cacheSays = (await fetch(`${base}${paths[0]!}`)).headers.get('x-kiln-cache') ?? 'none';
-      const load = await loadAverage();
-      const [server0, pg0] = await Promise.all([processCpuMs(server.pid!), backendsCpuMs(dbName)]);
-      const result = await runLoad(client, { base, paths, connections: CONNECTIONS, seconds: SECONDS });
-      const [server1, pg1] = await Promise.all([processCpuMs(server.pid!), backendsCpuMs(dbName)]);
-      let baseline = baselines.get(endpoint.name);
-      if (!baseline) baselines.set(endpoint.name, (baseline = await direct(endpoint)));
-      const perRequest = (ms: number) => (ms / Math.max(1, result.requests)).toFixed(2);
-      if (last && result.p95 >= GOAL_MS) missed.push(endpoint.name);
-      const line =
-        `${endpoint.name.padEnd(20)} p95 ${result.p95.toFixed(1).padStart(6)} ms (p50 ${result.p50.toFixed(1)}, p99 ${result.p99.toFixed(1)})` +
-        `  ${String(Math.round(result.rps)).padStart(5)} req/s  direct p95 ${baseline.p95.toFixed(1).padStart(5)} ms` +
-        ` ${String(Math.round(baseline.rps)).padStart(5)}/s  ratio ${(result.p95 / baseline.p95).toFixed(2)}x` +
-        `  ${result.p95 < GOAL_MS ? 'ok' : 'MISSED'}${result.errors ? `  (${result.errors} errors)` : ''}\n` +
-        `${''.padEnd(20)} CPU ms/request: server ${perRequest(server1 - server0)}, PostgreSQL ${perRequest(pg1 - pg0)},` +
-        ` ${client} ${perRequest(result.clientCpuMs)}; x-kiln-cache after warm-up: ${cacheSays}; load average before: ${load}`;
-      console.log(line);
-      rows.push(
-        `${variant.name.slice(0, 28).padEnd(28)} ${endpoint.name.padEnd(20)} p95 ${result.p95.toFixed(1).padStart(6)} ms  load ${load.split(' ')[0]}`,
-      );
     }
     const memory = await rss();
     if (last && memory.peak >= 200) missed.push('RSS');
     console.log(
       `server RSS: ${memory.now.toFixed(0)} MB now, ${memory.peak.toFixed(0)} MB peak (goal < 200 MB: ${memory.peak < 200 ? 'ok' : 'MISSED'})`,
     );
-    rows.push(`${variant.name.slice(0, 28).padEnd(28)} ${'RSS peak'.padEnd(20)} ${memory.peak.toFixed(0)} MB`);
+    rows.push(`${variant.name.slice(0, 28).padEnd(28)} ${'RSS peak'.padEnd(28)} ${memory.peak.toFixed(0)} MB`);
   } finally {
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));

@@ -54,7 +54,7 @@ say "starting the mail sink, the crawler, an agent and the server"
 KILN_MAIL_DIR="$KILN_HOME/mail" start mail-sink node --import tsx scripts/mail-sink.ts
 start crawler node bin/kiln.js crawler
 start agent node bin/kiln.js agent
-start server node bin/kiln.js server
+start server node --max-semi-space-size=4 bin/kiln.js server # 4 MB semi-spaces: see README, Scaling
 
 say "pushing the example packages as release branches to $KILN_REPO_ROOT"
 push_example() { # push_example DIR BRANCH

@@ -5,10 +5,13 @@
  * event; a direct write to the database is seen within the time its
  * notification takes; under KILN_HTTP_AUTH=read a kept answer never reaches a
  * reader without a valid token; while the server cannot hear of changes, it
- * keeps and serves nothing.
+ * keeps and serves nothing. Kept answers go gzipped to clients that accept
+ * it, as JSON to others, and 304 to a client whose entity tag still holds.
  */
 import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -153,4 +156,51 @@ test('a change made while the server could not hear of it is not hidden by a kep
   await db.pool.query(`UPDATE builds SET error = 'changed unheard' WHERE id = $1`, [kept.id]);
   await waitUntil(async () => (await get(url)).body.builds[0]?.error === 'changed unheard', 'the change', 5_000);
   await untilKept(url);
+});
+
+/** A GET with exactly these headers (fetch would add its own Accept-Encoding and decode the answer). */
+function rawGet(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      })
+      .on('error', reject);
+  });
+}
+
+test('a kept answer goes gzipped to a client that accepts it, plain to one that does not, 304 while its tag holds', async () => {
+  const url = `${server.url}/api/v1/builds?limit=3`;
+  await untilKept(url);
+  const zipped = await rawGet(url, { 'accept-encoding': 'gzip, deflate, br' });
+  const plain = await rawGet(url, {});
+  const refused = await rawGet(url, { 'accept-encoding': 'gzip;q=0, identity' });
+  expect(zipped).toMatchObject({ status: 200, headers: { 'content-encoding': 'gzip', vary: 'accept-encoding' } });
+  expect(zipped.headers['x-kiln-cache']).toBe('hit');
+  for (const answer of [plain, refused]) {
+    expect(answer.status).toBe(200);
+    expect(answer.headers['content-encoding']).toBeUndefined();
+    expect(answer.body.equals(gunzipSync(zipped.body))).toBe(true);
+  }
+  const listed = JSON.parse(plain.body.toString('utf8')).builds;
+  expect(listed.length).toBeGreaterThan(0);
+  const etag = plain.headers.etag!;
+  expect(etag).toMatch(/^W\/"/);
+  expect(zipped.headers.etag).toBe(etag);
+
+  const unchanged = await rawGet(url, { 'if-none-match': etag });
+  expect(unchanged.status).toBe(304);
+  expect(unchanged.body.length).toBe(0);
+  // A change: the tag no longer holds, and the answer that replaces it has a tag of its own.
+  await db.pool.query(`UPDATE builds SET error = 'tagged anew' WHERE id = $1`, [listed[0].id]);
+  await waitUntil(async () => (await rawGet(url, { 'if-none-match': etag })).status === 200, 'a new answer', 5_000);
+  const changed = await rawGet(url, {});
+  expect(JSON.parse(changed.body.toString('utf8')).builds[0].error).toBe('tagged anew');
+  expect(changed.headers.etag).not.toBe(etag);
+  expect((await rawGet(url, { 'if-none-match': changed.headers.etag! })).status).toBe(304);
 });

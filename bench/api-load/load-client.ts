@@ -25,6 +25,8 @@ export interface LoadOptions {
   paths: string[];
   connections: number;
   seconds: number;
+  /** Request headers every request carries (e.g. Accept-Encoding). */
+  headers?: Record<string, string>;
 }
 
 export type LoadClient = 'wrk' | 'autocannon';
@@ -69,7 +71,17 @@ async function runWrk(options: LoadOptions): Promise<LoadResult> {
     const output = await new Promise<string>((resolve, reject) => {
       const child = spawn(
         'wrk',
-        ['-t1', `-c${options.connections}`, `-d${options.seconds}s`, '--timeout', '10s', '-s', script, options.base],
+        [
+          '-t1',
+          `-c${options.connections}`,
+          `-d${options.seconds}s`,
+          '--timeout',
+          '10s',
+          ...Object.entries(options.headers ?? {}).flatMap(([name, value]) => ['-H', `${name}: ${value}`]),
+          '-s',
+          script,
+          options.base,
+        ],
         { stdio: ['ignore', 'pipe', 'inherit'] },
       );
       let out = '';
@@ -117,6 +129,7 @@ async function runAutocannon(options: LoadOptions): Promise<LoadResult> {
         url: options.base,
         connections: options.connections,
         duration: options.seconds,
+        headers: options.headers ?? {},
         requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: pick() }) }],
       },
       (err, done) => (err ? reject(err) : resolve(done)),
