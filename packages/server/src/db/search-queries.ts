@@ -11,9 +11,10 @@ const CONDITIONS: Record<Exclude<SearchBy, 'needs' | 'embeds'>, string> = {
   sha256: 'f.sha256 = $1',
 };
 
+// Ties (one name, version and path for two arches) in arch order.
 const HITS = `SELECT COALESCE(json_agg(json_build_object('package', json_build_object('name', h.name, 'version', h.version, 'arch', h.arch),
                                                     'buildId', h.build_id, 'file', h.file)
-                                   ORDER BY h.name, h.version, h.path), '[]') AS hits`;
+                                   ORDER BY h.name, h.version, h.path, h.arch), '[]') AS hits`;
 
 /**
  * Files of current packages (the build each `packages` row points at) that
@@ -21,25 +22,26 @@ const HITS = `SELECT COALESCE(json_agg(json_build_object('package', json_build_o
  * (OFFSET 0 keeps the planner from turning that into a hash join over every
  * package, which it would pick for a library hundreds of files need).
  *
- * `needs` reads package_needs (migration 012) in its index order (SONAME,
- * package name, version, path) and stops at the limit: a library thousands
- * of files need costs one page of that index, not a sort of every match
- * (the lookups per row, kept so by OFFSET 0, end with the limit).
+ * `needs` reads the rows of current builds in package_needs (migrations 012
+ * and 018) in the order of their partial index (SONAME, package name,
+ * version, path, arch) and stops at the limit: a library thousands of files
+ * need costs one page of that index, not a sort of every match, and no
+ * package lookups (each row carries its current package's arch). Only then
+ * are the files' facts fetched, one primary-key lookup per answer row.
  * `embeds` finds the static executables of builds whose compiler image held
  * that package (`static_built_using`, GIN index of migration 009).
  */
 export function searchSql(by: SearchBy): string {
   if (by === 'needs')
     return `${HITS}
-            FROM (SELECT n.package_name AS name, n.package_version AS version, p.arch, n.build_id, n.path, f.file
-                    FROM package_needs n
-                    CROSS JOIN LATERAL (SELECT p.arch FROM packages p WHERE p.name = n.package_name
-                                           AND p.version = n.package_version AND p.build_id = n.build_id OFFSET 0) p
-                    CROSS JOIN LATERAL (SELECT ${FILE_JSON} AS file FROM package_files f
-                                         WHERE f.build_id = n.build_id AND f.path = n.path OFFSET 0) f
-                   WHERE n.soname = $1
-                   ORDER BY n.package_name, n.package_version, n.path
-                   LIMIT $2) h`;
+            FROM (SELECT n.name, n.version, n.arch, n.build_id, n.path, ${FILE_JSON} AS file
+                    FROM (SELECT n.package_name AS name, n.package_version AS version, n.current_arch AS arch,
+                                 n.build_id, n.path
+                            FROM package_needs n
+                           WHERE n.soname = $1 AND n.current_arch IS NOT NULL
+                           ORDER BY n.package_name, n.package_version, n.path, n.current_arch
+                           LIMIT $2) n
+                    JOIN package_files f ON f.build_id = n.build_id AND f.path = n.path) h`;
   if (by === 'embeds')
     return `${HITS}
             FROM (SELECT p.name, p.version, p.arch, p.build_id, f.path, ${FILE_JSON} AS file
@@ -47,7 +49,7 @@ export function searchSql(by: SearchBy): string {
                     JOIN packages p ON p.build_id = b.id
                     JOIN package_files f ON f.build_id = b.id AND f.kind = 'executable' AND f.linkage = 'static'
                    WHERE b.static_built_using @> jsonb_build_array(jsonb_build_object('name', $1::text))
-                   ORDER BY p.name, p.version, f.path
+                   ORDER BY p.name, p.version, f.path, p.arch
                    LIMIT $2) h`;
   return `${HITS}
             FROM (SELECT p.name, p.version, p.arch, p.build_id, f.path, ${FILE_JSON} AS file
@@ -55,7 +57,7 @@ export function searchSql(by: SearchBy): string {
                     CROSS JOIN LATERAL (SELECT p.name, p.version, p.arch, p.build_id FROM packages p
                                          WHERE p.build_id = f.build_id OFFSET 0) p
                    WHERE ${CONDITIONS[by]}
-                   ORDER BY p.name, p.version, f.path
+                   ORDER BY p.name, p.version, f.path, p.arch
                    LIMIT $2) h`;
 }
 
