@@ -8,7 +8,8 @@
 // 2. "Who needs libz.so.1" and "which package provides libz.so.1" over
 //    5,000,000 file rows (generated in bulk as bench/api-load.ts does).
 //    Goal: < 20 ms each. Baseline in the same run: one build by primary key.
-//    "Who needs" reads package_needs (migration 012); the plans are printed.
+//    "Who needs" reads the current builds' rows of package_needs (migrations
+//    012 and 018); the plans are printed.
 // Run: npx tsx bench/intelligence.ts   (BENCH_SCALE=0.1 for a quick look; BENCH_ONLY=queries skips part 1)
 import { execFile } from 'node:child_process';
 import { createReadStream } from 'node:fs';
@@ -195,13 +196,19 @@ if (!reuse) {
   for (const [, name] of indexSql) await big.pool.query(`DROP INDEX ${name}`);
   await big.pool.query('ALTER TABLE package_files DROP CONSTRAINT package_files_pkey');
   await big.pool.query('ALTER TABLE package_needs DROP CONSTRAINT package_needs_pkey');
-  await big.pool.query('DROP INDEX package_needs_soname_idx');
+  await big.pool.query('DROP INDEX package_needs_current_idx');
   await big.pool.query(
     `INSERT INTO builds (id, repo, branch, package_name, package_version, trigger, status, queued_at)
      SELECT md5('b' || p || '.' || v)::uuid, '/srv/git/pkg' || p || '.git', 'pkg' || p || '-1.0.' || v, 'pkg' || p, '1.0.' || v, 'poll', 'succeeded',
             timestamptz '2026-01-01' + ((v * $1 + p) * interval '1 second')
        FROM generate_series(0, $1 - 1) p, generate_series(0, $2 - 1) v`,
     [PACKAGES, VERSIONS],
+  );
+  // Packages first: the rows package_needs gets from the files (by trigger) then know their build is current.
+  await big.pool.query(
+    `INSERT INTO packages (name, version, arch, build_id, installed_size, file_count)
+     SELECT package_name, package_version, 'amd64', id, $1 * 1000, $1 FROM builds`,
+    [FILES],
   );
   // pkg0 is zlib: its library provides libz.so.1; one package in a hundred has executables that need it.
   await big.pool.query(
@@ -222,16 +229,11 @@ if (!reuse) {
        FROM generate_series(0, $1 - 1) p, generate_series(0, $2 - 1) v, generate_series(0, $3 - 1) f`,
     [PACKAGES, VERSIONS, FILES],
   );
-  await big.pool.query(
-    `INSERT INTO packages (name, version, arch, build_id, installed_size, file_count)
-     SELECT package_name, package_version, 'amd64', id, $1 * 1000, $1 FROM builds`,
-    [FILES],
-  );
   await big.pool.query('ALTER TABLE package_files ADD PRIMARY KEY (build_id, path)');
   await big.pool.query('ALTER TABLE package_needs ADD PRIMARY KEY (build_id, path, soname)');
-  const needsIndex = (
-    await readFile('packages/shared/migrations/012_package_needs_and_image_packages.sql', 'utf8')
-  ).match(/CREATE INDEX IF NOT EXISTS package_needs_soname_idx[^;]+;/);
+  const needsIndex = (await readFile('packages/shared/migrations/018_package_needs_current.sql', 'utf8')).match(
+    /CREATE INDEX IF NOT EXISTS package_needs_current_idx[^;]+;/,
+  );
   await big.pool.query(needsIndex![0]);
   for (const [statement] of indexSql) await big.pool.query(statement);
   await big.pool.query('VACUUM ANALYZE');

@@ -104,6 +104,45 @@ describe('migrations', () => {
     ).rejects.toMatchObject({ code: '23505' });
   });
 
+  test('018: the needs of a filled database learn which builds are current, and with which arch', async () => {
+    const all = await loadMigrations();
+    await migrate(
+      db.pool,
+      all.filter((m) => m.version < 18),
+    );
+    const replaced = '7d444840-9dc0-41d8-8c5b-5a8f5e5f5e11';
+    const hotfix = '7d444840-9dc0-41d8-8c5b-5a8f5e5f5e12';
+    const other = '7d444840-9dc0-41d8-8c5b-5a8f5e5f5e13';
+    await db.pool.query(
+      `INSERT INTO builds (id, repo, package_name, package_version, status, arch) VALUES
+         ($1, '/srv/git/curl.git', 'curl', '8.0', 'succeeded', 'amd64'),
+         ($2, '/srv/git/curl.git', 'curl', '8.0', 'succeeded', 'amd64'),
+         ($3, '/srv/git/curl.git', 'curl', '8.0', 'succeeded', 'arm64')`,
+      [replaced, hotfix, other],
+    );
+    await db.pool.query(
+      `INSERT INTO package_files (build_id, path, size, mode, kind, needed)
+       SELECT id, '/usr/bin/curl', 1, '0755', 'executable', ARRAY['libz.so.1', 'libc.so.6'] FROM builds`,
+    );
+    await db.pool.query(
+      `INSERT INTO packages (name, version, arch, build_id, installed_size, file_count) VALUES
+         ('curl', '8.0', 'amd64', $1, 1, 1), ('curl', '8.0', 'arm64', $2, 1, 1)`,
+      [hotfix, other],
+    );
+    expect(await migrate(db.pool, all)).toEqual(all.filter((m) => m.version >= 18).map((m) => m.name));
+    const needs = await db.pool.query(
+      'SELECT build_id, soname, current_arch FROM package_needs ORDER BY build_id, soname',
+    );
+    expect(needs.rows).toEqual([
+      { build_id: replaced, soname: 'libc.so.6', current_arch: null },
+      { build_id: replaced, soname: 'libz.so.1', current_arch: null },
+      { build_id: hotfix, soname: 'libc.so.6', current_arch: 'amd64' },
+      { build_id: hotfix, soname: 'libz.so.1', current_arch: 'amd64' },
+      { build_id: other, soname: 'libc.so.6', current_arch: 'arm64' },
+      { build_id: other, soname: 'libz.so.1', current_arch: 'arm64' },
+    ]);
+  });
+
   test('an unreachable database is one clear line', async () => {
     const env = { ...process.env, KILN_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/kiln' };
     await expect(run(...kilnCommand('migrate'), { env })).rejects.toMatchObject({

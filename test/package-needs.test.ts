@@ -82,3 +82,58 @@ test('written, changed and removed with the files; the search shows current pack
   await db.pool.query('DELETE FROM builds WHERE id = $1', [curl]);
   expect(await needsOf(curl)).toEqual([]);
 });
+
+test('an arch per current build: whichever is written first, package row or files; ties in arch order; removed with the package row', async () => {
+  const needers = async (soname: string) =>
+    (await searchFiles(db.pool, 'needs', soname)).map((h) => `${h.package.name} ${h.package.arch} ${h.buildId}`);
+  const current = async (buildId: string) =>
+    (
+      await db.pool.query<{ current_arch: string | null }>(
+        'SELECT DISTINCT current_arch FROM package_needs WHERE build_id = $1',
+        [buildId],
+      )
+    ).rows.map((r) => r.current_arch);
+  // arm64: the package row first, then its files (the files' trigger finds it).
+  const arm = randomUUID();
+  await db.pool.query(
+    `INSERT INTO builds (id, repo, package_name, package_version, status, trigger, arch)
+     VALUES ($1, '/srv/git/zstd.git', 'zstd', '1.5', 'succeeded', 'poll', 'arm64')`,
+    [arm],
+  );
+  await db.pool.query(
+    `INSERT INTO packages (name, version, build_id, installed_size, file_count, arch) VALUES ('zstd', '1.5', $1, 1, 1, 'arm64')`,
+    [arm],
+  );
+  await db.pool.query(
+    `INSERT INTO package_files (build_id, path, size, mode, kind, needed) VALUES ($1, '/usr/bin/zstd', 1, '0755', 'executable', ARRAY['liblzma.so.5'])`,
+    [arm],
+  );
+  expect(await current(arm)).toEqual(['arm64']);
+  // amd64 (packageBuild: files first, then the package row); the same name, version and path.
+  const amd = await packageBuild('zstd', '1.5', { '/usr/bin/zstd': ['liblzma.so.5'] });
+  expect(await current(amd)).toEqual(['amd64']);
+  expect(await needers('liblzma.so.5')).toEqual([`zstd amd64 ${amd}`, `zstd arm64 ${arm}`]);
+  // A build not (yet) any package's current one is not shown.
+  const waiting = randomUUID();
+  await db.pool.query(
+    `INSERT INTO builds (id, repo, package_name, package_version, status, trigger)
+     VALUES ($1, '/srv/git/xz.git', 'xz', '5.4', 'running', 'poll')`,
+    [waiting],
+  );
+  await db.pool.query(
+    `INSERT INTO package_files (build_id, path, size, mode, kind, needed) VALUES ($1, '/usr/bin/xz', 1, '0755', 'executable', ARRAY['liblzma.so.5'])`,
+    [waiting],
+  );
+  expect(await current(waiting)).toEqual([null]);
+  expect(await needers('liblzma.so.5')).toHaveLength(2);
+  // Its package row points at it by an update (a row that pointed at another build before).
+  const older = await packageBuild('xz', '5.4', { '/usr/bin/xz': ['liblzma.so.5'] });
+  await db.pool.query(`UPDATE packages SET build_id = $1 WHERE name = 'xz' AND version = '5.4'`, [waiting]);
+  expect(await current(older)).toEqual([null]);
+  expect(await current(waiting)).toEqual(['amd64']);
+  expect(await needers('liblzma.so.5')).toEqual([`xz amd64 ${waiting}`, `zstd amd64 ${amd}`, `zstd arm64 ${arm}`]);
+  // Removing the package row takes its files out of the answer; its rows stay, not current.
+  await db.pool.query(`DELETE FROM packages WHERE name = 'zstd' AND arch = 'arm64'`);
+  expect(await current(arm)).toEqual([null]);
+  expect(await needers('liblzma.so.5')).toEqual([`xz amd64 ${waiting}`, `zstd amd64 ${amd}`]);
+});

@@ -89,10 +89,16 @@ interface Dependent {
 
 /**
  * The current versions of the packages whose files need one of `sonames`
- * (read from package_needs, migration 012), for `arch` (null: any), minus the packages in the chain of
+ * (read from package_needs, migrations 012 and 018), for `arch` (null: any), minus the packages in the chain of
  * builds that led to `triggerId` and those it already queued; at most `limit`.
- * A package's versions are read by name first (OFFSET 0): else the planner
- * may walk every build newest first looking for that name's newest.
+ * Read from the current builds' rows only: a package whose newest version
+ * needs one has such a row, so the names there are the candidates, and the
+ * newest version of each must be one of the builds found there. A name's
+ * newest version is found by walking its builds newest first
+ * (builds_package_queued_idx) to the first that is a current package, one
+ * lookup each (OFFSET 0): usually the first, however many versions it has.
+ * (Reading every version instead made the planner's estimate so high that
+ * PostgreSQL compiled the query with JIT, a second per call.)
  */
 export async function currentDependents(
   db: Queryable,
@@ -107,22 +113,25 @@ export async function currentDependents(
        UNION
        SELECT b.id, b.package_name, b.triggered_by FROM builds b JOIN chain c ON b.id = c.triggered_by
      ),
-     candidates AS (
-       SELECT DISTINCT n.package_name AS name FROM package_needs n WHERE n.soname = ANY($2::text[])
+     needing AS (
+       SELECT DISTINCT n.package_name AS name, n.build_id FROM package_needs n
+        WHERE n.soname = ANY($2::text[]) AND n.current_arch IS NOT NULL AND ($4::text IS NULL OR n.current_arch = $4)
      ),
      current AS (
-       SELECT cur.name, cur.version, cur.build_id
-         FROM candidates c
-        CROSS JOIN LATERAL (SELECT p.name, p.version, p.build_id
-                              FROM (SELECT * FROM packages p
-                                     WHERE p.name = c.name AND ($4::text IS NULL OR p.arch = $4) OFFSET 0) p
-                              JOIN builds b ON b.id = p.build_id
+       SELECT c.name, cur.version, cur.build_id
+         FROM (SELECT DISTINCT name FROM needing) c
+        CROSS JOIN LATERAL (SELECT p.version, p.build_id
+                              FROM builds b
+                             CROSS JOIN LATERAL (SELECT p.version, p.build_id FROM packages p
+                                                  WHERE p.build_id = b.id AND p.name = c.name
+                                                    AND ($4::text IS NULL OR p.arch = $4) OFFSET 0) p
+                             WHERE b.package_name = c.name
                              ORDER BY b.queued_at DESC LIMIT 1) cur
      )
      SELECT c.name, c.version, b.repo, b.branch, b.commit
        FROM current c JOIN builds b ON b.id = c.build_id
       WHERE c.name NOT IN (SELECT package_name FROM chain WHERE package_name IS NOT NULL)
-        AND EXISTS (SELECT 1 FROM package_needs n WHERE n.build_id = c.build_id AND n.soname = ANY($2::text[]))
+        AND c.build_id IN (SELECT build_id FROM needing)
         AND NOT EXISTS (SELECT 1 FROM builds q WHERE q.triggered_by = $1 AND q.package_name = c.name)
       ORDER BY c.name
       LIMIT $3`,

@@ -43,8 +43,9 @@ export async function packageHistory(db: Queryable, name: string): Promise<Versi
 }
 
 /**
- * Current packages (other than `name`) with a file that needs one of `sonames`: from package_needs
- * (migration 012, keyed by SONAME), not by scanning every file's `needed` array.
+ * Current packages (other than `name`) with a file that needs one of `sonames`: from the current
+ * builds' rows of package_needs (migrations 012 and 018, keyed by SONAME), not by scanning every
+ * file's `needed` array.
  */
 export async function neededBy(
   db: Queryable,
@@ -55,9 +56,7 @@ export async function neededBy(
   const { rows } = await db.query<{ name: string; version: string; needs: string[] }>(
     `SELECT n.package_name AS name, n.package_version AS version, array_agg(DISTINCT n.soname ORDER BY n.soname) AS needs
        FROM package_needs n
-      WHERE n.soname = ANY($1::text[]) AND n.package_name <> $2
-        AND EXISTS (SELECT 1 FROM packages p WHERE p.build_id = n.build_id
-                       AND p.name = n.package_name AND p.version = n.package_version)
+      WHERE n.soname = ANY($1::text[]) AND n.package_name <> $2 AND n.current_arch IS NOT NULL
       GROUP BY n.package_name, n.package_version ORDER BY n.package_name, n.package_version LIMIT 500`,
     [sonames, name],
   );
