@@ -1,7 +1,7 @@
 /**
  * kiln server's answer cache against a real agent, PostgreSQL and RabbitMQ:
  * a kept answer is served again (`x-kiln-cache: hit`) until the database
- * changes; a build that finishes is in the very next answer after its end
+ * changes one of the tables it was read from; a build that finishes is in the very next answer after its end
  * event; a direct write to the database is seen within the time its
  * notification takes; under KILN_HTTP_AUTH=read a kept answer never reaches a
  * reader without a valid token; while the server cannot hear of changes, it
@@ -125,6 +125,32 @@ test('a write straight to the database is seen without a build event; a write th
   });
   expect(cancel.status).toBe(202);
   expect((await get(one)).body.status).toBe('cancelled');
+});
+
+test('a change takes only the answers read from its table', async () => {
+  const list = `${server.url}/api/v1/builds?limit=1`;
+  const search = `${server.url}/api/v1/search?path=/usr/bin/hello`;
+  const versions = `${server.url}/api/v1/packages/cached`;
+  for (const url of [list, search, versions]) await untilKept(url);
+  const build = (await get(list)).body.builds[0];
+  // A build's row changed (as each stage and every status change does): build answers go, package ones stay.
+  await db.pool.query(`UPDATE builds SET error = 'builds only' WHERE id = $1`, [build.id]);
+  await waitUntil(async () => (await get(list)).body.builds[0]?.error === 'builds only', 'the new error', 5_000);
+  expect((await get(search)).cache).toBe('hit');
+  expect((await get(versions)).cache).toBe('hit');
+  // A package's files changed: the search and the package go.
+  const hits = JSON.stringify((await get(search)).body.hits);
+  await db.pool.query(`UPDATE package_files SET size = size + 1 WHERE path = '/usr/bin/hello'`);
+  await waitUntil(async () => JSON.stringify((await get(search)).body.hits) !== hits, 'the new size', 5_000);
+  expect((await get(versions)).cache).toBe('miss');
+
+  // What the cache did is in /metrics, for an operator to watch its hit rate.
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+  expect(value('kiln_http_cache_hits_total')).toBeGreaterThan(0);
+  expect(value('kiln_http_cache_misses_total')).toBeGreaterThan(0);
+  expect(value('kiln_http_cache_evictions_total')).toBeGreaterThanOrEqual(3);
+  expect(value('kiln_http_cache_entries')).toBeGreaterThan(0);
 });
 
 test('under KILN_HTTP_AUTH=read a kept answer is never sent to a reader without a valid token', async () => {

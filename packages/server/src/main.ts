@@ -12,6 +12,7 @@ import {
 } from '@kiln/shared';
 import { buildApp } from './app.js';
 import { AnswerCache } from './cache/answer-cache.js';
+import { buildEventTables } from './cache/answer-tables.js';
 import { debianHostArch } from '@kiln/shared';
 import type { BuildSubmitter } from './db/build-actions.js';
 import { AmqpLiveFeed } from './live/live-feed.js';
@@ -59,7 +60,7 @@ export async function startServer(
     ? new ChangeListener({
         url: config.KILN_DATABASE_URL,
         logger,
-        onChange: () => answers.clear(),
+        onChange: (table) => answers.changed([table]),
         onState: (listening) => answers.setListening(listening),
       })
     : null;
@@ -68,7 +69,7 @@ export async function startServer(
     connect: amqpConnector(config.KILN_AMQP_URL, { noDelay: true, heartbeat: 15, logger }),
     exchange: config.KILN_EVENTS_EXCHANGE,
     logger,
-    onBuildEvent: () => answers?.clear(),
+    onBuildEvent: (_build, kind) => answers?.changed(buildEventTables(kind)),
   });
   live.start();
   const publisher = new AmqpJobPublisher({
@@ -78,7 +79,13 @@ export async function startServer(
     logger,
   });
   const depths = new QueueDepths({ connect: amqpConnector(config.KILN_AMQP_URL, { logger }), logger });
-  const metrics = new FleetMetrics({ db, depths, queue: config.KILN_QUEUE, logger });
+  const metrics = new FleetMetrics({
+    db,
+    depths,
+    queue: config.KILN_QUEUE,
+    logger,
+    ...(answers ? { answers: () => ({ ...answers.stats, entries: answers.size }) } : {}),
+  });
   const submitter: BuildSubmitter = {
     submit: (request) =>
       submitBuild(request, {

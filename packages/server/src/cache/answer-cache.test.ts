@@ -1,12 +1,13 @@
 import { AnswerCache } from './answer-cache.js';
 
 const body = (text: string) => ({ gzip: Buffer.from(text), etag: 'W/"e"' });
+const T = ['builds'];
 
 describe('AnswerCache', () => {
   test('keeps an answer while listening, and serves it until something changes', () => {
     const cache = new AnswerCache({ maxBytes: 1024, ttlMs: 60_000 });
     cache.setListening(true);
-    cache.keep('/a', cache.ticket(), body('{"a":1}'));
+    cache.keep('/a', cache.ticket(), body('{"a":1}'), T);
     expect(cache.get('/a')?.gzip.toString()).toBe('{"a":1}');
     cache.clear();
     expect(cache.get('/a')).toBeUndefined();
@@ -17,7 +18,7 @@ describe('AnswerCache', () => {
     cache.setListening(true);
     const ticket = cache.ticket();
     cache.clear(); // a change notification between the read's start and its end
-    cache.keep('/a', ticket, body('old'));
+    cache.keep('/a', ticket, body('old'), T);
     expect(cache.get('/a')).toBeUndefined();
   });
 
@@ -25,10 +26,10 @@ describe('AnswerCache', () => {
     const cache = new AnswerCache({ maxBytes: 1024, ttlMs: 60_000 });
     expect(cache.ticket()).toBeNull();
     cache.setListening(true);
-    cache.keep('/a', cache.ticket(), body('x'));
+    cache.keep('/a', cache.ticket(), body('x'), T);
     cache.setListening(false);
     expect(cache.get('/a')).toBeUndefined();
-    cache.keep('/b', 0, body('y'));
+    cache.keep('/b', 0, body('y'), T);
     cache.setListening(true);
     expect(cache.get('/a')).toBeUndefined();
     expect(cache.get('/b')).toBeUndefined();
@@ -37,9 +38,44 @@ describe('AnswerCache', () => {
   test('stays within its size, dropping the least recently used', () => {
     const cache = new AnswerCache({ maxBytes: 100, ttlMs: 60_000 });
     cache.setListening(true);
-    for (let i = 0; i < 10; i++) cache.keep(`/k${i}`, cache.ticket(), body('x'.repeat(30)));
+    for (let i = 0; i < 10; i++) cache.keep(`/k${i}`, cache.ticket(), body('x'.repeat(30)), T);
     expect(cache.size).toBeLessThanOrEqual(3);
     expect(cache.get('/k9')).toBeDefined();
     expect(cache.get('/k0')).toBeUndefined();
+  });
+
+  test('a change to a table takes the answers read from it, and leaves the others', () => {
+    const cache = new AnswerCache({ maxBytes: 1024, ttlMs: 60_000 });
+    cache.setListening(true);
+    cache.keep('/builds/1', cache.ticket(), body('b'), ['builds', 'build_stages', 'packages']);
+    cache.keep('/packages/zlib', cache.ticket(), body('p'), ['packages', 'package_files']);
+    cache.keep('/search?path=x', cache.ticket(), body('s'), ['package_files']);
+    cache.changed(['build_stages']);
+    expect(cache.get('/builds/1')).toBeUndefined();
+    expect(cache.get('/packages/zlib')?.gzip.toString()).toBe('p');
+    cache.changed(['packages']);
+    expect(cache.get('/packages/zlib')).toBeUndefined();
+    expect(cache.get('/search?path=x')?.gzip.toString()).toBe('s');
+    expect(cache.stats.evicted).toBe(2);
+  });
+
+  test('a read that raced a change keeps its answer only when the change was to another table', () => {
+    const cache = new AnswerCache({ maxBytes: 1024, ttlMs: 60_000 });
+    cache.setListening(true);
+    const ticket = cache.ticket();
+    cache.changed(['builds']);
+    cache.keep('/packages/zlib', ticket, body('p'), ['packages', 'package_files']);
+    cache.keep('/builds/1', ticket, body('b'), ['builds', 'packages']);
+    expect(cache.get('/packages/zlib')?.gzip.toString()).toBe('p');
+    expect(cache.get('/builds/1')).toBeUndefined();
+    // A ticket taken after the change is current for that table again.
+    cache.keep('/builds/1', cache.ticket(), body('b2'), ['builds', 'packages']);
+    expect(cache.get('/builds/1')?.gzip.toString()).toBe('b2');
+    // Clearing refuses every read in flight, whatever it read.
+    const before = cache.ticket();
+    cache.clear();
+    cache.keep('/search?path=x', before, body('s'), ['package_files']);
+    expect(cache.get('/search?path=x')).toBeUndefined();
+    expect(cache.size).toBe(0);
   });
 });

@@ -13,8 +13,9 @@ const encodings = new Negotiator({ supportedValues: ['gzip', 'identity'], cache:
 
 /**
  * Sends the kept answer to this GET when there is one (`x-kiln-cache: hit`),
- * else reads it with `read`, keeps it gzipped and sends it. `ttlMs` may shorten how long a
- * particular answer is kept. Errors (404, 400) are never kept. The key is
+ * else reads it from `tables` with `read`, keeps it gzipped until one of
+ * them changes, and sends it. `ttlMs` may shorten how long a particular
+ * answer is kept. Errors (404, 400) are never kept. The key is
  * the URL as asked (path and query string): the same URL is the same answer
  * for every reader who passed authorisation.
  *
@@ -27,6 +28,7 @@ export async function cachedAnswer<T>(
   cache: AnswerCache | undefined,
   request: FastifyRequest,
   reply: FastifyReply,
+  tables: readonly string[],
   read: () => Promise<T>,
   ttlMs?: (answer: T) => number | undefined,
 ): Promise<T | FastifyReply> {
@@ -39,7 +41,8 @@ export async function cachedAnswer<T>(
   // The route's own serializer: tests check every answer against its schema there.
   const json = Buffer.from(reply.serialize(answer) as string);
   const etag = entityTag(json);
-  if (cache.current(ticket)) cache.keep(key, ticket, { gzip: ownBytes(gzipSync(json)), etag }, ttlMs?.(answer));
+  if (cache.current(ticket, tables))
+    cache.keep(key, ticket, { gzip: ownBytes(gzipSync(json)), etag }, tables, ttlMs?.(answer));
   reply
     .header('x-kiln-cache', ticket === null ? 'off' : 'miss')
     .header('vary', 'accept-encoding')

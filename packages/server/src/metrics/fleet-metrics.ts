@@ -1,4 +1,4 @@
-import { Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { Logger, Queryable } from '@kiln/shared';
 import type { QueueDepths } from './queue-depths.js';
 
@@ -10,6 +10,17 @@ export interface FleetMetricsOptions {
   logger: Logger;
   /** An agent not seen for this long is gone (it renews its row every 5 s). */
   agentStaleMs?: number;
+  /** The answer cache's counts, when it is on. */
+  answers?: () => AnswerCacheCounts;
+}
+
+/** What the answer cache counted since the server started, and what it holds. */
+export interface AnswerCacheCounts {
+  hits: number;
+  misses: number;
+  evicted: number;
+  cleared: number;
+  entries: number;
 }
 
 interface AgentRow {
@@ -54,7 +65,36 @@ export class FleetMetrics {
     'arch',
   ]);
 
-  constructor(private readonly options: FleetMetricsOptions) {}
+  constructor(private readonly options: FleetMetricsOptions) {
+    const counts = options.answers;
+    if (!counts) return;
+    const counter = (name: string, help: string, read: (c: AnswerCacheCounts) => number) =>
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          this.inc(read(counts()));
+        },
+      });
+    counter('kiln_http_cache_hits_total', 'Reads answered from the answer cache', (c) => c.hits);
+    counter('kiln_http_cache_misses_total', 'Cacheable reads that went to the database', (c) => c.misses);
+    counter(
+      'kiln_http_cache_evictions_total',
+      'Kept answers let go because a table they were read from changed',
+      (c) => c.evicted,
+    );
+    counter('kiln_http_cache_clears_total', 'Times every kept answer was let go', (c) => c.cleared);
+    new Gauge({
+      name: 'kiln_http_cache_entries',
+      help: 'Answers kept now',
+      registers: [this.registry],
+      collect() {
+        this.set(counts().entries);
+      },
+    });
+  }
 
   get contentType(): string {
     return this.registry.contentType;

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { buildFiles } from '../db/build-files.js';
 import { buildExists, getBuild, listBuilds } from '../db/build-queries.js';
+import { ANSWER_TABLES } from '../cache/answer-tables.js';
 import { cachedAnswer, RUNNING_TTL_MS } from '../cache/cached-answer.js';
 import { badParameter, notFound } from '../http/api-error.js';
 import type { ServerDeps } from '../http/deps.js';
@@ -40,6 +41,7 @@ export function buildRoutes(app: FastifyInstance, deps: ServerDeps): void {
         deps.answers,
         request,
         reply,
+        ANSWER_TABLES.builds,
         async () => {
           const page = await listBuilds(deps.db, request.query);
           if (!page) throw badParameter('query.before', `no build ${request.query.before ?? ''}`);
@@ -64,6 +66,7 @@ export function buildRoutes(app: FastifyInstance, deps: ServerDeps): void {
         deps.answers,
         request,
         reply,
+        ANSWER_TABLES.builds,
         async () => {
           const build = await getBuild(deps.db, request.params.id, deps.arch);
           if (!build) throw notFound(`build ${request.params.id}`);

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { listPackages, packageDetails, packageVersions } from '../db/package-queries.js';
+import { ANSWER_TABLES } from '../cache/answer-tables.js';
 import { cachedAnswer } from '../cache/cached-answer.js';
 import { notFound } from '../http/api-error.js';
 import type { ServerDeps } from '../http/deps.js';
@@ -23,7 +24,8 @@ export function packageRoutes(app: FastifyInstance, deps: ServerDeps): void {
         response: { 200: PackageListSchema, ...errorResponses },
       },
     },
-    async (request, reply) => cachedAnswer(deps.answers, request, reply, () => listPackages(deps.db, request.query)),
+    async (request, reply) =>
+      cachedAnswer(deps.answers, request, reply, ANSWER_TABLES.packages, () => listPackages(deps.db, request.query)),
   );
 
   api.get(
@@ -37,7 +39,7 @@ export function packageRoutes(app: FastifyInstance, deps: ServerDeps): void {
       },
     },
     async (request, reply) =>
-      cachedAnswer(deps.answers, request, reply, async () => {
+      cachedAnswer(deps.answers, request, reply, ANSWER_TABLES.packages, async () => {
         const versions = await packageVersions(deps.db, request.params.name, deps.arch);
         if (versions.length === 0) throw notFound(`package ${request.params.name}`);
         return { name: request.params.name, versions };
@@ -56,7 +58,7 @@ export function packageRoutes(app: FastifyInstance, deps: ServerDeps): void {
       },
     },
     async (request, reply) =>
-      cachedAnswer(deps.answers, request, reply, async () => {
+      cachedAnswer(deps.answers, request, reply, ANSWER_TABLES.packages, async () => {
         const { name, version } = request.params;
         const arch = request.query.arch ?? deps.arch;
         const found = arch === deps.arch ? await packageDetails(deps.db, name, version, deps.arch) : null;

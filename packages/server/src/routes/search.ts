@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { ANSWER_TABLES } from '../cache/answer-tables.js';
 import { cachedAnswer } from '../cache/cached-answer.js';
 import { searchFiles, type SearchBy } from '../db/search-queries.js';
 import type { ServerDeps } from '../http/deps.js';
@@ -37,7 +38,8 @@ export function searchRoutes(app: FastifyInstance, deps: ServerDeps): void {
     },
     async (request, reply) => {
       const [by, query] = Object.entries(request.query).find(([, v]) => v !== undefined) as [SearchBy, string];
-      return cachedAnswer(deps.answers, request, reply, async () => ({
+      const tables = by === 'embeds' ? ANSWER_TABLES.searchEmbeds : ANSWER_TABLES.search;
+      return cachedAnswer(deps.answers, request, reply, tables, async () => ({
         by,
         query,
         hits: await searchFiles(deps.db, by, query),
