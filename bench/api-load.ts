@@ -19,6 +19,9 @@
 //
 // Run: npx tsx bench/api-load.ts   (about 6 minutes on 2 cores; BENCH_SCALE=0.1 for a quick look)
 // BENCH_KEEP=1 keeps the filled database and prints its name; BENCH_DATABASE=<name> reuses it.
+// BENCH_FARM=<workers> reads while a busy farm writes: that many builds running at once, their lease
+// renewals, stage rows and recorded packages (bench/api-load/farm-churn.ts); the answer cache's hit rate
+// (from /metrics) is printed per route.
 import { execFile, spawn } from 'node:child_process';
 import { open, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
@@ -27,6 +30,7 @@ import { getBuild, listBuilds } from '../packages/server/src/db/build-queries.js
 import { packageDetails } from '../packages/server/src/db/package-queries.js';
 import { searchFiles, searchSql } from '../packages/server/src/db/search-queries.js';
 import { ADMIN_URL, createTestDatabase, freePort } from '../test/helpers/index.js';
+import { startFarmChurn } from './api-load/farm-churn.js';
 import { fillDatabase } from './api-load/fill.js';
 import { backendsCpuMs, chooseClient, loadAverage, percentile, processCpuMs, runLoad } from './api-load/load-client.js';
 
@@ -37,6 +41,7 @@ const CONNECTIONS = 50;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const POOL = 20; // the server's pool (packages/server/src/main.ts)
 const GOAL_MS = 50;
+const FARM = Number(process.env.BENCH_FARM ?? 0);
 
 console.log(`load average at start: ${await loadAverage()} (2 cores)`);
 const reuse = process.env.BENCH_DATABASE;
@@ -160,6 +165,14 @@ const variants = process.env.BENCH_ONLY_LAST ? allVariants.slice(-1) : allVarian
 // state of a read-mostly farm); by default only a 2 s warm-up, so most answers are read for the first time.
 const WARM_ALL = process.env.BENCH_WARM === 'all';
 
+/** The answer cache's hits and misses so far, from the server's /metrics (null when it has none). */
+async function cacheCounts(base: string): Promise<{ hits: number; misses: number } | null> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const read = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const counts = { hits: read('kiln_http_cache_hits_total'), misses: read('kiln_http_cache_misses_total') };
+  return Number.isNaN(counts.hits) ? null : counts;
+}
+
 const baselines = new Map<string, { p95: number; rps: number }>();
 const missed: string[] = [];
 const rows: string[] = [];
@@ -195,13 +208,15 @@ for (const variant of variants) {
   };
   const last = variant === variants[variants.length - 1];
   console.log(
-    `\n== ${variant.name}: server up (node ${NODE_FLAGS.join(' ')}), RSS ${(await rss()).now.toFixed(0)} MB; load generator: ${client}, ${CONNECTIONS} connections, ${SECONDS} s per route and client`,
+    `\n== ${variant.name}${FARM > 0 ? `, while a farm of ${FARM} running builds writes` : ''}: server up (node ${NODE_FLAGS.join(' ')}), RSS ${(await rss()).now.toFixed(0)} MB; load generator: ${client}, ${CONNECTIONS} connections, ${SECONDS} s per route and client`,
   );
   try {
     for (const endpoint of endpoints) {
       const paths = Array.from({ length: 2000 }, (_, i) => endpoint.path(sample[i % sample.length]!));
       for (const { name: accepts, headers } of variant.clients) {
         const label = `${endpoint.name} (${accepts})`;
+        // A busy farm's writes (BENCH_FARM) go on from before the warm-up to the end of the measured run.
+        const churn = FARM > 0 ? await startFarmChurn(db, FARM) : null;
         // A short warm-up, so the JIT and the pool's connections are not in the figures.
         await runLoad(client, { base, paths, connections: CONNECTIONS, seconds: 2, headers });
         if (WARM_ALL) {
@@ -211,9 +226,25 @@ for (const variant of variants) {
         }
         const cacheSays = (await fetch(`${base}${paths[0]!}`)).headers.get('x-kiln-cache') ?? 'none';
         const load = await loadAverage();
-        const [server0, pg0] = await Promise.all([processCpuMs(server.pid!), backendsCpuMs(dbName)]);
+        const [server0, pg0, cache0] = await Promise.all([
+          processCpuMs(server.pid!),
+          backendsCpuMs(dbName),
+          cacheCounts(base),
+        ]);
         const result = await runLoad(client, { base, paths, connections: CONNECTIONS, seconds: SECONDS, headers });
-        const [server1, pg1] = await Promise.all([processCpuMs(server.pid!), backendsCpuMs(dbName)]);
+        const [server1, pg1, cache1] = await Promise.all([
+          processCpuMs(server.pid!),
+          backendsCpuMs(dbName),
+          cacheCounts(base),
+        ]);
+        const written = await churn?.stop();
+        const hitRate =
+          cache0 && cache1
+            ? `; cache hit rate ${((100 * (cache1.hits - cache0.hits)) / Math.max(1, cache1.hits - cache0.hits + cache1.misses - cache0.misses)).toFixed(1)} %`
+            : '';
+        const farmWrites = written
+          ? `; farm writes: ${written.leases} lease renewals, ${written.stages} stage rows, ${written.packages} packages`
+          : '';
         let baseline = baselines.get(endpoint.name);
         if (!baseline) baselines.set(endpoint.name, (baseline = await direct(endpoint)));
         const perRequest = (ms: number) => (ms / Math.max(1, result.requests)).toFixed(2);
@@ -224,8 +255,9 @@ for (const variant of variants) {
           ` ${String(Math.round(baseline.rps)).padStart(5)}/s  ratio ${(result.p95 / baseline.p95).toFixed(2)}x` +
           `  ${result.p95 < GOAL_MS ? 'ok' : 'MISSED'}${result.errors ? `  (${result.errors} errors)` : ''}\n` +
           `${''.padEnd(28)} CPU ms/request: server ${perRequest(server1 - server0)}, PostgreSQL ${perRequest(pg1 - pg0)},` +
-          ` ${client} ${perRequest(result.clientCpuMs)}; x-kiln-cache after warm-up: ${cacheSays}; load average before: ${load}`;
-        console.log(line);
+          ` ${client} ${perRequest(result.clientCpuMs)}; x-kiln-cache after warm-up: ${cacheSays}${hitRate}; load average before: ${load}${farmWrites}`;
+        const memory = await rss();
+        console.log(`${line}; server RSS ${memory.now.toFixed(0)} MB, peak so far ${memory.peak.toFixed(0)} MB`);
         rows.push(
           `${variant.name.slice(0, 28).padEnd(28)} ${label.padEnd(28)} p95 ${result.p95.toFixed(1).padStart(6)} ms  load ${load.split(' ')[0]}`,
         );

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger, Queryable } from '@kiln/shared';
 import type { QueueDepths } from './queue-depths.js';
 
@@ -66,6 +66,8 @@ export class FleetMetrics {
   ]);
 
   constructor(private readonly options: FleetMetricsOptions) {
+    // The process's own: resident memory, CPU, V8 heap spaces, event-loop lag, open handles (prom-client's set).
+    collectDefaultMetrics({ register: this.registry });
     const counts = options.answers;
     if (!counts) return;
     const counter = (name: string, help: string, read: (c: AnswerCacheCounts) => number) =>
