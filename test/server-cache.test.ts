@@ -127,15 +127,19 @@ test('a write straight to the database is seen without a build event; a write th
   expect((await get(one)).body.status).toBe('cancelled');
 });
 
-test('a change takes only the answers read from its table', async () => {
+test("a change takes only the answers read from its table, and of one build, only that build's", async () => {
   const list = `${server.url}/api/v1/builds?limit=1`;
   const search = `${server.url}/api/v1/search?path=/usr/bin/hello`;
   const versions = `${server.url}/api/v1/packages/cached`;
-  for (const url of [list, search, versions]) await untilKept(url);
-  const build = (await get(list)).body.builds[0];
-  // A build's row changed (as each stage and every status change does): build answers go, package ones stay.
+  const [build, other] = (await get(`${server.url}/api/v1/builds?limit=2`)).body.builds;
+  const one = (b: { id: string }) => `${server.url}/api/v1/builds/${b.id}`;
+  for (const url of [list, search, versions, one(build), one(other)]) await untilKept(url);
+  // A build's row changed (as each stage and every status change does): its answer and the lists go;
+  // other builds' answers and the package ones stay.
   await db.pool.query(`UPDATE builds SET error = 'builds only' WHERE id = $1`, [build.id]);
   await waitUntil(async () => (await get(list)).body.builds[0]?.error === 'builds only', 'the new error', 5_000);
+  expect((await get(one(build))).body.error).toBe('builds only');
+  expect((await get(one(other))).cache).toBe('hit');
   expect((await get(search)).cache).toBe('hit');
   expect((await get(versions)).cache).toBe('hit');
   // A package's files changed: the search and the package go.

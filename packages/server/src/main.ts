@@ -60,7 +60,7 @@ export async function startServer(
     ? new ChangeListener({
         url: config.KILN_DATABASE_URL,
         logger,
-        onChange: (table) => answers.changed([table]),
+        onChange: (change) => answers.changed([change.table], change.builds),
         onState: (listening) => answers.setListening(listening),
       })
     : null;
@@ -69,7 +69,7 @@ export async function startServer(
     connect: amqpConnector(config.KILN_AMQP_URL, { noDelay: true, heartbeat: 15, logger }),
     exchange: config.KILN_EVENTS_EXCHANGE,
     logger,
-    onBuildEvent: (_build, kind) => answers?.changed(buildEventTables(kind)),
+    onBuildEvent: (build, kind) => answers?.changed(buildEventTables(kind), [build]),
   });
   live.start();
   const publisher = new AmqpJobPublisher({

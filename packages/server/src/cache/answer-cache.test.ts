@@ -1,7 +1,7 @@
 import { AnswerCache } from './answer-cache.js';
 
 const body = (text: string) => ({ gzip: Buffer.from(text), etag: 'W/"e"' });
-const T = ['builds'];
+const T = { tables: ['builds'] };
 
 describe('AnswerCache', () => {
   test('keeps an answer while listening, and serves it until something changes', () => {
@@ -47,9 +47,9 @@ describe('AnswerCache', () => {
   test('a change to a table takes the answers read from it, and leaves the others', () => {
     const cache = new AnswerCache({ maxBytes: 1024, ttlMs: 60_000 });
     cache.setListening(true);
-    cache.keep('/builds/1', cache.ticket(), body('b'), ['builds', 'build_stages', 'packages']);
-    cache.keep('/packages/zlib', cache.ticket(), body('p'), ['packages', 'package_files']);
-    cache.keep('/search?path=x', cache.ticket(), body('s'), ['package_files']);
+    cache.keep('/builds/1', cache.ticket(), body('b'), { tables: ['builds', 'build_stages', 'packages'] });
+    cache.keep('/packages/zlib', cache.ticket(), body('p'), { tables: ['packages', 'package_files'] });
+    cache.keep('/search?path=x', cache.ticket(), body('s'), { tables: ['package_files'] });
     cache.changed(['build_stages']);
     expect(cache.get('/builds/1')).toBeUndefined();
     expect(cache.get('/packages/zlib')?.gzip.toString()).toBe('p');
@@ -64,18 +64,37 @@ describe('AnswerCache', () => {
     cache.setListening(true);
     const ticket = cache.ticket();
     cache.changed(['builds']);
-    cache.keep('/packages/zlib', ticket, body('p'), ['packages', 'package_files']);
-    cache.keep('/builds/1', ticket, body('b'), ['builds', 'packages']);
+    cache.keep('/packages/zlib', ticket, body('p'), { tables: ['packages', 'package_files'] });
+    cache.keep('/builds/1', ticket, body('b'), { tables: ['builds', 'packages'] });
     expect(cache.get('/packages/zlib')?.gzip.toString()).toBe('p');
     expect(cache.get('/builds/1')).toBeUndefined();
     // A ticket taken after the change is current for that table again.
-    cache.keep('/builds/1', cache.ticket(), body('b2'), ['builds', 'packages']);
+    cache.keep('/builds/1', cache.ticket(), body('b2'), { tables: ['builds', 'packages'] });
     expect(cache.get('/builds/1')?.gzip.toString()).toBe('b2');
     // Clearing refuses every read in flight, whatever it read.
     const before = cache.ticket();
     cache.clear();
-    cache.keep('/search?path=x', before, body('s'), ['package_files']);
+    cache.keep('/search?path=x', before, body('s'), { tables: ['package_files'] });
     expect(cache.get('/search?path=x')).toBeUndefined();
     expect(cache.size).toBe(0);
+  });
+
+  test('a change to some builds takes their answers and the lists, and leaves other builds kept', () => {
+    const cache = new AnswerCache({ maxBytes: 4096, ttlMs: 60_000 });
+    cache.setListening(true);
+    const tables = ['builds', 'build_stages'];
+    cache.keep('/builds/a', cache.ticket(), body('a'), { tables, build: 'a' });
+    cache.keep('/builds/b', cache.ticket(), body('b'), { tables, build: 'b' });
+    cache.keep('/builds', cache.ticket(), body('list'), { tables });
+    cache.keep('/packages/zlib', cache.ticket(), body('p'), { tables: ['packages'] });
+    cache.changed(['build_stages'], ['a', 'c']);
+    expect(cache.get('/builds/a')).toBeUndefined();
+    expect(cache.get('/builds')).toBeUndefined();
+    expect(cache.get('/builds/b')?.gzip.toString()).toBe('b');
+    expect(cache.get('/packages/zlib')?.gzip.toString()).toBe('p');
+    // Without builds named, the change may be to any row: every answer read from the table goes.
+    cache.changed(['builds'], null);
+    expect(cache.get('/builds/b')).toBeUndefined();
+    expect(cache.get('/packages/zlib')).toBeDefined();
   });
 });

@@ -16,10 +16,16 @@ export interface KeptAnswer {
   etag: string;
 }
 
-/** A kept answer as the cache holds it: the answer and the tables it was read from. */
-interface Entry {
-  answer: KeptAnswer;
+/** What an answer was read from: tables, and when it shows one build alone, that build's id. */
+export interface AnswerSource {
   tables: readonly string[];
+  /** The answer reads only rows of this build (in each of `tables`, those whose build is this one). */
+  build?: string;
+}
+
+/** A kept answer as the cache holds it. */
+interface Entry extends AnswerSource {
+  answer: KeptAnswer;
 }
 
 /**
@@ -28,10 +34,11 @@ interface Entry {
  * collector grow the heap, a file list takes a sixth of its size, and a
  * client that accepts gzip is sent them without encoding them again).
  *
- * Each answer is kept with the tables it was read from, and goes when one
- * of them changes (a committed change the database notified, or a build
- * event for the build tables): a build's heartbeat or stage does not take
- * the package and search answers with it. An answer is kept only if none of
+ * Each answer is kept with the tables it was read from (and the build, when
+ * it shows one build alone), and goes when one of them changes: a committed
+ * change the database notified, or a build event for the build tables. A
+ * build's stage takes that build's answer and the build lists with it, not
+ * other builds' answers, nor the package and search answers. An answer is kept only if none of
  * its tables changed while it was being read (each change is numbered; the
  * read's ticket is the number it started at), so a read that raced a change
  * never outlives it. While the server cannot hear of changes (the listening
@@ -79,17 +86,26 @@ export class AnswerCache {
     return tables.every((table) => (this.changedAt.get(table) ?? 0) <= ticket);
   }
 
-  keep(key: string, ticket: number | null, answer: KeptAnswer, tables: readonly string[], ttlMs?: number): void {
-    if (!this.current(ticket, tables)) return;
-    this.answers.set(key, { answer, tables }, ttlMs === undefined ? {} : { ttl: ttlMs });
+  keep(key: string, ticket: number | null, answer: KeptAnswer, source: AnswerSource, ttlMs?: number): void {
+    if (!this.current(ticket, source.tables)) return;
+    this.answers.set(key, { ...source, answer }, ttlMs === undefined ? {} : { ttl: ttlMs });
   }
 
-  /** `tables` changed: the answers read from any of them go, and reads of them in flight may not keep theirs. */
-  changed(tables: readonly string[]): void {
+  /**
+   * Rows of `tables` changed, those of `builds` only (null: any): the answers
+   * read from them go, and reads of those tables in flight may not keep
+   * theirs (whatever build they read: a ticket is per table).
+   */
+  changed(tables: readonly string[], builds: readonly string[] | null = null): void {
     const at = ++this.changes;
     for (const table of tables) this.changedAt.set(table, at);
     const changed = new Set(tables);
-    const gone = [...this.answers.entries()].filter(([, entry]) => entry.tables.some((t) => changed.has(t)));
+    const touched = builds && new Set(builds);
+    const gone = [...this.answers.entries()].filter(
+      ([, entry]) =>
+        entry.tables.some((t) => changed.has(t)) &&
+        (touched === null || entry.build === undefined || touched.has(entry.build)),
+    );
     for (const [key] of gone) this.answers.delete(key);
     this.stats.evicted += gone.length;
   }

@@ -5,6 +5,16 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import fresh from 'fresh';
 import type { AnswerCache, KeptAnswer } from './answer-cache.js';
 
+/** What `cachedAnswer` keeps an answer by. */
+export interface KeepOptions<T> {
+  /** The tables the answer is read from (cache/answer-tables.ts). */
+  tables: readonly string[];
+  /** The build the answer shows alone, if it does: other builds' changes leave it kept. */
+  build?: (answer: T) => string;
+  /** A shorter time to keep this answer (an answer that time alone changes). */
+  ttlMs?: (answer: T) => number | undefined;
+}
+
 /** Answers that show a running build: `stalled` turns true with time alone (a lease runs out), no write says so. */
 export const RUNNING_TTL_MS = 2_000;
 
@@ -13,9 +23,8 @@ const encodings = new Negotiator({ supportedValues: ['gzip', 'identity'], cache:
 
 /**
  * Sends the kept answer to this GET when there is one (`x-kiln-cache: hit`),
- * else reads it from `tables` with `read`, keeps it gzipped until one of
- * them changes, and sends it. `ttlMs` may shorten how long a particular
- * answer is kept. Errors (404, 400) are never kept. The key is
+ * else reads it with `read`, keeps it gzipped until what it was read from
+ * changes, and sends it. Errors (404, 400) are never kept. The key is
  * the URL as asked (path and query string): the same URL is the same answer
  * for every reader who passed authorisation.
  *
@@ -28,9 +37,8 @@ export async function cachedAnswer<T>(
   cache: AnswerCache | undefined,
   request: FastifyRequest,
   reply: FastifyReply,
-  tables: readonly string[],
   read: () => Promise<T>,
-  ttlMs?: (answer: T) => number | undefined,
+  keep: KeepOptions<T>,
 ): Promise<T | FastifyReply> {
   if (!cache) return read();
   const key = request.url;
@@ -41,8 +49,11 @@ export async function cachedAnswer<T>(
   // The route's own serializer: tests check every answer against its schema there.
   const json = Buffer.from(reply.serialize(answer) as string);
   const etag = entityTag(json);
-  if (cache.current(ticket, tables))
-    cache.keep(key, ticket, { gzip: ownBytes(gzipSync(json)), etag }, tables, ttlMs?.(answer));
+  if (cache.current(ticket, keep.tables)) {
+    const build = keep.build?.(answer);
+    const source = build === undefined ? { tables: keep.tables } : { tables: keep.tables, build };
+    cache.keep(key, ticket, { gzip: ownBytes(gzipSync(json)), etag }, source, keep.ttlMs?.(answer));
+  }
   reply
     .header('x-kiln-cache', ticket === null ? 'off' : 'miss')
     .header('vary', 'accept-encoding')

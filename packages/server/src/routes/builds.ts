@@ -41,13 +41,15 @@ export function buildRoutes(app: FastifyInstance, deps: ServerDeps): void {
         deps.answers,
         request,
         reply,
-        ANSWER_TABLES.builds,
         async () => {
           const page = await listBuilds(deps.db, request.query);
           if (!page) throw badParameter('query.before', `no build ${request.query.before ?? ''}`);
           return page;
         },
-        (page) => (page.builds.some((b) => b.status === 'running') ? RUNNING_TTL_MS : undefined),
+        {
+          tables: ANSWER_TABLES.builds,
+          ttlMs: (page) => (page.builds.some((b) => b.status === 'running') ? RUNNING_TTL_MS : undefined),
+        },
       ),
   );
 
@@ -66,13 +68,17 @@ export function buildRoutes(app: FastifyInstance, deps: ServerDeps): void {
         deps.answers,
         request,
         reply,
-        ANSWER_TABLES.builds,
         async () => {
           const build = await getBuild(deps.db, request.params.id, deps.arch);
           if (!build) throw notFound(`build ${request.params.id}`);
           return build;
         },
-        (build) => (build.status === 'running' ? RUNNING_TTL_MS : undefined),
+        {
+          // Every row it reads is the build's own (its id, or its build_id), or its package's.
+          tables: ANSWER_TABLES.builds,
+          build: (build) => build.id,
+          ttlMs: (build) => (build.status === 'running' ? RUNNING_TTL_MS : undefined),
+        },
       ),
   );
 

@@ -9,6 +9,8 @@ import type { ServerDeps } from '../http/deps.js';
 import { ArchSchema, LimitSchema, PackageNameSchema, VersionSchema, errorResponses } from '../schemas/common.js';
 import { PackageDetailsSchema, PackageListSchema, PackageSchema } from '../schemas/packages.js';
 
+const PACKAGE_ANSWERS = { tables: ANSWER_TABLES.packages };
+
 export function packageRoutes(app: FastifyInstance, deps: ServerDeps): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   api.get(
@@ -25,7 +27,7 @@ export function packageRoutes(app: FastifyInstance, deps: ServerDeps): void {
       },
     },
     async (request, reply) =>
-      cachedAnswer(deps.answers, request, reply, ANSWER_TABLES.packages, () => listPackages(deps.db, request.query)),
+      cachedAnswer(deps.answers, request, reply, () => listPackages(deps.db, request.query), PACKAGE_ANSWERS),
   );
 
   api.get(
@@ -39,11 +41,17 @@ export function packageRoutes(app: FastifyInstance, deps: ServerDeps): void {
       },
     },
     async (request, reply) =>
-      cachedAnswer(deps.answers, request, reply, ANSWER_TABLES.packages, async () => {
-        const versions = await packageVersions(deps.db, request.params.name, deps.arch);
-        if (versions.length === 0) throw notFound(`package ${request.params.name}`);
-        return { name: request.params.name, versions };
-      }),
+      cachedAnswer(
+        deps.answers,
+        request,
+        reply,
+        async () => {
+          const versions = await packageVersions(deps.db, request.params.name, deps.arch);
+          if (versions.length === 0) throw notFound(`package ${request.params.name}`);
+          return { name: request.params.name, versions };
+        },
+        PACKAGE_ANSWERS,
+      ),
   );
 
   api.get(
@@ -58,12 +66,18 @@ export function packageRoutes(app: FastifyInstance, deps: ServerDeps): void {
       },
     },
     async (request, reply) =>
-      cachedAnswer(deps.answers, request, reply, ANSWER_TABLES.packages, async () => {
-        const { name, version } = request.params;
-        const arch = request.query.arch ?? deps.arch;
-        const found = arch === deps.arch ? await packageDetails(deps.db, name, version, deps.arch) : null;
-        if (!found) throw notFound(`package ${name} ${version} for ${arch}`);
-        return found;
-      }),
+      cachedAnswer(
+        deps.answers,
+        request,
+        reply,
+        async () => {
+          const { name, version } = request.params;
+          const arch = request.query.arch ?? deps.arch;
+          const found = arch === deps.arch ? await packageDetails(deps.db, name, version, deps.arch) : null;
+          if (!found) throw notFound(`package ${name} ${version} for ${arch}`);
+          return found;
+        },
+        PACKAGE_ANSWERS,
+      ),
   );
 }

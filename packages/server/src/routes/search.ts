@@ -39,11 +39,13 @@ export function searchRoutes(app: FastifyInstance, deps: ServerDeps): void {
     async (request, reply) => {
       const [by, query] = Object.entries(request.query).find(([, v]) => v !== undefined) as [SearchBy, string];
       const tables = by === 'embeds' ? ANSWER_TABLES.searchEmbeds : ANSWER_TABLES.search;
-      return cachedAnswer(deps.answers, request, reply, tables, async () => ({
-        by,
-        query,
-        hits: await searchFiles(deps.db, by, query),
-      }));
+      return cachedAnswer(
+        deps.answers,
+        request,
+        reply,
+        async () => ({ by, query, hits: await searchFiles(deps.db, by, query) }),
+        { tables },
+      );
     },
   );
 }

@@ -2,14 +2,31 @@ import pg from 'pg';
 import { backoffDelay, sleep } from '../backoff.js';
 import type { Logger } from '../logger.js';
 
-/** The channel migration 017's triggers notify on, with the changed table's name as payload. */
+/**
+ * The channel migrations 017 and 019 notify on. The payload is the changed
+ * table's name, and for the tables whose rows belong to one build, a space
+ * and the ids of the builds that changed (comma-separated); the table alone
+ * means any of its rows may have changed.
+ */
 export const CHANGES_CHANNEL = 'kiln_changes';
+
+/** A committed change: the table, and the builds whose rows changed (null: any row of the table). */
+export interface DatabaseChange {
+  table: string;
+  builds: string[] | null;
+}
+
+/** Reads a `kiln_changes` payload. */
+export function parseChange(payload: string): DatabaseChange {
+  const [table = '', ids] = payload.split(' ', 2);
+  return { table, builds: ids ? ids.split(',') : null };
+}
 
 export interface ChangeListenerOptions {
   url: string;
   logger: Logger;
-  /** A committed change to `table` (sent by PostgreSQL after the commit). */
-  onChange: (table: string) => void;
+  /** A committed change (sent by PostgreSQL after the commit). */
+  onChange: (change: DatabaseChange) => void;
   /**
    * The listener is connected (true) or lost its connection (false): while
    * it is down, changes go unseen, so whoever relies on them must stop
@@ -51,7 +68,7 @@ export class ChangeListener {
       try {
         await client.connect();
         client.on('notification', (msg) => {
-          if (msg.channel === CHANGES_CHANNEL) this.options.onChange(msg.payload ?? '');
+          if (msg.channel === CHANGES_CHANNEL) this.options.onChange(parseChange(msg.payload ?? ''));
         });
         await client.query(`LISTEN ${CHANGES_CHANNEL}`);
         this.client = client;
