@@ -38,10 +38,10 @@ interface Entry extends AnswerSource {
  * it shows one build alone), and goes when one of them changes: a committed
  * change the database notified, or a build event for the build tables. A
  * build's stage takes that build's answer and the build lists with it, not
- * other builds' answers, nor the package and search answers. An answer is kept only if none of
- * its tables changed while it was being read (each change is numbered; the
- * read's ticket is the number it started at), so a read that raced a change
- * never outlives it. While the server cannot hear of changes (the listening
+ * other builds' answers, nor the package and search answers. An answer is
+ * kept only if none of its tables changed while it was being read (each
+ * change is numbered; the read's ticket is the number it started at), so a
+ * read that raced a change never outlives it. While the server cannot hear of changes (the listening
  * connection is down), nothing is kept or served.
  *
  * Answers are the same for every reader who may read at all: authorisation

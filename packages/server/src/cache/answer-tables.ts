@@ -1,6 +1,7 @@
 /**
- * The tables each kind of kept answer is read from, by the names migration
- * 017's change notifications carry: an answer goes when one of them changes.
+ * The tables each kind of kept answer is read from, by the names the change
+ * notifications carry (migrations 017 and 019): an answer goes when one of
+ * them changes.
  * `package_needs` is not named: its rows change only with those of
  * `package_files` and `packages` (migration 012's triggers), in the same
  * transaction. A unit test holds these lists to the queries' own SQL.
