@@ -69,9 +69,15 @@ test('with the SMTP server down when the build fails and started a minute later,
     const [mail] = await smtp.waitForMessages(1, 120_000);
     expect(mail?.envelopeTo).toEqual(['ops@example.org']);
     expect(mail?.subject).toBe('[kiln] outage-1.0 failed in build: exit 3 exited 3');
-    const { rows } = await db.pool.query('SELECT status, attempts, sent_at FROM notifications WHERE build_id = $1', [
-      id,
-    ]);
+    // The agent records the delivery once the SMTP server has accepted the message: a moment after the
+    // sink has it.
+    const rows = await waitUntil(async () => {
+      const { rows: found } = await db.pool.query(
+        'SELECT status, attempts, sent_at FROM notifications WHERE build_id = $1',
+        [id],
+      );
+      return found[0]?.status === 'pending' ? undefined : found;
+    }, 'the delivery to be recorded');
     expect(rows).toEqual([{ status: 'sent', attempts: expect.any(Number), sent_at: expect.any(Date) }]);
     expect(rows[0].attempts).toBeGreaterThan(2);
     expect((rows[0].sent_at as Date).getTime()).toBeGreaterThanOrEqual(startedAt.getTime());
