@@ -29,7 +29,7 @@ import { createPool } from '@kiln/shared';
 import { getBuild, listBuilds } from '../packages/server/src/db/build-queries.js';
 import { packageDetails } from '../packages/server/src/db/package-queries.js';
 import { searchFiles, searchSql } from '../packages/server/src/db/search-queries.js';
-import { ADMIN_URL, createTestDatabase, freePort } from '../test/helpers/index.js';
+import { ADMIN_URL, createTestDatabase, freePort, metricSamples, metricTotal } from '../test/helpers/index.js';
 import { startFarmChurn } from './api-load/farm-churn.js';
 import { fillDatabase } from './api-load/fill.js';
 import { backendsCpuMs, chooseClient, loadAverage, percentile, processCpuMs, runLoad } from './api-load/load-client.js';
@@ -168,9 +168,11 @@ const WARM_ALL = process.env.BENCH_WARM === 'all';
 /** The answer cache's hits and misses so far, from the server's /metrics (null when it has none). */
 async function cacheCounts(base: string): Promise<{ hits: number; misses: number } | null> {
   const text = await (await fetch(`${base}/metrics`)).text();
-  const read = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
-  const counts = { hits: read('kiln_http_cache_hits_total'), misses: read('kiln_http_cache_misses_total') };
-  return Number.isNaN(counts.hits) ? null : counts;
+  if (metricSamples(text, 'kiln_http_cache_hits_total').length === 0) return null;
+  return {
+    hits: metricTotal(text, 'kiln_http_cache_hits_total'),
+    misses: metricTotal(text, 'kiln_http_cache_misses_total'),
+  };
 }
 
 const baselines = new Map<string, { p95: number; rps: number }>();

@@ -23,6 +23,8 @@ import {
   type SmtpSink,
   type TestDatabase,
   type TestRepo,
+  metricSamples,
+  metricTotal,
 } from './helpers/index.js';
 import { startOwnRabbitCluster, type OwnRabbitCluster, type OwnRabbitNode } from './helpers/own-rabbitmq.js';
 import { startTestServer } from './helpers/server-fixtures.js';
@@ -42,18 +44,6 @@ const FAILING = (maintainer: string) =>
     '    - exit 3',
     '',
   ].join('\n');
-
-/** Samples of one metric from Prometheus text: labels → value. */
-function samples(text: string, name: string): Array<{ labels: string; value: number }> {
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-    .map((line) => {
-      const at = line.lastIndexOf(' ');
-      return { labels: line.slice(name.length, at), value: Number(line.slice(at + 1)) };
-    });
-}
-const total = (text: string, name: string): number => samples(text, name).reduce((sum, s) => sum + s.value, 0);
 
 describe('a 3-node RabbitMQ cluster whose build_queue leader stops mid-run', () => {
   let cluster: OwnRabbitCluster;
@@ -136,9 +126,9 @@ describe('a 3-node RabbitMQ cluster whose build_queue leader stops mid-run', () 
       async () => {
         const text = (last = await metricsText());
         return (
-          total(text, 'kiln_agent_workers_busy') >= 2 &&
-          total(text, 'kiln_queue_messages') >= 1 &&
-          total(text, 'kiln_queue_oldest_job_age_seconds') > 0 &&
+          metricTotal(text, 'kiln_agent_workers_busy') >= 2 &&
+          metricTotal(text, 'kiln_queue_messages') >= 1 &&
+          metricTotal(text, 'kiln_queue_oldest_job_age_seconds') > 0 &&
           text
         );
       },
@@ -148,14 +138,14 @@ describe('a 3-node RabbitMQ cluster whose build_queue leader stops mid-run', () 
       throw new Error(`${err.message}; last /metrics:\n${last}`, { cause: err });
     });
     expect(
-      samples(busyAndWaiting, 'kiln_agent_workers').map((s) => [s.labels.match(/agent="([^"]+)"/)?.[1], s.value]),
+      metricSamples(busyAndWaiting, 'kiln_agent_workers').map((s) => [s.labels.match(/agent="([^"]+)"/)?.[1], s.value]),
     ).toEqual([
       ['agent-a', 2],
       ['agent-b', 2],
     ]);
-    expect(samples(busyAndWaiting, 'kiln_queue_messages')[0]?.labels).toContain('queue="build_queue"');
-    expect(total(busyAndWaiting, 'kiln_agents')).toBe(2);
-    expect(total(busyAndWaiting, 'kiln_broker_up')).toBe(1);
+    expect(metricSamples(busyAndWaiting, 'kiln_queue_messages')[0]?.labels).toContain('queue="build_queue"');
+    expect(metricTotal(busyAndWaiting, 'kiln_agents')).toBe(2);
+    expect(metricTotal(busyAndWaiting, 'kiln_broker_up')).toBe(1);
 
     // Stop the leader while builds run and jobs wait.
     const running = await builds(db.pool, "status = 'running'");
@@ -226,13 +216,13 @@ describe('a 3-node RabbitMQ cluster whose build_queue leader stops mid-run', () 
     const idle = await waitUntil(
       async () => {
         const text = await metricsText();
-        return total(text, 'kiln_agent_workers_busy') === 0 && total(text, 'kiln_broker_up') === 1 && text;
+        return metricTotal(text, 'kiln_agent_workers_busy') === 0 && metricTotal(text, 'kiln_broker_up') === 1 && text;
       },
       'idle metrics',
       60_000,
     );
-    expect(total(idle, 'kiln_queue_messages')).toBe(0);
-    expect(total(idle, 'kiln_builds_queued')).toBe(0);
-    expect(total(idle, 'kiln_queue_oldest_job_age_seconds')).toBe(0);
+    expect(metricTotal(idle, 'kiln_queue_messages')).toBe(0);
+    expect(metricTotal(idle, 'kiln_builds_queued')).toBe(0);
+    expect(metricTotal(idle, 'kiln_queue_oldest_job_age_seconds')).toBe(0);
   });
 });

@@ -20,6 +20,7 @@ import { helloManifest, publishJob, releaseRepo, startTestAgent, waitUntil } fro
 import {
   createTestDatabase,
   createTestVhost,
+  metricTotal,
   type TestDatabase,
   type TestRepo,
   type TestVhost,
@@ -150,11 +151,10 @@ test("a change takes only the answers read from its table, and of one build, onl
 
   // What the cache did is in /metrics, for an operator to watch its hit rate.
   const metrics = await (await fetch(`${server.url}/metrics`)).text();
-  const value = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1] ?? NaN);
-  expect(value('kiln_http_cache_hits_total')).toBeGreaterThan(0);
-  expect(value('kiln_http_cache_misses_total')).toBeGreaterThan(0);
-  expect(value('kiln_http_cache_evictions_total')).toBeGreaterThanOrEqual(3);
-  expect(value('kiln_http_cache_entries')).toBeGreaterThan(0);
+  expect(metricTotal(metrics, 'kiln_http_cache_hits_total')).toBeGreaterThan(0);
+  expect(metricTotal(metrics, 'kiln_http_cache_misses_total')).toBeGreaterThan(0);
+  expect(metricTotal(metrics, 'kiln_http_cache_evictions_total')).toBeGreaterThanOrEqual(3);
+  expect(metricTotal(metrics, 'kiln_http_cache_entries')).toBeGreaterThan(0);
 });
 
 test('under KILN_HTTP_AUTH=read a kept answer is never sent to a reader without a valid token', async () => {

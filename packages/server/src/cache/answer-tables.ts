@@ -6,24 +6,21 @@
  * `package_files` and `packages` (migration 012's triggers), in the same
  * transaction. A unit test holds these lists to the queries' own SQL.
  */
+/** What a package's answers read: its rows and the files of its current build. */
+const PACKAGE_TABLES = ['packages', 'package_files'] as const;
+
+/** The rows a running build writes as it goes (its stages and commands, their timings, its own row). */
+const BUILD_PROGRESS_TABLES = ['builds', 'build_stages', 'build_commands', 'build_phases'] as const;
+
 export const ANSWER_TABLES = {
   /** A build, a page of builds: the build's own rows, and the package and files it made. */
-  builds: [
-    'builds',
-    'build_stages',
-    'build_commands',
-    'build_phases',
-    'build_attestations',
-    'build_diffs',
-    'packages',
-    'package_files',
-  ],
+  builds: [...BUILD_PROGRESS_TABLES, 'build_attestations', 'build_diffs', ...PACKAGE_TABLES],
   /** Packages, their versions and files. */
-  packages: ['packages', 'package_files'],
+  packages: PACKAGE_TABLES,
   /** Searches over the files of current packages. */
-  search: ['packages', 'package_files'],
+  search: PACKAGE_TABLES,
   /** The search for static executables that embed a library package also reads what the build recorded of its compiler image. */
-  searchEmbeds: ['packages', 'package_files', 'builds'],
+  searchEmbeds: [...PACKAGE_TABLES, 'builds'],
 } as const satisfies Record<string, readonly string[]>;
 
 /**
@@ -33,5 +30,5 @@ export const ANSWER_TABLES = {
  * and files it recorded.
  */
 export function buildEventTables(kind: string): readonly string[] {
-  return kind === 'finished' ? ANSWER_TABLES.builds : ['builds', 'build_stages', 'build_commands', 'build_phases'];
+  return kind === 'finished' ? ANSWER_TABLES.builds : BUILD_PROGRESS_TABLES;
 }
